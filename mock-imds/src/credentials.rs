@@ -1,0 +1,206 @@
+//! The credential store: issues role credentials, rotates them before they expire, and
+//! remembers every key it ever issued so the fake STS can check signatures against it.
+//!
+//! Access key ids are `ASIA` (AWS's prefix for temporary keys) followed by `MOCK`, so a
+//! key from this store is recognisable at a glance and never mistaken for a real one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rand::distr::{Alphanumeric, SampleString};
+use rand::Rng;
+
+/// Prefix of every access key id this store issues.
+pub const ACCESS_KEY_PREFIX: &str = "ASIAMOCK";
+
+/// One set of role credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuedCredentials {
+    /// `ASIAMOCK` + 12 characters of `A-Z2-7` (20 characters, like a real key id).
+    pub access_key_id: String,
+    /// 40 characters.
+    pub secret_access_key: String,
+    /// The session token clients must send as `X-Amz-Security-Token`.
+    pub session_token: String,
+    /// The role the credentials belong to.
+    pub role_name: String,
+    /// When they were issued (the document's `LastUpdated`).
+    pub issued_at: DateTime<Utc>,
+    /// When they stop working (the document's `Expiration`; STS answers `ExpiredToken`
+    /// after it).
+    pub expiration: DateTime<Utc>,
+}
+
+impl IssuedCredentials {
+    /// The role credentials document exactly as EC2 serves it at
+    /// `meta-data/iam/security-credentials/<role>` (JSON, `" : "` separators, times in
+    /// second precision with `Z`).
+    pub fn to_document(&self) -> String {
+        let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+        format!(
+            "{{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : {},\n  \"Type\" : \"AWS-HMAC\",\n  \"AccessKeyId\" : {},\n  \"SecretAccessKey\" : {},\n  \"Token\" : {},\n  \"Expiration\" : {}\n}}",
+            q(&ec2_time(self.issued_at)),
+            q(&self.access_key_id),
+            q(&self.secret_access_key),
+            q(&self.session_token),
+            q(&ec2_time(self.expiration)),
+        )
+    }
+
+    /// True when the credentials have expired at `now`.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.expiration
+    }
+}
+
+/// Formats a time as EC2 does in metadata documents: `2026-11-29T13:07:28Z`.
+pub fn ec2_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    current: Option<Arc<IssuedCredentials>>,
+    by_key: HashMap<String, Arc<IssuedCredentials>>,
+}
+
+/// Issues and remembers role credentials. Share it with `Arc`.
+#[derive(Debug)]
+pub struct CredentialStore {
+    role_name: String,
+    lifetime: Duration,
+    rotate_before_expiry: Duration,
+    inner: Mutex<Inner>,
+}
+
+impl CredentialStore {
+    /// A store for `role_name` whose credentials live `lifetime` and are replaced once
+    /// less than `rotate_before_expiry` is left.
+    pub fn new(
+        role_name: impl Into<String>,
+        lifetime: Duration,
+        rotate_before_expiry: Duration,
+    ) -> Self {
+        Self {
+            role_name: role_name.into(),
+            lifetime,
+            rotate_before_expiry,
+            inner: Mutex::default(),
+        }
+    }
+
+    /// The role these credentials are for.
+    pub fn role_name(&self) -> &str {
+        &self.role_name
+    }
+
+    /// The credentials IMDS serves at `now`: the current set, or a new one when there is
+    /// none yet or the current one is within `rotate_before_expiry` of expiring.
+    pub fn current(&self, now: DateTime<Utc>) -> Arc<IssuedCredentials> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(current) = &inner.current {
+            let left = current.expiration.signed_duration_since(now);
+            if left
+                .to_std()
+                .is_ok_and(|left| left > self.rotate_before_expiry)
+            {
+                return current.clone();
+            }
+        }
+        let fresh = Arc::new(self.mint(now));
+        inner
+            .by_key
+            .insert(fresh.access_key_id.clone(), fresh.clone());
+        inner.current = Some(fresh.clone());
+        fresh
+    }
+
+    /// Looks up credentials this store issued, current or not.
+    pub fn lookup(&self, access_key_id: &str) -> Option<Arc<IssuedCredentials>> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.by_key.get(access_key_id).cloned()
+    }
+
+    /// Number of distinct credential sets issued so far.
+    pub fn issued_count(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_key
+            .len()
+    }
+
+    fn mint(&self, now: DateTime<Utc>) -> IssuedCredentials {
+        const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let mut rng = rand::rng();
+        let suffix: String = (0..12)
+            .map(|_| BASE32[rng.random_range(0..BASE32.len())] as char)
+            .collect();
+        let lifetime = chrono::Duration::from_std(self.lifetime).unwrap_or(chrono::Duration::MAX);
+        IssuedCredentials {
+            access_key_id: format!("{ACCESS_KEY_PREFIX}{suffix}"),
+            secret_access_key: Alphanumeric.sample_string(&mut rng, 40),
+            session_token: format!(
+                "IQoJb3JpZ2luX2VjEMOCK{}",
+                Alphanumeric.sample_string(&mut rng, 300)
+            ),
+            role_name: self.role_name.clone(),
+            issued_at: now,
+            expiration: now
+                .checked_add_signed(lifetime)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn document_has_ec2_fields_and_format() {
+        let store = CredentialStore::new(
+            "web",
+            Duration::from_secs(6 * 3600),
+            Duration::from_secs(300),
+        );
+        let creds = store.current(t("2026-11-29T12:00:00Z"));
+        let doc = creds.to_document();
+        let parsed: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        assert_eq!(parsed["Code"], "Success");
+        assert_eq!(parsed["Type"], "AWS-HMAC");
+        assert_eq!(parsed["LastUpdated"], "2026-11-29T12:00:00Z");
+        assert_eq!(parsed["Expiration"], "2026-11-29T18:00:00Z");
+        assert_eq!(parsed["AccessKeyId"], creds.access_key_id.as_str());
+        assert_eq!(parsed["SecretAccessKey"], creds.secret_access_key.as_str());
+        assert_eq!(parsed["Token"], creds.session_token.as_str());
+        assert!(
+            doc.contains("\"Code\" : \"Success\""),
+            "EC2 separators: {doc}"
+        );
+        assert_eq!(creds.access_key_id.len(), 20);
+        assert!(creds.access_key_id.starts_with("ASIAMOCK"));
+    }
+
+    #[test]
+    fn rotates_before_expiry_and_remembers_old_keys() {
+        let store =
+            CredentialStore::new("web", Duration::from_secs(3600), Duration::from_secs(300));
+        let first = store.current(t("2026-11-29T12:00:00Z"));
+        let same = store.current(t("2026-11-29T12:54:59Z"));
+        assert_eq!(first.access_key_id, same.access_key_id);
+        let rotated = store.current(t("2026-11-29T12:55:00Z"));
+        assert_ne!(first.access_key_id, rotated.access_key_id);
+        assert_eq!(store.lookup(&first.access_key_id).as_deref(), Some(&*first));
+        assert_eq!(store.issued_count(), 2);
+        assert!(store.lookup("ASIAMOCKUNKNOWN00000").is_none());
+        assert!(first.is_expired(t("2026-11-29T13:00:00Z")));
+        assert!(!first.is_expired(t("2026-11-29T12:59:59Z")));
+    }
+}

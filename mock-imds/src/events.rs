@@ -1,0 +1,133 @@
+//! The event log: every IMDS request, every state transition and every STS call, each
+//! stamped with the monotonic time since one epoch (the scenario clock's zero).
+//!
+//! The harness merges this log with its own driver events into one timeline, so both
+//! sides must use the same epoch: pass it to [`crate::MockImdsBuilder::epoch`].
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+use tokio::time::Instant;
+
+use crate::fault::ImdsState;
+
+/// Serializes a [`Duration`] as milliseconds (a float, microsecond precision).
+pub fn serialize_ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_micros() as f64) / 1000.0)
+}
+
+/// One entry in the log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    /// When it happened (for a request: when it arrived), since the epoch; serialized
+    /// as `at_ms`.
+    #[serde(rename = "at_ms", serialize_with = "serialize_ms")]
+    pub at: Duration,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// How the fake STS answered a call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum StsOutcome {
+    /// Signature and session token matched credentials mock-imds issued.
+    Accepted {
+        /// The caller's assumed-role ARN, as returned.
+        arn: String,
+    },
+    /// Rejected with this STS error code (`InvalidClientTokenId`, …).
+    Rejected {
+        /// The error code, as real STS names it.
+        code: String,
+    },
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum EventKind {
+    /// IMDS went into a new state (a schedule step or a direct `set_state`).
+    Transition {
+        /// The new state.
+        state: ImdsState,
+    },
+    /// An HTTP request reached IMDS (connections refused by a closed socket never do).
+    ImdsRequest {
+        /// HTTP method.
+        method: String,
+        /// Request path (without query).
+        path: String,
+        /// The status sent, or `None` when no answer was sent (blackholed, or the
+        /// connection was closed by a fault or by the client first).
+        status: Option<u16>,
+        /// Whether the request carried `X-aws-ec2-metadata-token`.
+        token_present: bool,
+        /// Time from arrival to answer (or to giving up), serialized as `latency_ms`.
+        #[serde(rename = "latency_ms", serialize_with = "serialize_ms")]
+        latency: Duration,
+    },
+    /// An HTTP request reached the fake STS.
+    StsRequest {
+        /// The `Action` parameter, e.g. `GetCallerIdentity`.
+        action: String,
+        /// The access key named in the signature, when there was one.
+        access_key_id: Option<String>,
+        /// How STS answered.
+        #[serde(flatten)]
+        outcome: StsOutcome,
+    },
+}
+
+/// A shared, append-only log. Cloning shares the same log.
+#[derive(Clone, Debug)]
+pub struct EventLog {
+    epoch: Instant,
+    events: Arc<Mutex<Vec<Event>>>,
+}
+
+impl EventLog {
+    /// A new, empty log whose clock starts at `epoch`.
+    pub fn new(epoch: Instant) -> Self {
+        Self {
+            epoch,
+            events: Arc::default(),
+        }
+    }
+
+    /// The log's zero.
+    pub fn epoch(&self) -> Instant {
+        self.epoch
+    }
+
+    /// Time since the epoch (zero before it).
+    pub fn now(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.epoch)
+    }
+
+    /// Appends an event stamped `at`.
+    pub fn record_at(&self, at: Duration, kind: EventKind) {
+        self.events
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(Event { at, kind });
+    }
+
+    /// Appends an event stamped now.
+    pub fn record(&self, kind: EventKind) {
+        self.record_at(self.now(), kind);
+    }
+
+    /// A copy of all events so far, sorted by time (stable for equal times).
+    pub fn snapshot(&self) -> Vec<Event> {
+        let mut events = self
+            .events
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        events.sort_by_key(|e| e.at);
+        events
+    }
+}

@@ -1,0 +1,235 @@
+//! [`MockImds::builder`] and the [`MockImds`] handle a test holds.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use mock_imds::{MockImds, ImdsState};
+//! let imds = MockImds::builder().start().await?;
+//! println!("IMDS at {}, STS at {}", imds.endpoint(), imds.sts_endpoint());
+//! imds.set_state("refuse".parse().unwrap()).await; // connection refused from now on
+//! imds.set_state(ImdsState::Up).await;
+//! # Ok(()) }
+//! ```
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::config::ImdsConfig;
+use crate::credentials::CredentialStore;
+use crate::events::{Event, EventKind, EventLog};
+use crate::fault::ImdsState;
+use crate::imds_service::Imds;
+use crate::listener::{Handler, Listener};
+use crate::schedule::Schedule;
+use crate::sts::Sts;
+
+/// Configures and starts a [`MockImds`].
+#[derive(Debug)]
+pub struct MockImdsBuilder {
+    config: ImdsConfig,
+    imds_addr: SocketAddr,
+    sts_addr: SocketAddr,
+    epoch: Option<Instant>,
+    initial: ImdsState,
+}
+
+impl Default for MockImdsBuilder {
+    fn default() -> Self {
+        let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        Self {
+            config: ImdsConfig::default(),
+            imds_addr: loopback,
+            sts_addr: loopback,
+            epoch: None,
+            initial: ImdsState::Up,
+        }
+    }
+}
+
+impl MockImdsBuilder {
+    /// The instance and IMDS options to serve.
+    pub fn config(mut self, config: ImdsConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Where IMDS listens (default `127.0.0.1:0`: loopback, a free port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.imds_addr = addr;
+        self
+    }
+
+    /// Where the fake STS listens (default `127.0.0.1:0`).
+    pub fn sts_bind(mut self, addr: SocketAddr) -> Self {
+        self.sts_addr = addr;
+        self
+    }
+
+    /// The zero of the event log's clock and of schedules (default: when `start` runs).
+    pub fn epoch(mut self, epoch: Instant) -> Self {
+        self.epoch = Some(epoch);
+        self
+    }
+
+    /// The state IMDS starts in (default up). Logged as the first transition.
+    pub fn initial_state(mut self, state: ImdsState) -> Self {
+        self.initial = state;
+        self
+    }
+
+    /// Binds both listeners and starts serving.
+    ///
+    /// # Errors
+    /// The bind error of either listener.
+    pub async fn start(self) -> std::io::Result<MockImds> {
+        let events = EventLog::new(self.epoch.unwrap_or_else(Instant::now));
+        let credentials = self.config.role_name.clone().map(|role| {
+            Arc::new(CredentialStore::new(
+                role,
+                self.config.credential_lifetime,
+                self.config.rotate_before_expiry,
+            ))
+        });
+        let (state_tx, _) = watch::channel(self.initial.clone());
+        let imds = Arc::new(Imds::new(
+            self.config.clone(),
+            credentials.clone(),
+            state_tx,
+            events.clone(),
+        ));
+        let sts = Arc::new(Sts::new(
+            self.config.identity.clone(),
+            credentials.clone(),
+            events.clone(),
+        ));
+
+        let imds_handler: Handler = {
+            let imds = imds.clone();
+            Arc::new(move |req| {
+                let imds = imds.clone();
+                Box::pin(async move { imds.handle(req).await })
+            })
+        };
+        let sts_handler: Handler = Arc::new(move |req| {
+            let sts = sts.clone();
+            Box::pin(async move { Ok(sts.handle(req).await) })
+        });
+        let imds_listener = Listener::start(self.imds_addr, imds_handler, &self.initial).await?;
+        let sts_listener = Listener::start(self.sts_addr, sts_handler, &ImdsState::Up).await?;
+        events.record(EventKind::Transition {
+            state: self.initial,
+        });
+        Ok(MockImds {
+            inner: Arc::new(Inner {
+                imds,
+                imds_listener,
+                sts_listener,
+                events,
+                credentials,
+                transition_lock: tokio::sync::Mutex::new(()),
+            }),
+            schedule_task: None,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    imds: Arc<Imds>,
+    imds_listener: Listener,
+    sts_listener: Listener,
+    events: EventLog,
+    credentials: Option<Arc<CredentialStore>>,
+    transition_lock: tokio::sync::Mutex<()>,
+}
+
+/// A running fake IMDS and fake STS. Dropping it stops both and closes every connection.
+#[derive(Debug)]
+pub struct MockImds {
+    inner: Arc<Inner>,
+    schedule_task: Option<JoinHandle<()>>,
+}
+
+impl Drop for MockImds {
+    fn drop(&mut self) {
+        if let Some(task) = self.schedule_task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl MockImds {
+    /// A builder with EC2-like defaults on loopback.
+    pub fn builder() -> MockImdsBuilder {
+        MockImdsBuilder::default()
+    }
+
+    /// The IMDS base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.inner.imds_listener.local_addr())
+    }
+
+    /// The IMDS socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.imds_listener.local_addr()
+    }
+
+    /// The fake STS base URL.
+    pub fn sts_endpoint(&self) -> String {
+        format!("http://{}", self.inner.sts_listener.local_addr())
+    }
+
+    /// The current state.
+    pub fn state(&self) -> ImdsState {
+        self.inner.imds.state().borrow().clone()
+    }
+
+    /// Switches IMDS to `state` and returns once it is in force: the next request (and,
+    /// for `refuse`, the next connection attempt) sees it. Logged as a transition.
+    pub async fn set_state(&self, state: ImdsState) {
+        set_state(&self.inner, state).await;
+    }
+
+    /// Applies `schedule` on the event log's clock in a background task (replacing any
+    /// schedule already running). Steps already in the past are applied at once, in order.
+    pub fn run_schedule(&mut self, schedule: Schedule) {
+        if let Some(task) = self.schedule_task.take() {
+            task.abort();
+        }
+        let inner = self.inner.clone();
+        self.schedule_task = Some(tokio::spawn(async move {
+            let epoch = inner.events.epoch();
+            for step in schedule.steps() {
+                tokio::time::sleep_until(epoch + step.at).await;
+                set_state(&inner, step.state.clone()).await;
+            }
+        }));
+    }
+
+    /// All events so far, sorted by time.
+    pub fn events(&self) -> Vec<Event> {
+        self.inner.events.snapshot()
+    }
+
+    /// The shared event log (its clock is the scenario clock).
+    pub fn event_log(&self) -> &EventLog {
+        &self.inner.events
+    }
+
+    /// The credential store (`None` when the instance has no role).
+    pub fn credentials(&self) -> Option<&Arc<CredentialStore>> {
+        self.inner.credentials.as_ref()
+    }
+}
+
+async fn set_state(inner: &Inner, state: ImdsState) {
+    let _serial = inner.transition_lock.lock().await;
+    // Handlers see the new state first (a held or kept-alive request must not be served
+    // in the old one), then the socket follows.
+    inner.imds.state().send_replace(state.clone());
+    inner.imds_listener.apply(&state).await;
+    inner.events.record(EventKind::Transition { state });
+}

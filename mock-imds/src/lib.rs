@@ -1,0 +1,42 @@
+//! mock-imds: a fake EC2 Instance Metadata Service (IMDS) and a fake STS, both of which
+//! fail on command, for testing how AWS SDK clients survive metadata outages.
+//!
+//! Map of the crate (one concern per module):
+//! - [`config`]: what the fake instance looks like (identity, role, `HttpTokens`,
+//!   `HttpEndpoint`, credential lifetime), with EC2-like defaults.
+//! - [`fault`]: the fault catalogue ([`Fault`]) and the IMDS state ([`ImdsState`]: up or one
+//!   fault), with the string syntax used by scenarios and the CLI (`refuse`, `status(500)`).
+//! - [`schedule`]: a list of `(at, state)` steps on the scenario clock, and the task that
+//!   applies them.
+//! - [`events`]: the event log: every request, every transition, every STS call, with a
+//!   monotonic timestamp from one epoch.
+//! - [`tokens`]: IMDSv2 session tokens (issue with a TTL, validate, expire).
+//! - [`credentials`]: the credential store: issues, rotates and remembers role credentials.
+//! - [`metadata`]: the metadata tree (listings and leaves) as EC2 serves it.
+//! - [`ec2_http`]: EC2's response shapes (error pages, `text/plain` bodies).
+//! - [`imds_service`]: one IMDS request → one response, applying the current state.
+//! - [`listener`]: the TCP side: bind, accept, refuse (close the socket), kill connections.
+//! - [`sigv4_check`]: checks a SigV4-signed request against the credential store.
+//! - [`sts`]: the fake STS endpoint (`GetCallerIdentity`).
+//! - [`handle`]: [`MockImds::builder`] and the [`MockImds`] handle a test holds.
+
+pub mod config;
+pub mod credentials;
+pub mod ec2_http;
+pub mod events;
+pub mod fault;
+pub mod handle;
+pub mod imds_service;
+pub mod listener;
+pub mod metadata;
+pub mod schedule;
+pub mod sigv4_check;
+pub mod sts;
+pub mod tokens;
+
+pub use config::{HttpEndpoint, HttpTokens, ImdsConfig, InstanceIdentity};
+pub use credentials::{CredentialStore, IssuedCredentials};
+pub use events::{Event, EventKind, EventLog, StsOutcome};
+pub use fault::{Fault, ImdsState, ParseStateError};
+pub use handle::{MockImds, MockImdsBuilder};
+pub use schedule::{Schedule, ScheduleError, Step};
