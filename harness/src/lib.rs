@@ -1,1 +1,23 @@
+//! imds-harness: drives real AWS SDK clients through IMDS outages and tells, per SDK and
+//! retry strategy, whether and how fast they recover.
+//!
+//! Data flows one way: scenario file → runner → (mock IMDS + STS + driver) → timeline →
+//! verdict → reports. Map of the crate:
+//! - [`scenario`]: scenario TOML, parsed strictly (errors carry file:line:column).
+//! - [`strategy`]: retry strategies as data (`call-retry`, `client-retry`).
+//! - [`driver`]: the [`driver::Driver`] interface and the SDK drivers (`rust-sdk` in
+//!   process, `boto3` in a sanitised Python child).
+//! - [`runner`]: runs each cell on fresh mocks, concurrently, and collects its timeline.
+//! - [`timeline`]: mock events and driver events merged on the scenario clock.
+//! - [`verdict`]: what a timeline shows (recovered, how fast, …) and expectation checks.
+//! - [`report`]: the terminal table and the JSON report.
+//! - [`paths`]: where the project's Python environment and scenarios are.
 
+pub mod driver;
+pub mod paths;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod strategy;
+pub mod timeline;
+pub mod verdict;

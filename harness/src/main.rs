@@ -1,1 +1,191 @@
-fn main() {}
+//! `imds-harness`: run scenario files against real SDKs and print the verdict table.
+//!
+//! Exit status: 0 when every expectation holds, 1 when one does not (or a driver broke
+//! mid-run), 2 on bad input or a setup problem (invalid scenario, missing Python venv).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use harness::driver::DriverSetup;
+use harness::runner::{self, CellOutcome, RunOptions};
+use harness::scenario::{self, Scenario};
+use harness::{paths, report};
+
+/// Drives real AWS SDK clients through EC2 IMDS outages and prints, per SDK and retry
+/// strategy, whether they recover, how fast, and with which credentials.
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about,
+    after_help = "Examples:\n  imds-harness run                       # the built-in suite in scenarios/\n  imds-harness run scenarios/trap-refuse.toml --json report.json\n  imds-harness validate my-scenario.toml"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run scenarios and print the verdict table.
+    Run {
+        /// Scenario files or directories of `*.toml` (default: the built-in `scenarios/`).
+        paths: Vec<PathBuf>,
+        /// Also write the full report (verdicts and timelines) as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Cells run at the same time, at most (default: twice the CPU count).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
+        /// Python with the pinned boto3 (default: the project's .venv/bin/python).
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
+    },
+    /// Check scenario files without running them.
+    Validate {
+        /// Scenario files or directories (default: the built-in `scenarios/`).
+        paths: Vec<PathBuf>,
+    },
+}
+
+fn load_all(paths: Vec<PathBuf>) -> Result<Vec<Scenario>, Vec<String>> {
+    let paths = if paths.is_empty() {
+        vec![paths::default_scenarios()]
+    } else {
+        paths
+    };
+    let files = scenario::discover(&paths).map_err(|e| vec![e.to_string()])?;
+    if files.is_empty() {
+        return Err(vec![format!(
+            "no scenario files (*.toml) in {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )]);
+    }
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match scenario::load(&file) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if errors.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Removes `AWS_*` variables from this process's environment so the in-process Rust SDK
+/// driver can never pick up a real credential or setting of the user's.
+fn sanitize_own_environment() {
+    let names: Vec<_> = std::env::vars_os()
+        .filter_map(|(k, _)| {
+            k.to_str()
+                .filter(|k| k.starts_with("AWS_"))
+                .map(str::to_string)
+        })
+        .collect();
+    for name in names {
+        std::env::remove_var(name);
+    }
+}
+
+fn main() -> ExitCode {
+    sanitize_own_environment();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Validate { paths } => match load_all(paths) {
+            Ok(scenarios) => {
+                for s in &scenarios {
+                    println!(
+                        "{}: ok ({} cells, {} expectations)",
+                        s.file.display(),
+                        s.cells.len(),
+                        s.expectations.len()
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(errors) => {
+                for e in errors {
+                    eprintln!("{e}");
+                }
+                ExitCode::from(2)
+            }
+        },
+        Command::Run {
+            paths,
+            json,
+            jobs,
+            python,
+        } => {
+            let scenarios = match load_all(paths) {
+                Ok(s) => s,
+                Err(errors) => {
+                    for e in errors {
+                        eprintln!("{e}");
+                    }
+                    return ExitCode::from(2);
+                }
+            };
+            let jobs = jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get() * 2));
+            let options = RunOptions {
+                jobs,
+                setup: DriverSetup {
+                    python: python.unwrap_or_else(paths::default_python),
+                },
+            };
+            let cells: usize = scenarios.iter().map(|s| s.cells.len()).sum();
+            eprintln!(
+                "running {cells} cells from {} scenarios, {jobs} at a time…",
+                scenarios.len()
+            );
+            let results = runtime.block_on(runner::run_all(&scenarios, &options));
+            print!(
+                "{}",
+                report::table::render(&scenarios, &results, std::io::stdout().is_terminal())
+            );
+            if let Some(path) = json {
+                let written = report::json::to_string(&scenarios, &results)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| std::fs::write(&path, text).map_err(|e| e.to_string()));
+                if let Err(e) = written {
+                    eprintln!("error: cannot write JSON report to {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+                eprintln!("JSON report: {}", path.display());
+            }
+            if results
+                .iter()
+                .any(|r| matches!(r.outcome, CellOutcome::SetupError(_)))
+            {
+                ExitCode::from(2)
+            } else if results.iter().all(runner::CellResult::passed) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}

@@ -15,9 +15,9 @@ pub enum Fault {
     /// connections already open (keep-alive) are closed, as when the IMDS endpoint
     /// goes away or a host firewall `REJECT`s.
     Refuse,
-    /// Connections are accepted but requests get no answer while the fault lasts, as
-    /// behind a firewall that drops packets; a request held when the fault lifts is
-    /// answered then, as TCP retransmission would deliver it.
+    /// Connections are accepted but a request that arrives while the fault lasts never
+    /// gets an answer (not even after the fault lifts), as from a hung metadata service:
+    /// the client sees a read timeout. Requests arriving after the fault lifts are served.
     Blackhole,
     /// Every request is answered with this HTTP status (100..=599) and the body given,
     /// or EC2's error page for that status when there is none.

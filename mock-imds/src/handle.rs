@@ -34,6 +34,7 @@ pub struct MockImdsBuilder {
     sts_addr: SocketAddr,
     epoch: Option<Instant>,
     initial: ImdsState,
+    schedule: Option<Schedule>,
 }
 
 impl Default for MockImdsBuilder {
@@ -45,6 +46,7 @@ impl Default for MockImdsBuilder {
             sts_addr: loopback,
             epoch: None,
             initial: ImdsState::Up,
+            schedule: None,
         }
     }
 }
@@ -77,6 +79,14 @@ impl MockImdsBuilder {
     /// The state IMDS starts in (default up). Logged as the first transition.
     pub fn initial_state(mut self, state: ImdsState) -> Self {
         self.initial = state;
+        self
+    }
+
+    /// Runs `schedule` from the epoch: IMDS starts in the schedule's state at time zero
+    /// (replacing [`Self::initial_state`]) and a task applies the later steps.
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.initial = schedule.state_at(std::time::Duration::ZERO);
+        self.schedule = Some(schedule);
         self
     }
 
@@ -122,7 +132,7 @@ impl MockImdsBuilder {
         events.record(EventKind::Transition {
             state: self.initial,
         });
-        Ok(MockImds {
+        let mut mock = MockImds {
             inner: Arc::new(Inner {
                 imds,
                 imds_listener,
@@ -132,7 +142,11 @@ impl MockImdsBuilder {
                 transition_lock: tokio::sync::Mutex::new(()),
             }),
             schedule_task: None,
-        })
+        };
+        if let Some(schedule) = self.schedule {
+            mock.run_schedule(schedule);
+        }
+        Ok(mock)
     }
 }
 
@@ -194,7 +208,8 @@ impl MockImds {
     }
 
     /// Applies `schedule` on the event log's clock in a background task (replacing any
-    /// schedule already running). Steps already in the past are applied at once, in order.
+    /// schedule already running). Steps already in the past are applied at once, in order,
+    /// except a step at time zero, which [`MockImdsBuilder::schedule`] applies at start.
     pub fn run_schedule(&mut self, schedule: Schedule) {
         if let Some(task) = self.schedule_task.take() {
             task.abort();
@@ -202,7 +217,7 @@ impl MockImds {
         let inner = self.inner.clone();
         self.schedule_task = Some(tokio::spawn(async move {
             let epoch = inner.events.epoch();
-            for step in schedule.steps() {
+            for step in schedule.steps().iter().filter(|s| !s.at.is_zero()) {
                 tokio::time::sleep_until(epoch + step.at).await;
                 set_state(&inner, step.state.clone()).await;
             }

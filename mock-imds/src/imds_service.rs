@@ -114,19 +114,15 @@ impl Imds {
             token_present: req.headers().contains_key(TOKEN_HEADER),
             status: None,
         };
-        let mut state_rx = self.state.subscribe();
-        let response = loop {
-            let state = state_rx.borrow_and_update().clone();
-            match state {
-                ImdsState::Up => break self.route(&req),
-                ImdsState::Down(Fault::Refuse) => return Err(ConnectionClosed),
-                ImdsState::Down(Fault::Status { code, body }) => break status_fault(code, body),
-                ImdsState::Down(Fault::Blackhole) => {
-                    // Hold the request until the state changes, then decide again.
-                    if state_rx.changed().await.is_err() {
-                        return Err(ConnectionClosed);
-                    }
-                }
+        let state = self.state.borrow().clone();
+        let response = match state {
+            ImdsState::Up => self.route(&req),
+            ImdsState::Down(Fault::Refuse) => return Err(ConnectionClosed),
+            ImdsState::Down(Fault::Status { code, body }) => status_fault(code, body),
+            ImdsState::Down(Fault::Blackhole) => {
+                // Never answer. The future ends when the connection is closed: by the
+                // client giving up, by `refuse`, or by the mock shutting down.
+                return std::future::pending().await;
             }
         };
         record.status = Some(response.status().as_u16());

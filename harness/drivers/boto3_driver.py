@@ -1,0 +1,106 @@
+"""boto3 driver for imds-harness: real boto3 behind a JSON-lines protocol.
+
+Reads one JSON object per line on stdin and answers one per line on stdout:
+
+  {"op": "configure", "imds_endpoint": URL, "sts_endpoint": URL, "region": R}
+      -> {"ok": true}          (sets the endpoint variables, creates one boto3 Session)
+  {"op": "new_client"}
+      -> {"ok": true, "credentials_resolved": bool}  or  {"error": {...}}
+  {"op": "call"}               (sts.get_caller_identity on the current client)
+      -> {"arn": ..., "access_key_id": ...}  or  {"error": {"kind": ..., "message": ...}}
+  {"op": "drop_client"}        -> {"ok": true}
+
+Error kinds are boto3's own names: the exception class (NoCredentialsError,
+EndpointConnectionError, ...) or, for service errors, the error code STS returned
+(InvalidClientTokenId, ExpiredToken, ...). A driver-side problem is answered as
+{"driver_error": "..."}. The first line printed is the greeting with the versions.
+"""
+
+import json
+import os
+import sys
+import traceback
+
+
+def answer(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def error_of(exc):
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "ClientError")
+        return {"kind": code, "message": str(exc)}
+    return {"kind": type(exc).__name__, "message": str(exc)}
+
+
+def main():
+    import boto3
+    import botocore
+
+    answer({"ready": True, "boto3": boto3.__version__, "botocore": botocore.__version__})
+
+    session = None
+    client = None
+    settings = {}
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            request = json.loads(line)
+            op = request.get("op")
+        except ValueError as exc:
+            answer({"driver_error": "request is not JSON: %s" % exc})
+            continue
+        try:
+            if op == "configure":
+                settings = request
+                # botocore reads these when a client resolves credentials; older botocore
+                # needs the trailing slash on the IMDS endpoint.
+                os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = request["imds_endpoint"].rstrip("/") + "/"
+                os.environ["AWS_ENDPOINT_URL_STS"] = request["sts_endpoint"]
+                os.environ["AWS_DEFAULT_REGION"] = request["region"]
+                session = boto3.session.Session(region_name=request["region"])
+                answer({"ok": True})
+            elif op == "new_client":
+                if session is None:
+                    answer({"driver_error": "new_client before configure"})
+                    continue
+                client = None
+                try:
+                    # The STS endpoint is passed in code too: botocore before 1.31 ignores
+                    # AWS_ENDPOINT_URL_STS and would call the real STS.
+                    client = session.client(
+                        "sts", region_name=settings["region"], endpoint_url=settings["sts_endpoint"]
+                    )
+                except Exception as exc:  # client creation itself failed
+                    answer({"error": error_of(exc)})
+                    continue
+                creds = getattr(client._request_signer, "_credentials", None)
+                answer({"ok": True, "credentials_resolved": creds is not None})
+            elif op == "call":
+                if client is None:
+                    answer({"error": {"kind": "NoClient", "message": "no client (creation failed)"}})
+                    continue
+                try:
+                    response = client.get_caller_identity()
+                except Exception as exc:
+                    answer({"error": error_of(exc)})
+                    continue
+                creds = getattr(client._request_signer, "_credentials", None)
+                key = getattr(creds, "access_key", None) if creds is not None else None
+                answer({"arn": response.get("Arn"), "access_key_id": key})
+            elif op == "drop_client":
+                client = None
+                answer({"ok": True})
+            else:
+                answer({"driver_error": "unknown op %r" % (op,)})
+        except Exception:
+            answer({"driver_error": traceback.format_exc()})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+//! Child-process drivers: a sanitised environment and a JSON-lines conversation.
+//!
+//! Every child starts with an empty environment plus only: `PATH`, `LANG`, a temporary
+//! `HOME`, `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` pointing at empty files in
+//! it, and `NO_PROXY=*`. No `AWS_*` variable, proxy or profile of the user's reaches it,
+//! so a real credential on the machine can never be used. The child is killed when the
+//! driver is dropped.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use super::{DriverError, DriverKind};
+
+/// Keep at most this much of a child's stderr (bytes, the end).
+const STDERR_KEEP: usize = 8 * 1024;
+
+/// Builds a command with the sanitised environment described above, `home` as `HOME`.
+///
+/// # Errors
+/// I/O errors creating the empty AWS config files.
+pub fn sanitized_command(program: &Path, home: &Path) -> std::io::Result<Command> {
+    let aws_dir = home.join(".aws");
+    std::fs::create_dir_all(&aws_dir)?;
+    let config = aws_dir.join("config");
+    let credentials = aws_dir.join("credentials");
+    std::fs::write(&config, "")?;
+    std::fs::write(&credentials, "")?;
+    let mut cmd = Command::new(program);
+    cmd.env_clear()
+        .env(
+            "PATH",
+            std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+        )
+        .env("LANG", "C.UTF-8")
+        .env("HOME", home)
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("NO_PROXY", "*")
+        .env("no_proxy", "*")
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    #[cfg(unix)]
+    cmd.process_group(0);
+    Ok(cmd)
+}
+
+/// A running child speaking one JSON object per line each way.
+#[derive(Debug)]
+pub struct JsonLinesChild {
+    driver: DriverKind,
+    child: Child,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl JsonLinesChild {
+    /// Spawns `cmd`; `driver` names it in errors.
+    ///
+    /// # Errors
+    /// [`DriverError::Start`] when it cannot be spawned.
+    pub fn spawn(driver: DriverKind, mut cmd: Command) -> Result<Self, DriverError> {
+        let mut child = cmd.spawn().map_err(|e| DriverError::Start {
+            driver: driver.clone(),
+            message: e.to_string(),
+        })?;
+        let (Some(stdin), Some(stdout), Some(mut stderr_pipe)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(DriverError::Start {
+                driver,
+                message: "child has no stdio pipes".into(),
+            });
+        };
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr_pipe.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                let mut kept = sink.lock().unwrap_or_else(|p| p.into_inner());
+                kept.push_str(&String::from_utf8_lossy(&buf[..n]));
+                if kept.len() > STDERR_KEEP {
+                    let cut = kept.ceil_char_boundary(kept.len() - STDERR_KEEP);
+                    kept.drain(..cut);
+                }
+            }
+        });
+        Ok(Self {
+            driver,
+            child,
+            stdin,
+            stdout: BufReader::new(stdout).lines(),
+            stderr,
+        })
+    }
+
+    fn broken(&self, message: String) -> DriverError {
+        DriverError::Broken {
+            driver: self.driver.clone(),
+            message,
+            stderr: self
+                .stderr
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        }
+    }
+
+    /// Reads the next line as JSON, waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// [`DriverError::Broken`] on timeout, end of output or a line that is not JSON.
+    pub async fn read(&mut self, timeout: Duration) -> Result<Value, DriverError> {
+        let line = match tokio::time::timeout(timeout, self.stdout.next_line()).await {
+            Err(_) => {
+                let _ = self.child.start_kill();
+                return Err(self.broken(format!(
+                    "no answer within {}",
+                    humantime::format_duration(timeout)
+                )));
+            }
+            Ok(Err(e)) => return Err(self.broken(format!("reading its output: {e}"))),
+            Ok(Ok(None)) => {
+                // Give the stderr reader a moment to collect the traceback.
+                let status = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
+                let how = match status {
+                    Ok(Ok(s)) => format!("exited ({s})"),
+                    _ => "closed its output".to_string(),
+                };
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return Err(self.broken(how));
+            }
+            Ok(Ok(Some(line))) => line,
+        };
+        serde_json::from_str(&line).map_err(|e| {
+            let shown: String = line.chars().take(200).collect();
+            self.broken(format!("printed a line that is not JSON ({e}): {shown}"))
+        })
+    }
+
+    /// Sends `request` and reads one answer line within `timeout`.
+    ///
+    /// # Errors
+    /// [`DriverError::Broken`] as for [`Self::read`], or when the child's input is closed.
+    pub async fn request(
+        &mut self,
+        request: &Value,
+        timeout: Duration,
+    ) -> Result<Value, DriverError> {
+        let mut line = request.to_string();
+        line.push('\n');
+        if let Err(e) = self.stdin.write_all(line.as_bytes()).await {
+            return Err(self.broken(format!("writing to it: {e}")));
+        }
+        if let Err(e) = self.stdin.flush().await {
+            return Err(self.broken(format!("writing to it: {e}")));
+        }
+        self.read(timeout).await
+    }
+}

@@ -1,0 +1,182 @@
+//! The `rust-sdk` driver: the AWS SDK for Rust in this process.
+//!
+//! Each client is an `aws_sdk_sts::Client` whose only credentials provider is
+//! `ImdsCredentialsProvider` pointed at the mock (wrapped, as by default, in the lazy
+//! identity cache), with the region set explicitly so that nothing asks IMDS for it, and a
+//! plain-HTTP connector of its own. Nothing is read from the environment or profile files
+//! except what `ImdsCredentialsProvider` itself reads (`AWS_EC2_METADATA_DISABLED`); the
+//! `imds-harness` binary removes `AWS_*` variables from its own environment at start-up.
+
+use std::error::Error as StdError;
+
+use async_trait::async_trait;
+use aws_config::imds::credentials::ImdsCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
+use aws_config::BehaviorVersion;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_sts::config::Region;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+
+use super::{CallOutcome, ClientOutcome, Driver, DriverError, DriverKind, Endpoints};
+
+/// The in-process Rust SDK driver.
+#[derive(Debug, Default)]
+pub struct RustSdkDriver {
+    endpoints: Option<Endpoints>,
+    client: Option<aws_sdk_sts::Client>,
+}
+
+impl RustSdkDriver {
+    /// A driver with no client yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn build_client(endpoints: &Endpoints) -> Result<aws_sdk_sts::Client, String> {
+        let http = aws_smithy_http_client::Builder::new().build_http();
+        let provider_config = ProviderConfig::without_region().with_http_client(http.clone());
+        let imds = aws_config::imds::Client::builder()
+            .configure(&provider_config)
+            .endpoint(&endpoints.imds)
+            .map_err(|e| format!("bad IMDS endpoint {}: {e}", endpoints.imds))?
+            .build();
+        let credentials = ImdsCredentialsProvider::builder()
+            .configure(&provider_config)
+            .imds_client(imds)
+            .build();
+        let config = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(endpoints.region.clone()))
+            .endpoint_url(&endpoints.sts)
+            .credentials_provider(credentials)
+            .http_client(http)
+            .build();
+        Ok(aws_sdk_sts::Client::from_conf(config))
+    }
+}
+
+/// The SDK's own name for a failed call: the credentials error variant when credential
+/// resolution failed (`CredentialsNotLoaded`, `ProviderTimedOut`, …), the service's error
+/// code for a service error (`InvalidClientTokenId`), else the `SdkError` variant.
+pub fn error_kind<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+    R: std::fmt::Debug,
+{
+    if let SdkError::ServiceError(service) = err {
+        if let Some(code) = service.err().code() {
+            return code.to_string();
+        }
+    }
+    let mut source: Option<&(dyn StdError + 'static)> = err.source();
+    while let Some(e) = source {
+        if let Some(creds) = e.downcast_ref::<CredentialsError>() {
+            return match creds {
+                CredentialsError::CredentialsNotLoaded(_) => "CredentialsNotLoaded",
+                CredentialsError::ProviderTimedOut(_) => "ProviderTimedOut",
+                CredentialsError::InvalidConfiguration(_) => "InvalidConfiguration",
+                CredentialsError::ProviderError(_) => "ProviderError",
+                CredentialsError::Unhandled(_) => "Unhandled",
+                _ => "CredentialsError",
+            }
+            .to_string();
+        }
+        source = e.source();
+    }
+    match err {
+        SdkError::ConstructionFailure(_) => "ConstructionFailure",
+        SdkError::TimeoutError(_) => "TimeoutError",
+        SdkError::DispatchFailure(_) => "DispatchFailure",
+        SdkError::ResponseError(_) => "ResponseError",
+        SdkError::ServiceError(_) => "ServiceError",
+        _ => "SdkError",
+    }
+    .to_string()
+}
+
+/// The error and its sources joined with `: `.
+pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
+}
+
+#[async_trait]
+impl Driver for RustSdkDriver {
+    fn sdk_version(&self) -> String {
+        format!(
+            "aws-sdk-sts {} (aws-config {})",
+            sts_version(),
+            config_version()
+        )
+    }
+
+    async fn configure(&mut self, endpoints: &Endpoints) -> Result<(), DriverError> {
+        self.endpoints = Some(endpoints.clone());
+        Ok(())
+    }
+
+    async fn new_client(&mut self) -> Result<ClientOutcome, DriverError> {
+        let endpoints = self.endpoints.as_ref().ok_or_else(|| DriverError::Broken {
+            driver: DriverKind::RustSdk,
+            message: "new_client before configure".into(),
+            stderr: String::new(),
+        })?;
+        match Self::build_client(endpoints) {
+            Ok(client) => {
+                self.client = Some(client);
+                Ok(ClientOutcome {
+                    credentials_resolved: None,
+                    error: None,
+                })
+            }
+            Err(message) => {
+                self.client = None;
+                Ok(ClientOutcome {
+                    credentials_resolved: None,
+                    error: Some(message),
+                })
+            }
+        }
+    }
+
+    async fn call(&mut self) -> Result<CallOutcome, DriverError> {
+        let Some(client) = &self.client else {
+            return Ok(CallOutcome::Err {
+                kind: "NoClient".into(),
+                message: "no client (creation failed)".into(),
+            });
+        };
+        Ok(match client.get_caller_identity().send().await {
+            Ok(output) => CallOutcome::Ok {
+                arn: output.arn().unwrap_or_default().to_string(),
+                // The Rust SDK does not expose the signing key; the STS log has it.
+                access_key_id: None,
+            },
+            Err(err) => CallOutcome::Err {
+                kind: error_kind(&err),
+                message: error_chain(&err),
+            },
+        })
+    }
+
+    async fn drop_client(&mut self) -> Result<(), DriverError> {
+        self.client = None;
+        Ok(())
+    }
+}
+
+fn sts_version() -> &'static str {
+    env!("HARNESS_AWS_SDK_STS_VERSION")
+}
+
+fn config_version() -> &'static str {
+    env!("HARNESS_AWS_CONFIG_VERSION")
+}

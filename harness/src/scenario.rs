@@ -1,0 +1,566 @@
+//! Scenario files: TOML, parsed strictly.
+//!
+//! Every error names the file, line and column and says what is accepted: unknown keys,
+//! wrong types, bad durations, unknown drivers or strategies (with a "did you mean"),
+//! two schedule steps at one time. The format (see `scenarios/*.toml` for examples):
+//!
+//! ```toml
+//! description = "What this scenario shows"
+//! [imds]
+//! http_tokens = "optional"            # optional | required
+//! [[schedule]]                        # IMDS state on the scenario clock; up before the first step
+//! at = "0s"
+//! state = "refuse"                    # up | refuse | blackhole | status(N) | status(N, "body")
+//! [[schedule]]
+//! at = "2s"
+//! state = "up"
+//! [matrix]
+//! drivers = ["rust-sdk", "boto3"]
+//! strategies = ["call-retry", "client-retry"]
+//! [strategy.call-retry]               # `kind` defaults to the table's name
+//! attempts = 10
+//! interval = "500ms"
+//! [[expect]]                          # applies to every cell it matches; omit driver/strategy for all
+//! driver = "boto3"
+//! strategy = "call-retry"
+//! recovers = false
+//! error_kind = "NoCredentialsError"
+//! imds_requests_after_recovery = 0
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mock_imds::{HttpTokens, ImdsState, Schedule, Step};
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+use crate::driver::DriverKind;
+use crate::strategy::{Strategy, StrategyKind};
+
+/// A scenario file that cannot be used: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}:{column}: {message}", file.display())]
+pub struct ScenarioError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (characters).
+    pub column: usize,
+    /// What is wrong and what is accepted, on one line.
+    pub message: String,
+}
+
+/// A parsed, validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file name without `.toml`.
+    pub name: String,
+    /// Where it was read from.
+    pub file: PathBuf,
+    /// What it shows, for the report.
+    pub description: String,
+    /// IMDS options.
+    pub imds: ImdsSettings,
+    /// The IMDS schedule on the scenario clock.
+    pub schedule: Schedule,
+    /// The cells: every driver × every strategy, in file order.
+    pub cells: Vec<Cell>,
+    /// Expectations, each with the cells it applies to.
+    pub expectations: Vec<Expectation>,
+}
+
+/// IMDS options a scenario may set.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ImdsSettings {
+    /// EC2 `HttpTokens`: `optional` (default) or `required`.
+    #[serde(default)]
+    pub http_tokens: HttpTokens,
+}
+
+/// One cell of the matrix: a driver under a strategy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// The SDK driver.
+    pub driver: DriverKind,
+    /// The retry strategy.
+    pub strategy: Strategy,
+}
+
+impl Cell {
+    /// `driver/strategy`, e.g. `boto3/call-retry`.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.driver, self.strategy.name)
+    }
+}
+
+/// What a cell's verdict must show. `None` fields are not checked.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Expectation {
+    /// Only cells with this driver (all when `None`).
+    pub driver: Option<DriverKind>,
+    /// Only cells with this strategy name (all when `None`).
+    pub strategy: Option<String>,
+    /// Whether an STS-accepted call must happen (`true`) or must not (`false`).
+    pub recovers: Option<bool>,
+    /// Upper bound on the time from IMDS recovery to the first accepted call.
+    pub within: Option<Duration>,
+    /// Every failed attempt must have failed with this error kind (and one must have).
+    pub error_kind: Option<String>,
+    /// Exact number of IMDS requests between recovery and the end of the attempts.
+    pub imds_requests_after_recovery: Option<usize>,
+}
+
+impl Expectation {
+    /// True when this expectation applies to `cell`.
+    pub fn applies_to(&self, cell: &Cell) -> bool {
+        self.driver.as_ref().is_none_or(|d| *d == cell.driver)
+            && self
+                .strategy
+                .as_ref()
+                .is_none_or(|s| *s == cell.strategy.name)
+    }
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(r) = self.recovers {
+            parts.push(if r {
+                "recovers".to_string()
+            } else {
+                "never recovers".to_string()
+            });
+        }
+        if let Some(w) = self.within {
+            parts.push(format!("within {}", humantime::format_duration(w)));
+        }
+        if let Some(k) = &self.error_kind {
+            parts.push(format!("fails with {k}"));
+        }
+        if let Some(n) = self.imds_requests_after_recovery {
+            parts.push(format!("{n} IMDS requests after recovery"));
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
+// ---- raw TOML shapes -------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    imds: ImdsSettings,
+    #[serde(default)]
+    schedule: Vec<Spanned<RawStep>>,
+    matrix: RawMatrix,
+    #[serde(default)]
+    strategy: BTreeMap<String, Spanned<RawStrategy>>,
+    #[serde(default)]
+    expect: Vec<RawExpect>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    #[serde(deserialize_with = "duration")]
+    at: Duration,
+    state: ImdsState,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMatrix {
+    drivers: Vec<Spanned<String>>,
+    strategies: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStrategy {
+    kind: Option<Spanned<String>>,
+    attempts: u32,
+    #[serde(deserialize_with = "duration")]
+    interval: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    driver: Option<Spanned<String>>,
+    strategy: Option<Spanned<String>>,
+    recovers: Option<bool>,
+    #[serde(default, deserialize_with = "optional_duration")]
+    within: Option<Duration>,
+    error_kind: Option<String>,
+    imds_requests_after_recovery: Option<usize>,
+}
+
+/// Parses `500ms`, `2s`, `1m 30s` (humantime syntax).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| {
+        format!("invalid duration `{text}` ({e}); write a number with a unit, e.g. \"500ms\", \"2s\", \"1m 30s\"")
+    })
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    duration(d).map(Some)
+}
+
+// ---- loading ---------------------------------------------------------------------
+
+/// Reads and validates a scenario file.
+///
+/// # Errors
+/// [`ScenarioError`] for an unreadable or invalid file (I/O errors at line 1, column 1).
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read scenario file: {e}"),
+    })?;
+    parse(path, &text)
+}
+
+/// Parses scenario text; `path` names it in errors and gives the scenario its name.
+///
+/// # Errors
+/// [`ScenarioError`] pointing at the offending key or value.
+pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let at = |span: Option<Range<usize>>, message: String| {
+        let (line, column) = line_column(text, span.map_or(0, |s| s.start));
+        ScenarioError {
+            file: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| at(e.span(), one_line(e.message())))?;
+
+    let steps = raw
+        .schedule
+        .iter()
+        .map(|s| Step {
+            at: s.get_ref().at,
+            state: s.get_ref().state.clone(),
+        })
+        .collect();
+    let schedule = Schedule::new(steps).map_err(|e| {
+        let span = match &e {
+            mock_imds::ScheduleError::DuplicateTime(t) => raw
+                .schedule
+                .iter()
+                .filter(|s| s.get_ref().at == *t)
+                .nth(1)
+                .map(|s| s.span()),
+        };
+        at(span, e.to_string())
+    })?;
+
+    let mut strategies: BTreeMap<String, Strategy> = BTreeMap::new();
+    for (name, spanned) in &raw.strategy {
+        let s = spanned.get_ref();
+        let kind_text = s
+            .kind
+            .as_ref()
+            .map_or(name.as_str(), |k| k.get_ref().as_str());
+        let kind_span = s.kind.as_ref().map_or(spanned.span(), |k| k.span());
+        let kind: StrategyKind = kind_text.parse().map_err(|e: String| {
+            let hint = if s.kind.is_none() {
+                format!("strategy `{name}` has no `kind` and its name is not a kind: ")
+            } else {
+                String::new()
+            };
+            at(Some(kind_span.clone()), format!("{hint}{e}"))
+        })?;
+        if s.attempts == 0 {
+            return Err(at(
+                Some(spanned.span()),
+                format!("strategy `{name}`: attempts must be at least 1"),
+            ));
+        }
+        strategies.insert(
+            name.clone(),
+            Strategy {
+                name: name.clone(),
+                kind,
+                attempts: s.attempts,
+                interval: s.interval,
+            },
+        );
+    }
+
+    let strategy_names: Vec<&str> = strategies.keys().map(String::as_str).collect();
+    let check_strategy = |name: &Spanned<String>| -> Result<String, ScenarioError> {
+        if strategies.contains_key(name.get_ref()) {
+            Ok(name.get_ref().clone())
+        } else {
+            Err(at(
+                Some(name.span()),
+                unknown(
+                    "strategy",
+                    name.get_ref(),
+                    &strategy_names,
+                    "define it as a [strategy.NAME] table",
+                ),
+            ))
+        }
+    };
+    let parse_driver = |name: &Spanned<String>| -> Result<DriverKind, ScenarioError> {
+        name.get_ref().parse().map_err(|_| {
+            at(
+                Some(name.span()),
+                unknown(
+                    "driver",
+                    name.get_ref(),
+                    DriverKind::NAMES,
+                    "the drivers this harness has",
+                ),
+            )
+        })
+    };
+
+    if raw.matrix.drivers.is_empty() || raw.matrix.strategies.is_empty() {
+        return Err(at(
+            None,
+            "[matrix] needs at least one driver and one strategy".into(),
+        ));
+    }
+    let mut cells = Vec::new();
+    for d in &raw.matrix.drivers {
+        let driver = parse_driver(d)?;
+        for s in &raw.matrix.strategies {
+            let strategy = strategies[&check_strategy(s)?].clone();
+            let cell = Cell {
+                driver: driver.clone(),
+                strategy,
+            };
+            if cells.contains(&cell) {
+                return Err(at(
+                    Some(s.span()),
+                    format!("cell {} is listed twice", cell.id()),
+                ));
+            }
+            cells.push(cell);
+        }
+    }
+
+    let mut expectations = Vec::new();
+    for e in raw.expect {
+        let expectation = Expectation {
+            driver: e.driver.as_ref().map(parse_driver).transpose()?,
+            strategy: e.strategy.as_ref().map(check_strategy).transpose()?,
+            recovers: e.recovers,
+            within: e.within,
+            error_kind: e.error_kind,
+            imds_requests_after_recovery: e.imds_requests_after_recovery,
+        };
+        if !cells.iter().any(|c| expectation.applies_to(c)) {
+            let span = e.driver.as_ref().or(e.strategy.as_ref()).map(|s| s.span());
+            return Err(at(
+                span,
+                "this [[expect]] matches no cell of the [matrix]".into(),
+            ));
+        }
+        expectations.push(expectation);
+    }
+
+    Ok(Scenario {
+        name: path
+            .file_stem()
+            .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned()),
+        file: path.to_path_buf(),
+        description: raw.description.trim().to_string(),
+        imds: raw.imds,
+        schedule,
+        cells,
+        expectations,
+    })
+}
+
+fn unknown(what: &str, name: &str, allowed: &[&str], source: &str) -> String {
+    let suggestion = allowed
+        .iter()
+        .map(|a| (strsim::levenshtein(name, a), a))
+        .filter(|(d, a)| *d <= 2.max(a.len() / 3))
+        .min()
+        .map(|(_, a)| format!(" (did you mean `{a}`?)"))
+        .unwrap_or_default();
+    format!(
+        "unknown {what} `{name}`{suggestion}; expected one of {} ({source})",
+        allowed
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// 1-based line and character column of byte `offset` in `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Finds scenario files: each path that is a file, and every `*.toml` directly in each
+/// path that is a directory, sorted by name.
+///
+/// # Errors
+/// A [`ScenarioError`] (line 1, column 1) for a path that does not exist.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let missing = |e: std::io::Error| ScenarioError {
+            file: path.clone(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read: {e}"),
+        };
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(missing)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            std::fs::metadata(path).map_err(missing)?;
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+description = "trap"
+[[schedule]]
+at = "0s"
+state = "refuse"
+[[schedule]]
+at = "2s"
+state = "up"
+[matrix]
+drivers = ["rust-sdk", "boto3"]
+strategies = ["call-retry", "fresh"]
+[strategy.call-retry]
+attempts = 10
+interval = "500ms"
+[strategy.fresh]
+kind = "client-retry"
+attempts = 3
+interval = "1s"
+[[expect]]
+driver = "boto3"
+strategy = "call-retry"
+recovers = false
+error_kind = "NoCredentialsError"
+imds_requests_after_recovery = 0
+[[expect]]
+driver = "rust-sdk"
+recovers = true
+within = "1500ms"
+"#;
+
+    fn err(text: &str) -> String {
+        parse(Path::new("s/x.toml"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parses_a_full_scenario() {
+        let s = parse(Path::new("scenarios/trap.toml"), GOOD).unwrap();
+        assert_eq!(s.name, "trap");
+        assert_eq!(s.cells.len(), 4);
+        assert_eq!(s.cells[1].id(), "rust-sdk/fresh");
+        assert_eq!(s.cells[1].strategy.kind, StrategyKind::ClientRetry);
+        assert_eq!(s.schedule.recoveries(), vec![Duration::from_secs(2)]);
+        assert_eq!(s.expectations[1].within, Some(Duration::from_millis(1500)));
+        assert!(s.expectations[1].applies_to(&s.cells[0]));
+        assert!(!s.expectations[0].applies_to(&s.cells[0]));
+    }
+
+    #[test]
+    fn errors_name_file_line_column_and_what_is_allowed() {
+        let e = err(&GOOD.replace("attempts = 10", "atempts = 10"));
+        assert!(
+            e.starts_with("s/x.toml:13:1: unknown field `atempts`"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "one line: {e}");
+
+        let e = err(&GOOD.replace("interval = \"500ms\"", "interval = \"fast\""));
+        assert!(
+            e.starts_with("s/x.toml:14:12: invalid duration `fast`"),
+            "{e}"
+        );
+
+        let e = err(&GOOD.replace("\"boto3\"]", "\"boto\"]"));
+        assert!(
+            e.starts_with("s/x.toml:10:23: unknown driver `boto` (did you mean `boto3`?)"),
+            "{e}"
+        );
+
+        let e = err(&GOOD.replace("\"fresh\"]", "\"frsh\"]"));
+        assert!(
+            e.contains("unknown strategy `frsh` (did you mean `fresh`?)"),
+            "{e}"
+        );
+        assert!(e.starts_with("s/x.toml:11:"), "{e}");
+
+        let e = err(&GOOD.replace("at = \"2s\"", "at = \"0s\""));
+        assert!(
+            e.starts_with("s/x.toml:6:1: two schedule steps at 0s"),
+            "{e}"
+        );
+
+        let e = err(&GOOD.replace("state = \"refuse\"", "state = \"refused\""));
+        assert!(e.contains("invalid IMDS state `refused`"), "{e}");
+        assert!(e.starts_with("s/x.toml:5:9"), "{e}");
+
+        let e = err(&GOOD.replace("attempts = 3", "attempts = \"3\""));
+        assert!(
+            e.contains("invalid type: string \"3\", expected u32"),
+            "{e}"
+        );
+
+        let e = err(&GOOD.replace("kind = \"client-retry\"", "kind = \"retry\""));
+        assert!(e.contains("unknown strategy kind `retry`"), "{e}");
+
+        let e = err(&GOOD.replace("[matrix]", "[matrx]"));
+        assert!(e.contains("unknown field `matrx`"), "{e}");
+    }
+
+    #[test]
+    fn line_column_counts_characters() {
+        assert_eq!(line_column("ab\ncé\nx", 0), (1, 1));
+        assert_eq!(line_column("ab\ncé\nx", 3), (2, 1));
+        assert_eq!(line_column("ab\ncé\nx", 7), (3, 1));
+        assert_eq!(line_column("ab", 99), (1, 3));
+    }
+}

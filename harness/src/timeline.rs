@@ -1,0 +1,129 @@
+//! One cell's timeline: the mock's events (IMDS requests, transitions, STS calls) merged
+//! with the driver's (client created, attempt made), all on the scenario clock.
+
+use std::time::Duration;
+
+use mock_imds::events::serialize_ms;
+use mock_imds::{Event, EventKind};
+use serde::Serialize;
+
+use crate::driver::{CallOutcome, ClientOutcome};
+
+/// Something the runner did through the driver.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum DriverEvent {
+    /// A client was created before attempt `attempt`.
+    ClientCreated {
+        /// The attempt it was created for (1-based).
+        attempt: u32,
+        /// How long creation took, serialized as `duration_ms`.
+        #[serde(rename = "duration_ms", serialize_with = "serialize_ms")]
+        duration: Duration,
+        /// What creation produced.
+        #[serde(flatten)]
+        outcome: ClientOutcome,
+    },
+    /// One call.
+    Attempt {
+        /// 1-based.
+        attempt: u32,
+        /// How long the call took, serialized as `duration_ms`.
+        #[serde(rename = "duration_ms", serialize_with = "serialize_ms")]
+        duration: Duration,
+        /// What the SDK returned.
+        outcome: CallOutcome,
+    },
+}
+
+/// One entry of the merged timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Entry {
+    /// From mock-imds.
+    Mock(Event),
+    /// From the driver; `at` is when the operation started.
+    Driver {
+        /// Start of the operation on the scenario clock, serialized as `at_ms`.
+        #[serde(rename = "at_ms", serialize_with = "serialize_ms")]
+        at: Duration,
+        /// What happened.
+        #[serde(flatten)]
+        event: DriverEvent,
+    },
+}
+
+impl Entry {
+    /// When it happened (for operations: when they started).
+    pub fn at(&self) -> Duration {
+        match self {
+            Entry::Mock(e) => e.at,
+            Entry::Driver { at, .. } => *at,
+        }
+    }
+}
+
+/// A cell's full timeline, sorted by time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Timeline {
+    entries: Vec<Entry>,
+}
+
+impl Timeline {
+    /// Merges mock events and driver events into one time-ordered list.
+    pub fn merge(mock: Vec<Event>, driver: Vec<(Duration, DriverEvent)>) -> Self {
+        let mut entries: Vec<Entry> = mock.into_iter().map(Entry::Mock).collect();
+        entries.extend(
+            driver
+                .into_iter()
+                .map(|(at, event)| Entry::Driver { at, event }),
+        );
+        entries.sort_by_key(Entry::at);
+        Self { entries }
+    }
+
+    /// All entries, in time order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The attempts: `(start, duration, attempt number, outcome)`.
+    pub fn attempts(&self) -> impl Iterator<Item = (Duration, Duration, u32, &CallOutcome)> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Driver {
+                at,
+                event:
+                    DriverEvent::Attempt {
+                        attempt,
+                        duration,
+                        outcome,
+                    },
+            } => Some((*at, *duration, *attempt, outcome)),
+            _ => None,
+        })
+    }
+
+    /// The mock's events.
+    pub fn mock_events(&self) -> impl Iterator<Item = &Event> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Mock(e) => Some(e),
+            Entry::Driver { .. } => None,
+        })
+    }
+
+    /// Times at which IMDS went from a fault back to up, as logged.
+    pub fn recoveries(&self) -> Vec<Duration> {
+        let mut down = false;
+        let mut out = Vec::new();
+        for e in self.mock_events() {
+            if let EventKind::Transition { state } = &e.kind {
+                if state.is_up() && down {
+                    out.push(e.at);
+                }
+                down = !state.is_up();
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,355 @@
+//! Verdicts: what one cell's timeline shows, and whether the scenario's expectations hold.
+//!
+//! Derived from the timeline only. A call counts as successful only when the SDK returned
+//! a response *and* the fake STS logged an accepted `GetCallerIdentity` during that
+//! attempt: an SDK answer STS never saw is not a recovery.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mock_imds::events::serialize_ms;
+use mock_imds::{EventKind, StsOutcome};
+use serde::Serialize;
+
+use crate::driver::CallOutcome;
+use crate::scenario::Expectation;
+use crate::timeline::Timeline;
+
+/// What a cell's timeline shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Verdict {
+    /// An STS-accepted call happened.
+    pub recovered: bool,
+    /// The attempt (1-based) that first succeeded.
+    pub first_success_attempt: Option<u32>,
+    /// From the last IMDS recovery before it (or from the start, when IMDS was never
+    /// down before it) to the arrival at STS of the first accepted call; `recovery_ms`.
+    #[serde(rename = "recovery_ms", serialize_with = "serialize_opt_ms")]
+    pub recovery_time: Option<Duration>,
+    /// Calls made.
+    pub attempts: u32,
+    /// IMDS requests from the first attempt's start to the last attempt's end.
+    pub imds_requests_during_attempts: usize,
+    /// IMDS requests from the last recovery to the end of the attempts; `None` when IMDS
+    /// was still down at the end of the attempts.
+    pub imds_requests_after_recovery: Option<usize>,
+    /// Failed attempts by error kind (SDK names).
+    pub error_kinds: BTreeMap<String, u32>,
+    /// The access key that signed the first accepted call (from the STS log).
+    pub access_key_id: Option<String>,
+    /// Calls the SDK reported as successful that STS never accepted (should be 0).
+    pub unverified_successes: u32,
+}
+
+fn serialize_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => serialize_ms(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+impl Verdict {
+    /// Derives the verdict from a cell's timeline.
+    pub fn from_timeline(timeline: &Timeline) -> Self {
+        let accepted: Vec<(Duration, Option<String>)> = timeline
+            .mock_events()
+            .filter_map(|e| match &e.kind {
+                EventKind::StsRequest {
+                    outcome: StsOutcome::Accepted { .. },
+                    access_key_id,
+                    ..
+                } => Some((e.at, access_key_id.clone())),
+                _ => None,
+            })
+            .collect();
+        let recoveries = timeline.recoveries();
+        let mut v = Verdict::default();
+        let mut window: Option<(Duration, Duration)> = None;
+        for (start, duration, attempt, outcome) in timeline.attempts() {
+            v.attempts += 1;
+            let end = start + duration;
+            window = Some((window.map_or(start, |w| w.0), end));
+            match outcome {
+                CallOutcome::Err { kind, .. } => {
+                    *v.error_kinds.entry(kind.clone()).or_default() += 1
+                }
+                CallOutcome::Ok { access_key_id, .. } => {
+                    let seen = accepted.iter().find(|(at, key)| {
+                        *at >= start
+                            && *at <= end
+                            && (access_key_id.is_none() || key.as_ref() == access_key_id.as_ref())
+                    });
+                    match seen {
+                        Some((at, key)) if !v.recovered => {
+                            v.recovered = true;
+                            v.first_success_attempt = Some(attempt);
+                            v.access_key_id = key.clone();
+                            let since = recoveries
+                                .iter()
+                                .rev()
+                                .find(|r| **r <= *at)
+                                .copied()
+                                .unwrap_or_default();
+                            v.recovery_time = Some(at.saturating_sub(since));
+                        }
+                        Some(_) => {}
+                        None => v.unverified_successes += 1,
+                    }
+                }
+            }
+        }
+        if let Some((first, last)) = window {
+            let imds_at = |from: Duration| {
+                timeline
+                    .mock_events()
+                    .filter(|e| {
+                        matches!(e.kind, EventKind::ImdsRequest { .. })
+                            && e.at >= from
+                            && e.at <= last
+                    })
+                    .count()
+            };
+            v.imds_requests_during_attempts = imds_at(first);
+            let down_at_end = timeline
+                .mock_events()
+                .filter(|e| e.at <= last)
+                .filter_map(|e| match &e.kind {
+                    EventKind::Transition { state } => Some(!state.is_up()),
+                    _ => None,
+                })
+                .last()
+                .unwrap_or(false);
+            v.imds_requests_after_recovery = if down_at_end {
+                None
+            } else {
+                let from = recoveries
+                    .iter()
+                    .rev()
+                    .find(|r| **r <= last)
+                    .copied()
+                    .unwrap_or(first);
+                Some(imds_at(from))
+            };
+        }
+        v
+    }
+
+    /// The failures of `expectation` against this verdict (empty when it holds).
+    pub fn check(&self, expectation: &Expectation) -> Vec<String> {
+        let mut failures = Vec::new();
+        if let Some(want) = expectation.recovers {
+            if want != self.recovered {
+                failures.push(if want {
+                    format!(
+                        "expected recovery, but no call was accepted in {} attempts",
+                        self.attempts
+                    )
+                } else {
+                    format!(
+                        "expected no recovery, but attempt {} was accepted",
+                        self.first_success_attempt.unwrap_or_default()
+                    )
+                });
+            }
+        }
+        if let Some(within) = expectation.within {
+            match self.recovery_time {
+                Some(took) if took <= within => {}
+                Some(took) => failures.push(format!(
+                    "expected recovery within {}, took {}",
+                    fmt_ms(within),
+                    fmt_ms(took)
+                )),
+                None if expectation.recovers != Some(true) => failures.push(format!(
+                    "expected recovery within {}, but it did not recover",
+                    fmt_ms(within)
+                )),
+                None => {}
+            }
+        }
+        if let Some(kind) = &expectation.error_kind {
+            let others: Vec<String> = self
+                .error_kinds
+                .iter()
+                .filter(|(k, _)| *k != kind)
+                .map(|(k, n)| format!("{k} ×{n}"))
+                .collect();
+            if self.error_kinds.is_empty() {
+                failures.push(format!(
+                    "expected failures with {kind}, but no attempt failed"
+                ));
+            } else if !others.is_empty() {
+                failures.push(format!(
+                    "expected every failure to be {kind}, also saw {}",
+                    others.join(", ")
+                ));
+            }
+        }
+        if let Some(want) = expectation.imds_requests_after_recovery {
+            match self.imds_requests_after_recovery {
+                Some(n) if n == want => {}
+                Some(n) => failures.push(format!("expected {want} IMDS requests after recovery, saw {n}")),
+                None => failures.push(format!(
+                    "expected {want} IMDS requests after recovery, but IMDS had not recovered by the last attempt"
+                )),
+            }
+        }
+        failures
+    }
+}
+
+/// `1.234s` or `250ms`.
+pub fn fmt_ms(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        format!("{:.2}s", d.as_secs_f64())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::DriverEvent;
+    use mock_imds::{Event, ImdsState};
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn transition(at: u64, state: &str) -> Event {
+        Event {
+            at: ms(at),
+            kind: EventKind::Transition {
+                state: state.parse::<ImdsState>().unwrap(),
+            },
+        }
+    }
+
+    fn imds(at: u64) -> Event {
+        Event {
+            at: ms(at),
+            kind: EventKind::ImdsRequest {
+                method: "GET".into(),
+                path: "/".into(),
+                status: Some(200),
+                token_present: false,
+                latency: ms(1),
+            },
+        }
+    }
+
+    fn sts(at: u64, accepted: bool) -> Event {
+        Event {
+            at: ms(at),
+            kind: EventKind::StsRequest {
+                action: "GetCallerIdentity".into(),
+                access_key_id: Some("ASIAMOCKAAAAAAAAAAAA".into()),
+                outcome: if accepted {
+                    StsOutcome::Accepted { arn: "arn".into() }
+                } else {
+                    StsOutcome::Rejected {
+                        code: "InvalidClientTokenId".into(),
+                    }
+                },
+            },
+        }
+    }
+
+    fn attempt(at: u64, n: u32, ok: bool) -> (Duration, DriverEvent) {
+        (
+            ms(at),
+            DriverEvent::Attempt {
+                attempt: n,
+                duration: ms(10),
+                outcome: if ok {
+                    CallOutcome::Ok {
+                        arn: "arn".into(),
+                        access_key_id: None,
+                    }
+                } else {
+                    CallOutcome::Err {
+                        kind: "NoCredentialsError".into(),
+                        message: String::new(),
+                    }
+                },
+            },
+        )
+    }
+
+    #[test]
+    fn trap_never_recovers_and_sees_no_imds_request_after_recovery() {
+        let t = Timeline::merge(
+            vec![transition(0, "refuse"), transition(2000, "up")],
+            (0..6)
+                .map(|i| attempt(i * 500, i as u32 + 1, false))
+                .collect(),
+        );
+        let v = Verdict::from_timeline(&t);
+        assert!(!v.recovered);
+        assert_eq!(v.attempts, 6);
+        assert_eq!(v.error_kinds["NoCredentialsError"], 6);
+        assert_eq!(v.imds_requests_after_recovery, Some(0));
+        let holds = Expectation {
+            recovers: Some(false),
+            error_kind: Some("NoCredentialsError".into()),
+            imds_requests_after_recovery: Some(0),
+            ..Expectation::default()
+        };
+        assert!(v.check(&holds).is_empty());
+        let fails = Expectation {
+            recovers: Some(true),
+            within: Some(ms(1000)),
+            ..Expectation::default()
+        };
+        assert_eq!(v.check(&fails).len(), 1, "{:?}", v.check(&fails));
+    }
+
+    #[test]
+    fn recovery_is_timed_from_the_last_recovery_to_the_accepted_call() {
+        let t = Timeline::merge(
+            vec![
+                transition(0, "refuse"),
+                transition(2000, "up"),
+                imds(2501),
+                imds(2502),
+                sts(2505, true),
+            ],
+            vec![attempt(0, 1, false), attempt(2500, 2, true)],
+        );
+        let v = Verdict::from_timeline(&t);
+        assert!(v.recovered);
+        assert_eq!(v.first_success_attempt, Some(2));
+        assert_eq!(v.recovery_time, Some(ms(505)));
+        assert_eq!(v.imds_requests_after_recovery, Some(2));
+        assert_eq!(v.access_key_id.as_deref(), Some("ASIAMOCKAAAAAAAAAAAA"));
+        let slow = Expectation {
+            within: Some(ms(400)),
+            ..Expectation::default()
+        };
+        assert_eq!(
+            v.check(&slow),
+            vec!["expected recovery within 400ms, took 505ms".to_string()]
+        );
+    }
+
+    #[test]
+    fn sdk_success_without_sts_acceptance_is_not_recovery() {
+        let t = Timeline::merge(vec![sts(5, false)], vec![attempt(0, 1, true)]);
+        let v = Verdict::from_timeline(&t);
+        assert!(!v.recovered);
+        assert_eq!(v.unverified_successes, 1);
+    }
+
+    #[test]
+    fn outage_still_on_at_the_end_has_no_after_recovery_count() {
+        let t = Timeline::merge(vec![transition(0, "blackhole")], vec![attempt(0, 1, false)]);
+        let v = Verdict::from_timeline(&t);
+        assert_eq!(v.imds_requests_after_recovery, None);
+        let e = Expectation {
+            imds_requests_after_recovery: Some(0),
+            ..Expectation::default()
+        };
+        assert!(v.check(&e)[0].contains("had not recovered"));
+    }
+}
