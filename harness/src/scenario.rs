@@ -522,7 +522,7 @@ within = "1500ms"
 
         let e = err(&GOOD.replace("\"boto3\"]", "\"boto\"]"));
         assert!(
-            e.starts_with("s/x.toml:10:23: unknown driver `boto` (did you mean `boto3`?)"),
+            e.starts_with("s/x.toml:10:24: unknown driver `boto` (did you mean `boto3`?)"),
             "{e}"
         );
 

@@ -1,0 +1,126 @@
+//! The `imds-harness` binary: exit statuses and one-line scenario errors.
+
+use std::process::Command;
+
+fn harness() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_imds-harness"))
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const RUST_ONLY: &str = r#"
+[[schedule]]
+at = "0s"
+state = "refuse"
+[[schedule]]
+at = "300ms"
+state = "up"
+[matrix]
+drivers = ["rust-sdk"]
+strategies = ["call-retry"]
+[strategy.call-retry]
+attempts = 8
+interval = "200ms"
+[[expect]]
+recovers = true
+"#;
+
+#[test]
+fn malformed_scenario_is_one_line_with_file_line_column_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "bad.toml",
+        &RUST_ONLY.replace("attempts = 8", "attempts = 8\nretries = 3"),
+    );
+    let out = harness().arg("validate").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let expected = format!(
+        "{}:13:1: unknown field `retries`, expected one of `kind`, `attempts`, `interval`",
+        path.display()
+    );
+    assert_eq!(stderr.trim_end(), expected);
+
+    let out = harness().arg("run").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "run refuses bad input too");
+}
+
+#[test]
+fn validate_accepts_the_builtin_suite() {
+    let out = harness()
+        .arg("validate")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("trap-refuse.toml: ok (4 cells, 3 expectations)"));
+}
+
+#[test]
+fn exit_status_follows_expectations() {
+    let dir = tempfile::tempdir().unwrap();
+    let holds = write(&dir, "holds.toml", RUST_ONLY);
+    let json = dir.path().join("report.json");
+    let out = harness()
+        .arg("run")
+        .arg(&holds)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["cells"][0]["ran"]["verdict"]["recovered"], true);
+
+    let broken = write(
+        &dir,
+        "broken.toml",
+        &RUST_ONLY.replace("recovers = true", "recovers = false"),
+    );
+    let out = harness().arg("run").arg(&broken).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("expected no recovery, but attempt"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn missing_python_is_a_setup_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "boto.toml",
+        &RUST_ONLY.replace("[\"rust-sdk\"]", "[\"boto3\"]"),
+    );
+    let out = harness()
+        .arg("run")
+        .arg(&path)
+        .arg("--python")
+        .arg(dir.path().join("no-such-python"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("run scripts/setup"));
+}

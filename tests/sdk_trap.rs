@@ -1,0 +1,106 @@
+//! The main job end to end: the built-in suite against real boto3 (child process) and the
+//! real AWS SDK for Rust (in process), asserting the verdicts the suite pins.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use harness::driver::DriverSetup;
+use harness::runner::{run_all, CellOutcome, CellResult, RunOptions};
+use harness::scenario;
+use mock_imds::EventKind;
+
+fn verdicts(results: &[CellResult]) -> BTreeMap<(String, String), &harness::runner::CellRun> {
+    results
+        .iter()
+        .map(|r| match &r.outcome {
+            CellOutcome::Ran(run) => ((r.scenario.clone(), r.cell.clone()), run),
+            other => panic!("{} {} did not run: {other:?}", r.scenario, r.cell),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builtin_suite_reproduces_the_boto3_trap_for_every_outage_kind() {
+    let files = scenario::discover(&[common::root().join("scenarios")]).unwrap();
+    let scenarios: Vec<_> = files.iter().map(|f| scenario::load(f).unwrap()).collect();
+    let results = run_all(
+        &scenarios,
+        &RunOptions {
+            jobs: 4,
+            setup: DriverSetup {
+                python: common::python(),
+            },
+        },
+    )
+    .await;
+    let by_cell = verdicts(&results);
+
+    for outage in ["trap-refuse", "trap-blackhole", "trap-status-500"] {
+        let cell = |id: &str| {
+            by_cell
+                .get(&(outage.to_string(), id.to_string()))
+                .unwrap_or_else(|| panic!("{outage} has no cell {id}"))
+        };
+
+        // boto3, same client: never recovers; NoCredentialsError every time; the client
+        // never asks IMDS again once it is back.
+        let trapped = &cell("boto3/call-retry").verdict;
+        assert!(!trapped.recovered, "{outage}: {trapped:?}");
+        assert_eq!(
+            trapped.error_kinds.keys().collect::<Vec<_>>(),
+            vec!["NoCredentialsError"],
+            "{outage}"
+        );
+        assert!(trapped.attempts >= 6, "{outage}: {trapped:?}");
+        assert_eq!(
+            trapped.imds_requests_after_recovery,
+            Some(0),
+            "{outage}: {trapped:?}"
+        );
+
+        // boto3, new client per attempt: recovers, signed with a key mock-imds issued.
+        let fresh = &cell("boto3/client-retry").verdict;
+        assert!(fresh.recovered, "{outage}: {fresh:?}");
+        assert!(
+            fresh.imds_requests_after_recovery.unwrap() >= 2,
+            "{outage}: {fresh:?}"
+        );
+        assert!(
+            fresh
+                .access_key_id
+                .as_deref()
+                .unwrap()
+                .starts_with("ASIAMOCK"),
+            "{outage}"
+        );
+
+        // AWS SDK for Rust: recovers under both strategies.
+        for id in ["rust-sdk/call-retry", "rust-sdk/client-retry"] {
+            let v = &cell(id).verdict;
+            assert!(v.recovered, "{outage} {id}: {v:?}");
+            assert!(
+                v.access_key_id.as_deref().unwrap().starts_with("ASIAMOCK"),
+                "{outage} {id}"
+            );
+        }
+    }
+
+    // The scenarios' own expectations hold too (what `imds-harness run` exits 0 on).
+    for r in &results {
+        assert!(r.passed(), "{} {}: {:?}", r.scenario, r.cell, r.outcome);
+    }
+
+    // STS only ever saw keys mock-imds issued.
+    for run in by_cell.values() {
+        for e in run.timeline.mock_events() {
+            if let EventKind::StsRequest {
+                access_key_id: Some(key),
+                ..
+            } = &e.kind
+            {
+                assert!(key.starts_with("ASIAMOCK"), "STS saw a foreign key {key}");
+            }
+        }
+    }
+}
