@@ -114,7 +114,7 @@ async fn refuse_closes_the_listener_and_open_connections_then_reopens() {
         "a kept-alive connection must not keep serving during `refuse`"
     );
 
-    imds.set_state(ImdsState::Up).await;
+    imds.set_state(ImdsState::up()).await;
     let mut fresh = TcpStream::connect(addr).await.unwrap();
     assert_eq!(
         exchange(&mut fresh, &get("/latest/meta-data/instance-id", ""), WAIT)
@@ -142,7 +142,7 @@ async fn blackhole_accepts_but_never_answers() {
     assert!(answer.is_none(), "blackhole answered: {answer:?}");
 
     // Lifting the fault does not answer the held request; new requests are served.
-    imds.set_state(ImdsState::Up).await;
+    imds.set_state(ImdsState::up()).await;
     let late = exchange(&mut conn, "", Duration::from_millis(300)).await;
     assert!(
         late.is_none(),
@@ -186,14 +186,8 @@ async fn status_fault_answers_every_path_including_the_token_put() {
 #[tokio::test]
 async fn schedule_steps_are_applied_on_the_scenario_clock_and_logged() {
     let schedule = Schedule::new(vec![
-        Step {
-            at: Duration::ZERO,
-            state: state("refuse"),
-        },
-        Step {
-            at: Duration::from_millis(200),
-            state: ImdsState::Up,
-        },
+        Step::new(Duration::ZERO, "refuse".parse().unwrap()),
+        Step::new(Duration::from_millis(200), "up".parse().unwrap()),
     ])
     .unwrap();
     let imds = MockImds::builder()
@@ -207,7 +201,7 @@ async fn schedule_steps_are_applied_on_the_scenario_clock_and_logged() {
     );
     // Wait for the logged recovery rather than sleeping a guessed time.
     let mut waited = Duration::ZERO;
-    while imds.state() != ImdsState::Up {
+    while imds.state() != ImdsState::up() {
         tokio::time::sleep(Duration::from_millis(10)).await;
         waited += Duration::from_millis(10);
         assert!(waited < WAIT, "schedule never brought IMDS up");

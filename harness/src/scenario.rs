@@ -10,7 +10,7 @@
 //! http_tokens = "optional"            # optional | required
 //! [[schedule]]                        # IMDS state on the scenario clock; up before the first step
 //! at = "0s"
-//! state = "refuse"                    # up | refuse | blackhole | status(N) | status(N, "body")
+//! state = "refuse"                    # a fault (see mock_imds::fault), `up on TARGET` or `up`
 //! [[schedule]]
 //! at = "2s"
 //! state = "up"
@@ -34,7 +34,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mock_imds::{HttpTokens, ImdsState, Schedule, Step};
+use mock_imds::{Change, HttpTokens, Schedule, Step};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
@@ -173,7 +173,7 @@ struct RawScenario {
 struct RawStep {
     #[serde(deserialize_with = "duration")]
     at: Duration,
-    state: ImdsState,
+    state: Change,
 }
 
 #[derive(Deserialize)]
@@ -255,14 +255,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let steps = raw
         .schedule
         .iter()
-        .map(|s| Step {
-            at: s.get_ref().at,
-            state: s.get_ref().state.clone(),
-        })
+        .map(|s| Step::new(s.get_ref().at, s.get_ref().state.clone()))
         .collect();
     let schedule = Schedule::new(steps).map_err(|e| {
         let span = match &e {
-            mock_imds::ScheduleError::DuplicateTime(t) => raw
+            mock_imds::ScheduleError::Conflict(t) => raw
                 .schedule
                 .iter()
                 .filter(|s| s.get_ref().at == *t)
@@ -540,7 +537,7 @@ within = "1500ms"
         );
 
         let e = err(&GOOD.replace("state = \"refuse\"", "state = \"refused\""));
-        assert!(e.contains("invalid IMDS state `refused`"), "{e}");
+        assert!(e.contains("invalid fault `refused`"), "{e}");
         assert!(e.starts_with("s/x.toml:5:9"), "{e}");
 
         let e = err(&GOOD.replace("attempts = 3", "attempts = \"3\""));

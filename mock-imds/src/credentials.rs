@@ -63,6 +63,7 @@ pub fn ec2_time(t: DateTime<Utc>) -> String {
 #[derive(Debug, Default)]
 struct Inner {
     current: Option<Arc<IssuedCredentials>>,
+    expired: Option<Arc<IssuedCredentials>>,
     by_key: HashMap<String, Arc<IssuedCredentials>>,
 }
 
@@ -115,6 +116,32 @@ impl CredentialStore {
             .insert(fresh.access_key_id.clone(), fresh.clone());
         inner.current = Some(fresh.clone());
         fresh
+    }
+
+    /// A set of credentials that expired a minute before `now` (issued one lifetime
+    /// before that), for the `expired-credentials` fault. Remembered like any other set,
+    /// so STS recognises the key and answers `ExpiredToken`; reused while it stays expired.
+    pub fn expired(&self, now: DateTime<Utc>) -> Arc<IssuedCredentials> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(expired) = &inner.expired {
+            if expired.is_expired(now) {
+                return expired.clone();
+            }
+        }
+        let lifetime = chrono::Duration::from_std(self.lifetime).unwrap_or(chrono::Duration::MAX);
+        let expiration = now - chrono::Duration::minutes(1);
+        let mut creds = self.mint(
+            expiration
+                .checked_sub_signed(lifetime)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        );
+        creds.expiration = expiration;
+        let creds = Arc::new(creds);
+        inner
+            .by_key
+            .insert(creds.access_key_id.clone(), creds.clone());
+        inner.expired = Some(creds.clone());
+        creds
     }
 
     /// Looks up credentials this store issued, current or not.
@@ -202,5 +229,17 @@ mod tests {
         assert!(store.lookup("ASIAMOCKUNKNOWN00000").is_none());
         assert!(first.is_expired(t("2026-11-29T13:00:00Z")));
         assert!(!first.is_expired(t("2026-11-29T12:59:59Z")));
+    }
+
+    #[test]
+    fn expired_credentials_are_expired_and_remembered() {
+        let store =
+            CredentialStore::new("web", Duration::from_secs(3600), Duration::from_secs(300));
+        let now = t("2026-11-29T12:00:00Z");
+        let old = store.expired(now);
+        assert!(old.is_expired(now));
+        assert_eq!(old.expiration, t("2026-11-29T11:59:00Z"));
+        assert_eq!(store.lookup(&old.access_key_id).as_deref(), Some(&*old));
+        assert_eq!(store.expired(now).access_key_id, old.access_key_id);
     }
 }

@@ -1,12 +1,15 @@
 //! [`MockImds::builder`] and the [`MockImds`] handle a test holds.
 //!
 //! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
-//! use mock_imds::{MockImds, ImdsState};
-//! let imds = MockImds::builder().start().await?;
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use mock_imds::{Fault, MockImds, Target};
+//! let imds = MockImds::builder().seed(7).start().await?;
 //! println!("IMDS at {}, STS at {}", imds.endpoint(), imds.sts_endpoint());
-//! imds.set_state("refuse".parse().unwrap()).await; // connection refused from now on
-//! imds.set_state(ImdsState::Up).await;
+//! imds.set_fault(Target::Listener, Fault::Refuse).await; // connection refused from now on
+//! imds.set_fault(Target::Token, Fault::Status { code: 403, body: None }).await;
+//! let mark = imds.mark();
+//! imds.clear().await;                                    // up again
+//! assert_eq!(imds.credential_fetches_since(mark), 0);
 //! # Ok(()) }
 //! ```
 
@@ -20,9 +23,9 @@ use tokio::time::Instant;
 use crate::config::ImdsConfig;
 use crate::credentials::CredentialStore;
 use crate::events::{Event, EventKind, EventLog};
-use crate::fault::ImdsState;
+use crate::fault::{is_credentials_path, Change, Fault, FaultSpec, ImdsState, Target};
 use crate::imds_service::Imds;
-use crate::listener::{Handler, Listener};
+use crate::listener::{Handler, Listener, SocketMode};
 use crate::schedule::Schedule;
 use crate::sts::Sts;
 
@@ -35,6 +38,7 @@ pub struct MockImdsBuilder {
     epoch: Option<Instant>,
     initial: ImdsState,
     schedule: Option<Schedule>,
+    seed: Option<u64>,
 }
 
 impl Default for MockImdsBuilder {
@@ -45,8 +49,9 @@ impl Default for MockImdsBuilder {
             imds_addr: loopback,
             sts_addr: loopback,
             epoch: None,
-            initial: ImdsState::Up,
+            initial: ImdsState::up(),
             schedule: None,
+            seed: None,
         }
     }
 }
@@ -82,6 +87,13 @@ impl MockImdsBuilder {
         self
     }
 
+    /// Seed of the RNG that draws fault probabilities and latency jitter (default: a
+    /// random seed, readable with [`MockImds::seed`]).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
     /// Runs `schedule` from the epoch: IMDS starts in the schedule's state at time zero
     /// (replacing [`Self::initial_state`]) and a task applies the later steps.
     pub fn schedule(mut self, schedule: Schedule) -> Self {
@@ -96,6 +108,7 @@ impl MockImdsBuilder {
     /// The bind error of either listener.
     pub async fn start(self) -> std::io::Result<MockImds> {
         let events = EventLog::new(self.epoch.unwrap_or_else(Instant::now));
+        let seed = self.seed.unwrap_or_else(rand::random);
         let credentials = self.config.role_name.clone().map(|role| {
             Arc::new(CredentialStore::new(
                 role,
@@ -103,12 +116,13 @@ impl MockImdsBuilder {
                 self.config.rotate_before_expiry,
             ))
         });
-        let (state_tx, _) = watch::channel(self.initial.clone());
+        let (state_tx, _) = watch::channel(Arc::new(self.initial.clone()));
         let imds = Arc::new(Imds::new(
             self.config.clone(),
             credentials.clone(),
             state_tx,
             events.clone(),
+            seed,
         ));
         let sts = Arc::new(Sts::new(
             self.config.identity.clone(),
@@ -127,8 +141,9 @@ impl MockImdsBuilder {
             let sts = sts.clone();
             Box::pin(async move { Ok(sts.handle(req).await) })
         });
-        let imds_listener = Listener::start(self.imds_addr, imds_handler, &self.initial).await?;
-        let sts_listener = Listener::start(self.sts_addr, sts_handler, &ImdsState::Up).await?;
+        let mode = SocketMode::for_fault(self.initial.socket_fault());
+        let imds_listener = Listener::start(self.imds_addr, imds_handler, mode).await?;
+        let sts_listener = Listener::start(self.sts_addr, sts_handler, SocketMode::Open).await?;
         events.record(EventKind::Transition {
             state: self.initial,
         });
@@ -139,6 +154,7 @@ impl MockImdsBuilder {
                 sts_listener,
                 events,
                 credentials,
+                seed,
                 transition_lock: tokio::sync::Mutex::new(()),
             }),
             schedule_task: None,
@@ -157,8 +173,13 @@ struct Inner {
     sts_listener: Listener,
     events: EventLog,
     credentials: Option<Arc<CredentialStore>>,
+    seed: u64,
     transition_lock: tokio::sync::Mutex<()>,
 }
+
+/// A position in the event log, from [`MockImds::mark`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mark(std::time::Duration);
 
 /// A running fake IMDS and fake STS. Dropping it stops both and closes every connection.
 #[derive(Debug)]
@@ -196,20 +217,46 @@ impl MockImds {
         format!("http://{}", self.inner.sts_listener.local_addr())
     }
 
-    /// The current state.
-    pub fn state(&self) -> ImdsState {
-        self.inner.imds.state().borrow().clone()
+    /// The seed of the RNG behind fault probabilities and jitter.
+    pub fn seed(&self) -> u64 {
+        self.inner.seed
     }
 
-    /// Switches IMDS to `state` and returns once it is in force: the next request (and,
-    /// for `refuse`, the next connection attempt) sees it. Logged as a transition.
+    /// The current state.
+    pub fn state(&self) -> ImdsState {
+        (**self.inner.imds.state().borrow()).clone()
+    }
+
+    /// Replaces the whole state and returns once it is in force: the next request (and,
+    /// for socket faults, the next connection attempt) sees it. Logged as a transition.
     pub async fn set_state(&self, state: ImdsState) {
-        set_state(&self.inner, state).await;
+        transition(&self.inner, |s| *s = state).await;
+    }
+
+    /// Applies one change (what a schedule step does).
+    pub async fn apply(&self, change: Change) {
+        transition(&self.inner, |s| s.apply(&change)).await;
+    }
+
+    /// Sets `fault` on `target` (replacing the fault there), always firing.
+    pub async fn set_fault(&self, target: Target, fault: Fault) {
+        self.apply(Change::Set(FaultSpec::new(fault).on(target)))
+            .await;
+    }
+
+    /// Sets a fault with its target and probability.
+    pub async fn set_spec(&self, spec: FaultSpec) {
+        self.apply(Change::Set(spec)).await;
+    }
+
+    /// Removes every fault: IMDS is up.
+    pub async fn clear(&self) {
+        self.apply(Change::Up).await;
     }
 
     /// Applies `schedule` on the event log's clock in a background task (replacing any
     /// schedule already running). Steps already in the past are applied at once, in order,
-    /// except a step at time zero, which [`MockImdsBuilder::schedule`] applies at start.
+    /// except steps at time zero, which [`MockImdsBuilder::schedule`] applies at start.
     pub fn run_schedule(&mut self, schedule: Schedule) {
         if let Some(task) = self.schedule_task.take() {
             task.abort();
@@ -217,9 +264,17 @@ impl MockImds {
         let inner = self.inner.clone();
         self.schedule_task = Some(tokio::spawn(async move {
             let epoch = inner.events.epoch();
-            for step in schedule.steps().iter().filter(|s| !s.at.is_zero()) {
-                tokio::time::sleep_until(epoch + step.at).await;
-                set_state(&inner, step.state.clone()).await;
+            for group in schedule.steps().chunk_by(|a, b| a.at == b.at) {
+                if group[0].at.is_zero() {
+                    continue;
+                }
+                tokio::time::sleep_until(epoch + group[0].at).await;
+                transition(&inner, |s| {
+                    for step in group {
+                        s.apply(&step.change);
+                    }
+                })
+                .await;
             }
         }));
     }
@@ -234,17 +289,47 @@ impl MockImds {
         &self.inner.events
     }
 
+    /// The current position in the event log, for the `*_since` assertions.
+    pub fn mark(&self) -> Mark {
+        Mark(self.inner.events.now())
+    }
+
+    /// Events that happened at or after `mark`.
+    pub fn events_since(&self, mark: Mark) -> Vec<Event> {
+        self.events()
+            .into_iter()
+            .filter(|e| e.at >= mark.0)
+            .collect()
+    }
+
+    /// IMDS requests for the role credentials document (not the listing) at or after
+    /// `mark` that were answered 200: how often clients fetched credentials.
+    pub fn credential_fetches_since(&self, mark: Mark) -> usize {
+        self.events_since(mark)
+            .iter()
+            .filter(|e| match &e.kind {
+                EventKind::ImdsRequest { path, status, .. } => {
+                    *status == Some(200) && is_credentials_path(path) && !path.ends_with('/')
+                }
+                _ => false,
+            })
+            .count()
+    }
+
     /// The credential store (`None` when the instance has no role).
     pub fn credentials(&self) -> Option<&Arc<CredentialStore>> {
         self.inner.credentials.as_ref()
     }
 }
 
-async fn set_state(inner: &Inner, state: ImdsState) {
+async fn transition(inner: &Inner, change: impl FnOnce(&mut ImdsState)) {
     let _serial = inner.transition_lock.lock().await;
-    // Handlers see the new state first (a held or kept-alive request must not be served
-    // in the old one), then the socket follows.
-    inner.imds.state().send_replace(state.clone());
-    inner.imds_listener.apply(&state).await;
+    let mut state = (**inner.imds.state().borrow()).clone();
+    change(&mut state);
+    // Handlers see the new state first (a kept-alive request must not be served in the
+    // old one), then the socket follows.
+    let mode = SocketMode::for_fault(state.socket_fault());
+    inner.imds.state().send_replace(Arc::new(state.clone()));
+    inner.imds_listener.apply(mode).await;
     inner.events.record(EventKind::Transition { state });
 }

@@ -1,4 +1,4 @@
-//! One IMDS request in, one response out, applying the current [`ImdsState`].
+//! One IMDS request in, one response out, applying the active faults.
 //!
 //! Behaviour imitated (EC2 User Guide, "Use the Instance Metadata Service to access
 //! instance metadata" and "IMDSv2"):
@@ -9,11 +9,19 @@
 //!   a GET without one is served only when `HttpTokens` is `optional` (else 401).
 //! - `HttpEndpoint=disabled` answers 403 to everything.
 //! - Other methods get 405; unknown paths 404 with EC2's error page.
+//!
+//! Faults are met most specific target first (see [`crate::fault`]); each fires with its
+//! probability, drawn from one seeded RNG, so a seed reproduces a run's draws.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, StatusCode};
+use http_body_util::Full;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -21,7 +29,7 @@ use crate::config::{HttpEndpoint, HttpTokens, ImdsConfig};
 use crate::credentials::{ec2_time, CredentialStore};
 use crate::ec2_http::{self, HttpResponse};
 use crate::events::{EventKind, EventLog};
-use crate::fault::{Fault, ImdsState};
+use crate::fault::{is_credentials_path, Fault, FaultSpec, ImdsState, Target};
 use crate::metadata::{MetadataTree, Node};
 use crate::tokens::{parse_ttl, TokenStore};
 
@@ -32,11 +40,32 @@ pub const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 /// Path of the IMDSv2 token endpoint.
 pub const TOKEN_PATH: &str = "/latest/api/token";
 
-/// The handler answered nothing and the connection must be closed (used for `refuse`
-/// on a connection that was already open).
-#[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("connection closed by the `refuse` fault")]
-pub struct ConnectionClosed;
+/// The handler answers nothing and the connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectionClosed {
+    /// Closed (FIN): `refuse`/`drop-syn` met on a connection that was already open.
+    #[error("connection closed by a fault")]
+    Close,
+    /// Reset (RST): the `reset` fault.
+    #[error("connection reset by a fault")]
+    Reset,
+}
+
+/// How the role credentials path is served under the active faults.
+#[derive(Debug, Clone, PartialEq)]
+enum CredentialsMode {
+    Normal,
+    Expired,
+    ErrorDocument(String),
+    NoRole,
+}
+
+/// Changes applied to a response after it is built.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct BodyFaults {
+    truncate: bool,
+    malformed: bool,
+}
 
 /// Everything a request needs: config, tree, tokens, credentials, state, event log.
 #[derive(Debug)]
@@ -45,8 +74,10 @@ pub struct Imds {
     tree: MetadataTree,
     tokens: TokenStore,
     credentials: Option<Arc<CredentialStore>>,
-    state: watch::Sender<ImdsState>,
+    state: watch::Sender<Arc<ImdsState>>,
     events: EventLog,
+    rng: Mutex<StdRng>,
+    throttle: Mutex<HashMap<Target, (Instant, u32)>>,
 }
 
 /// Writes the request's event when dropped, so a request whose future is dropped
@@ -77,12 +108,14 @@ impl Drop for RequestRecord {
 }
 
 impl Imds {
-    /// Builds the service. `credentials` is `None` when the config has no role.
+    /// Builds the service. `credentials` is `None` when the config has no role; `seed`
+    /// seeds the RNG that draws fault probabilities and latency jitter.
     pub fn new(
         config: ImdsConfig,
         credentials: Option<Arc<CredentialStore>>,
-        state: watch::Sender<ImdsState>,
+        state: watch::Sender<Arc<ImdsState>>,
         events: EventLog,
+        seed: u64,
     ) -> Self {
         Self {
             tree: MetadataTree::new(&config),
@@ -91,19 +124,56 @@ impl Imds {
             credentials,
             state,
             events,
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            throttle: Mutex::default(),
         }
     }
 
-    /// The state channel (the listener watches it to close its socket on `refuse`).
-    pub fn state(&self) -> &watch::Sender<ImdsState> {
+    /// The state channel (the listener watches it for socket-level faults).
+    pub fn state(&self) -> &watch::Sender<Arc<ImdsState>> {
         &self.state
+    }
+
+    fn fires(&self, spec: &FaultSpec) -> bool {
+        match spec.probability {
+            None => true,
+            Some(p) => self
+                .rng
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .random_bool(p),
+        }
+    }
+
+    fn jittered(&self, delay: Duration, jitter: Duration) -> Duration {
+        if jitter.is_zero() {
+            return delay;
+        }
+        let j = jitter.as_secs_f64();
+        let offset = self
+            .rng
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .random_range(-j..=j);
+        Duration::from_secs_f64((delay.as_secs_f64() + offset).max(0.0))
+    }
+
+    /// True when this request is one too many for `target`'s one-second window.
+    fn throttled(&self, target: &Target, per_second: u32) -> bool {
+        let now = Instant::now();
+        let mut windows = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
+        let window = windows.entry(target.clone()).or_insert((now, 0));
+        if now.duration_since(window.0) >= Duration::from_secs(1) {
+            *window = (now, 0);
+        }
+        window.1 += 1;
+        window.1 > per_second
     }
 
     /// Answers one request under the current state.
     ///
     /// # Errors
-    /// [`ConnectionClosed`] when the state is `refuse`: the caller closes the connection
-    /// without answering.
+    /// [`ConnectionClosed`] when a fault says to close or reset the connection instead.
     pub async fn handle<B>(&self, req: Request<B>) -> Result<HttpResponse, ConnectionClosed> {
         let mut record = RequestRecord {
             events: self.events.clone(),
@@ -115,21 +185,59 @@ impl Imds {
             status: None,
         };
         let state = self.state.borrow().clone();
-        let response = match state {
-            ImdsState::Up => self.route(&req),
-            ImdsState::Down(Fault::Refuse) => return Err(ConnectionClosed),
-            ImdsState::Down(Fault::Status { code, body }) => status_fault(code, body),
-            ImdsState::Down(Fault::Blackhole) => {
-                // Never answer. The future ends when the connection is closed: by the
-                // client giving up, by `refuse`, or by the mock shutting down.
-                return std::future::pending().await;
+        let path = req.uri().path();
+        let mut mode = CredentialsMode::Normal;
+        let mut body_faults = BodyFaults::default();
+        let mut answer = None;
+        for spec in state.matching(path) {
+            if !self.fires(spec) {
+                continue;
             }
-        };
+            match &spec.fault {
+                Fault::Refuse | Fault::DropSyn => return Err(ConnectionClosed::Close),
+                Fault::Reset => return Err(ConnectionClosed::Reset),
+                Fault::Blackhole => {
+                    // Never answer. The future ends when the connection is closed: by the
+                    // client giving up, by a socket fault, or by the mock shutting down.
+                    return std::future::pending().await;
+                }
+                Fault::Latency { delay, jitter } => {
+                    tokio::time::sleep(self.jittered(*delay, *jitter)).await
+                }
+                Fault::Status { code, body } => {
+                    answer = Some(status_fault(*code, body.clone()));
+                    break;
+                }
+                Fault::Throttle { per_second } => {
+                    if self.throttled(&spec.target, *per_second) {
+                        answer = Some(ec2_http::error_page(StatusCode::TOO_MANY_REQUESTS));
+                        break;
+                    }
+                }
+                Fault::NoRole if mode == CredentialsMode::Normal => mode = CredentialsMode::NoRole,
+                Fault::ExpiredCredentials if mode == CredentialsMode::Normal => {
+                    mode = CredentialsMode::Expired
+                }
+                Fault::ErrorDocument { code } if mode == CredentialsMode::Normal => {
+                    mode = CredentialsMode::ErrorDocument(code.clone())
+                }
+                Fault::NoRole | Fault::ExpiredCredentials | Fault::ErrorDocument { .. } => {}
+                Fault::Truncate => body_faults.truncate = true,
+                Fault::MalformedJson => body_faults.malformed = true,
+            }
+        }
+        let mut response = answer.unwrap_or_else(|| self.route(&req, &mode));
+        if body_faults.malformed {
+            response = malformed(response);
+        }
+        if body_faults.truncate {
+            response = truncated(response);
+        }
         record.status = Some(response.status().as_u16());
         Ok(response)
     }
 
-    fn route<B>(&self, req: &Request<B>) -> HttpResponse {
+    fn route<B>(&self, req: &Request<B>, mode: &CredentialsMode) -> HttpResponse {
         if self.config.http_endpoint == HttpEndpoint::Disabled {
             return ec2_http::error_page(StatusCode::FORBIDDEN);
         }
@@ -160,14 +268,28 @@ impl Imds {
             }
             _ => return ec2_http::error_page(StatusCode::BAD_REQUEST),
         }
+        if *mode == CredentialsMode::NoRole && is_credentials_path(path) {
+            return ec2_http::error_page(StatusCode::NOT_FOUND);
+        }
         match self.tree.resolve(path) {
             None => ec2_http::error_page(StatusCode::NOT_FOUND),
             Some(Node::Listing(listing)) => ec2_http::text(listing.clone()),
             Some(Node::Text(value)) => ec2_http::text(value.clone()),
             Some(Node::IamInfo) => self.iam_info(),
             Some(Node::RoleCredentials) => match &self.credentials {
-                Some(store) => ec2_http::text(store.current(chrono::Utc::now()).to_document()),
                 None => ec2_http::error_page(StatusCode::NOT_FOUND),
+                Some(store) => {
+                    let now = chrono::Utc::now();
+                    match mode {
+                        CredentialsMode::Expired => {
+                            ec2_http::text(store.expired(now).to_document())
+                        }
+                        CredentialsMode::ErrorDocument(code) => {
+                            ec2_http::text(error_document(code, store.role_name()))
+                        }
+                        _ => ec2_http::text(store.current(now).to_document()),
+                    }
+                }
             },
         }
     }
@@ -203,13 +325,23 @@ impl Imds {
         ec2_http::text(format!(
             "{{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : {},\n  \"InstanceProfileArn\" : {},\n  \"InstanceProfileId\" : \"AIPAMOCKINSTANCEPROFILE\"\n}}",
             q(&ec2_time(creds.issued_at)),
-            q(&format!(
-                "arn:aws:iam::{}:instance-profile/{}",
-                id.account_id,
-                store.role_name()
-            )),
+            q(&format!("arn:aws:iam::{}:instance-profile/{}", id.account_id, store.role_name())),
         ))
     }
+}
+
+/// The credentials error document EC2 serves (status 200) when it cannot provide role
+/// credentials, e.g. `AssumeRoleUnauthorizedAccess`.
+pub fn error_document(code: &str, role: &str) -> String {
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    format!(
+        "{{\n  \"Code\" : {},\n  \"Message\" : {},\n  \"LastUpdated\" : {}\n}}",
+        q(code),
+        q(&format!(
+            "EC2 cannot assume the role {role}. Please see documentation at https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_switch-role-ec2.html#troubleshoot_roles_ec2-cannot-assume-role"
+        )),
+        q(&ec2_time(chrono::Utc::now())),
+    )
 }
 
 fn method_not_allowed() -> HttpResponse {
@@ -228,10 +360,48 @@ fn status_fault(code: u16, body: Option<String>) -> HttpResponse {
     }
 }
 
+fn body_bytes(response: &HttpResponse) -> Bytes {
+    // Every response this crate builds is a `Full`, whose data is available at once.
+    use http_body::Body;
+    let mut body = response.body().clone();
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    match std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
+        std::task::Poll::Ready(Some(Ok(frame))) => frame.into_data().unwrap_or_default(),
+        _ => Bytes::new(),
+    }
+}
+
+/// Cuts the body to two thirds (and drops any closing brace), so JSON no longer parses.
+fn malformed(response: HttpResponse) -> HttpResponse {
+    let body = body_bytes(&response);
+    let mut cut = body.slice(..body.len() * 2 / 3).to_vec();
+    while cut
+        .last()
+        .is_some_and(|b| *b == b'}' || b.is_ascii_whitespace())
+    {
+        cut.pop();
+    }
+    let (parts, _) = response.into_parts();
+    http::Response::from_parts(parts, Full::new(Bytes::from(cut)))
+}
+
+/// Declares the full length but carries half the body: hyper sends what there is and
+/// closes the connection, so the client reads a short body.
+fn truncated(response: HttpResponse) -> HttpResponse {
+    let body = body_bytes(&response);
+    let (mut parts, _) = response.into_parts();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    http::Response::from_parts(parts, Full::new(body.slice(..body.len() / 2)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::HttpTokens;
+    use http_body_util::BodyExt;
 
     fn imds(config: ImdsConfig) -> Imds {
         let store = config.role_name.clone().map(|role| {
@@ -241,8 +411,12 @@ mod tests {
                 config.rotate_before_expiry,
             ))
         });
-        let (state, _) = watch::channel(ImdsState::Up);
-        Imds::new(config, store, state, EventLog::new(Instant::now()))
+        let (state, _) = watch::channel(Arc::new(ImdsState::up()));
+        Imds::new(config, store, state, EventLog::new(Instant::now()), 7)
+    }
+
+    fn set(imds: &Imds, state: &str) {
+        imds.state().send_replace(Arc::new(state.parse().unwrap()));
     }
 
     fn req(method: &str, path: &str, headers: &[(&str, &str)]) -> Request<()> {
@@ -257,6 +431,13 @@ mod tests {
         imds.handle(r).await.unwrap().status().as_u16()
     }
 
+    async fn body(imds: &Imds, r: Request<()>) -> (u16, String) {
+        let r = imds.handle(r).await.unwrap();
+        let status = r.status().as_u16();
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
     async fn token(imds: &Imds, ttl: &str) -> String {
         let r = imds
             .handle(req("PUT", TOKEN_PATH, &[(TTL_HEADER, ttl)]))
@@ -265,10 +446,11 @@ mod tests {
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()[TTL_HEADER], ttl, "TTL echoed");
         assert_eq!(r.headers()[header::CONTENT_TYPE], "text/plain");
-        use http_body_util::BodyExt;
         let body = r.into_body().collect().await.unwrap().to_bytes();
         String::from_utf8(body.to_vec()).unwrap()
     }
+
+    const CREDS: &str = "/latest/meta-data/iam/security-credentials/mock-imds-role";
 
     #[tokio::test]
     async fn token_put_validates_ttl_and_forwarding() {
@@ -372,7 +554,7 @@ mod tests {
     #[tokio::test]
     async fn status_fault_and_refuse_apply_to_every_path() {
         let imds = imds(ImdsConfig::default());
-        imds.state().send_replace("status(500)".parse().unwrap());
+        set(&imds, "status(500)");
         assert_eq!(
             status(&imds, req("PUT", TOKEN_PATH, &[(TTL_HEADER, "60")])).await,
             500
@@ -381,11 +563,20 @@ mod tests {
             status(&imds, req("GET", "/latest/meta-data/", &[])).await,
             500
         );
-        imds.state().send_replace("refuse".parse().unwrap());
-        assert!(imds
-            .handle(req("GET", "/latest/meta-data/", &[]))
-            .await
-            .is_err());
+        set(&imds, "refuse");
+        assert_eq!(
+            imds.handle(req("GET", "/latest/meta-data/", &[]))
+                .await
+                .unwrap_err(),
+            ConnectionClosed::Close
+        );
+        set(&imds, "reset");
+        assert_eq!(
+            imds.handle(req("GET", "/latest/meta-data/", &[]))
+                .await
+                .unwrap_err(),
+            ConnectionClosed::Reset
+        );
         let statuses: Vec<Option<u16>> = imds
             .events
             .snapshot()
@@ -395,30 +586,141 @@ mod tests {
                 other => panic!("{other:?}"),
             })
             .collect();
-        assert_eq!(statuses, vec![Some(500), Some(500), None]);
+        assert_eq!(statuses, vec![Some(500), Some(500), None, None]);
+    }
+
+    #[tokio::test]
+    async fn token_fault_composes_with_working_gets() {
+        let imds = imds(ImdsConfig::default());
+        set(&imds, "status(403) on token");
+        assert_eq!(
+            status(&imds, req("PUT", TOKEN_PATH, &[(TTL_HEADER, "60")])).await,
+            403
+        );
+        assert_eq!(status(&imds, req("GET", CREDS, &[])).await, 200);
+    }
+
+    #[tokio::test]
+    async fn credentials_faults_change_only_the_credentials_paths() {
+        let imds = imds(ImdsConfig::default());
+        set(&imds, "no-role");
+        assert_eq!(
+            status(
+                &imds,
+                req("GET", "/latest/meta-data/iam/security-credentials/", &[])
+            )
+            .await,
+            404
+        );
+        assert_eq!(status(&imds, req("GET", CREDS, &[])).await, 404);
+        assert_eq!(
+            status(&imds, req("GET", "/latest/meta-data/instance-id", &[])).await,
+            200
+        );
+
+        set(&imds, "expired-credentials");
+        let (code, doc) = body(&imds, req("GET", CREDS, &[])).await;
+        assert_eq!(code, 200);
+        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        let expiration: chrono::DateTime<chrono::Utc> =
+            doc["Expiration"].as_str().unwrap().parse().unwrap();
+        assert!(expiration < chrono::Utc::now());
+
+        set(&imds, "error-document(AssumeRoleUnauthorizedAccess)");
+        let (code, doc) = body(&imds, req("GET", CREDS, &[])).await;
+        assert_eq!(code, 200);
+        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        assert_eq!(doc["Code"], "AssumeRoleUnauthorizedAccess");
+        assert!(doc.get("AccessKeyId").is_none());
+
+        set(&imds, "malformed-json");
+        let (code, doc) = body(&imds, req("GET", CREDS, &[])).await;
+        assert_eq!(code, 200);
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&doc).is_err(),
+            "{doc}"
+        );
+        assert!(doc.starts_with("{\n  \"Code\" : \"Success\""), "{doc}");
+    }
+
+    #[tokio::test]
+    async fn truncate_declares_more_than_it_sends() {
+        let imds = imds(ImdsConfig::default());
+        set(&imds, "truncate");
+        let r = imds.handle(req("GET", CREDS, &[])).await.unwrap();
+        let declared: usize = r.headers()[header::CONTENT_LENGTH]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let sent = r.into_body().collect().await.unwrap().to_bytes().len();
+        assert!(sent < declared, "{sent} < {declared}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttle_answers_429_past_the_rate() {
+        let imds = imds(ImdsConfig::default());
+        set(&imds, "throttle(3)");
+        let mut statuses = Vec::new();
+        for _ in 0..5 {
+            statuses.push(status(&imds, req("GET", "/latest/meta-data/", &[])).await);
+        }
+        assert_eq!(statuses, vec![200, 200, 200, 429, 429]);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(
+            status(&imds, req("GET", "/latest/meta-data/", &[])).await,
+            200,
+            "a new window"
+        );
+    }
+
+    #[tokio::test]
+    async fn probability_draws_are_seeded() {
+        let draws = |seed| async move {
+            let imds = imds(ImdsConfig::default());
+            *imds.rng.lock().unwrap() = StdRng::seed_from_u64(seed);
+            set(&imds, "status(500) p=0.5");
+            let mut out = Vec::new();
+            for _ in 0..32 {
+                out.push(status(&imds, req("GET", "/latest/meta-data/", &[])).await);
+            }
+            out
+        };
+        let a = draws(1).await;
+        assert_eq!(a, draws(1).await, "same seed, same draws");
+        assert!(a.contains(&200) && a.contains(&500), "{a:?}");
+        assert_ne!(a, draws(2).await);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn latency_delays_then_serves() {
+        let imds = imds(ImdsConfig::default());
+        set(&imds, "latency(250ms, 0s) on credentials");
+        let start = Instant::now();
+        assert_eq!(status(&imds, req("GET", CREDS, &[])).await, 200);
+        assert_eq!(start.elapsed(), Duration::from_millis(250));
+        let start = Instant::now();
+        assert_eq!(
+            status(&imds, req("GET", "/latest/meta-data/", &[])).await,
+            200
+        );
+        assert_eq!(start.elapsed(), Duration::ZERO);
     }
 
     #[tokio::test]
     async fn credentials_document_is_text_plain_and_stable() {
         let imds = imds(ImdsConfig::default());
-        let path = "/latest/meta-data/iam/security-credentials/mock-imds-role";
-        let r = imds.handle(req("GET", path, &[])).await.unwrap();
+        let r = imds.handle(req("GET", CREDS, &[])).await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()[header::CONTENT_TYPE], "text/plain");
-        use http_body_util::BodyExt;
         let doc: serde_json::Value =
             serde_json::from_slice(&r.into_body().collect().await.unwrap().to_bytes()).unwrap();
         assert_eq!(doc["Code"], "Success");
-        let again = imds.handle(req("GET", path, &[])).await.unwrap();
-        let doc2: serde_json::Value =
-            serde_json::from_slice(&again.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        let (_, again) = body(&imds, req("GET", CREDS, &[])).await;
+        let doc2: serde_json::Value = serde_json::from_str(&again).unwrap();
         assert_eq!(doc["AccessKeyId"], doc2["AccessKeyId"]);
-        let info = imds
-            .handle(req("GET", "/latest/meta-data/iam/info", &[]))
-            .await
-            .unwrap();
-        let info: serde_json::Value =
-            serde_json::from_slice(&info.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        let (_, info) = body(&imds, req("GET", "/latest/meta-data/iam/info", &[])).await;
+        let info: serde_json::Value = serde_json::from_str(&info).unwrap();
         assert_eq!(
             info["InstanceProfileArn"],
             "arn:aws:iam::123456789012:instance-profile/mock-imds-role"

@@ -4,10 +4,10 @@
 //! Map of the crate (one concern per module):
 //! - [`config`]: what the fake instance looks like (identity, role, `HttpTokens`,
 //!   `HttpEndpoint`, credential lifetime), with EC2-like defaults.
-//! - [`fault`]: the fault catalogue ([`Fault`]) and the IMDS state ([`ImdsState`]: up or one
-//!   fault), with the string syntax used by scenarios and the CLI (`refuse`, `status(500)`).
-//! - [`schedule`]: a list of `(at, state)` steps on the scenario clock, and the task that
-//!   applies them.
+//! - [`fault`]: the fault catalogue ([`Fault`]), targets ([`Target`]), the IMDS state
+//!   ([`ImdsState`]: the active faults) and changes, with the string syntax used by
+//!   scenarios, the CLI and the control API (`refuse`, `status(403) on token p=0.5`).
+//! - [`schedule`]: `(at, change)` steps on the scenario clock.
 //! - [`events`]: the event log: every request, every transition, every STS call, with a
 //!   monotonic timestamp from one epoch.
 //! - [`tokens`]: IMDSv2 session tokens (issue with a TTL, validate, expire).
@@ -37,6 +37,6 @@ pub mod tokens;
 pub use config::{HttpEndpoint, HttpTokens, ImdsConfig, InstanceIdentity};
 pub use credentials::{CredentialStore, IssuedCredentials};
 pub use events::{Event, EventKind, EventLog, StsOutcome};
-pub use fault::{Fault, ImdsState, ParseStateError};
-pub use handle::{MockImds, MockImdsBuilder};
+pub use fault::{Change, Fault, FaultSpec, ImdsState, ParseFaultError, Target};
+pub use handle::{Mark, MockImds, MockImdsBuilder};
 pub use schedule::{Schedule, ScheduleError, Step};

@@ -1,10 +1,16 @@
 //! The TCP side of a mock endpoint: binding, accepting, and the socket-level faults.
 //!
-//! `refuse` closes the listening socket, so new connections get `ECONNREFUSED`, and
-//! aborts every open connection (a keep-alive connection must not keep serving); the
-//! socket is bound again on the same port when the state leaves `refuse`.
-//! [`Listener::apply`] returns only once the socket matches the state, so the very next
-//! connection attempt after a state switch sees it.
+//! - `refuse` closes the listening socket, so new connections get `ECONNREFUSED`, and
+//!   aborts every open connection (a keep-alive connection must not keep serving).
+//! - `drop-syn` replaces the socket with one whose accept queue (backlog 0) is filled by
+//!   the mock's own idle connections and never drained: Linux then drops new SYNs, so a
+//!   client's connect times out instead of being refused. Open connections are aborted.
+//! - A handler answering [`ConnectionClosed::Reset`] makes the connection end with a TCP
+//!   RST (`SO_LINGER` 0) instead of a FIN.
+//!
+//! The socket is bound again on the same port when the fault lifts. [`Listener::apply`]
+//! returns only once the socket matches the state, so the very next connection attempt
+//! after a state switch sees it.
 
 use std::future::Future;
 use std::io;
@@ -17,15 +23,15 @@ use http::Request;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
 use crate::ec2_http::HttpResponse;
-use crate::fault::{Fault, ImdsState};
+use crate::fault::Fault;
 use crate::imds_service::ConnectionClosed;
 
-/// Answers one request; `Err` closes the connection without an answer.
+/// Answers one request; `Err` ends the connection without an answer.
 pub type Handler = Arc<
     dyn Fn(
             Request<Incoming>,
@@ -34,11 +40,35 @@ pub type Handler = Arc<
         + Sync,
 >;
 
+/// What the socket should be doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketMode {
+    /// Accepting and serving.
+    Open,
+    /// Closed: connection refused.
+    Refuse,
+    /// Bound with a full, undrained accept queue: SYNs dropped.
+    DropSyn,
+}
+
+impl SocketMode {
+    /// The mode a socket-level fault asks for (`None`: open).
+    pub fn for_fault(fault: Option<&Fault>) -> Self {
+        match fault {
+            Some(Fault::Refuse) => SocketMode::Refuse,
+            Some(Fault::DropSyn) => SocketMode::DropSyn,
+            _ => SocketMode::Open,
+        }
+    }
+}
+
+type Command = (SocketMode, oneshot::Sender<()>);
+
 /// A running listener task. Dropping it closes the socket and every connection.
 #[derive(Debug)]
 pub struct Listener {
     local_addr: SocketAddr,
-    commands: tokio::sync::mpsc::UnboundedSender<(ImdsState, oneshot::Sender<()>)>,
+    commands: tokio::sync::mpsc::UnboundedSender<Command>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -48,7 +78,7 @@ impl Drop for Listener {
     }
 }
 
-fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
@@ -56,42 +86,49 @@ fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
-    socket.listen(1024)
+    socket.listen(backlog)
+}
+
+/// The socket in one of its modes.
+enum Socket {
+    Open(TcpListener),
+    Closed,
+    /// The listener (never accepted on) and the connections that fill its queue.
+    Full(
+        #[allow(dead_code)] TcpListener,
+        #[allow(dead_code)] Vec<TcpStream>,
+    ),
 }
 
 impl Listener {
     /// Binds `addr` (port 0 picks a free port) and serves `handler` on it, starting in
-    /// `initial` state.
+    /// `mode`.
     ///
     /// # Errors
     /// The bind error (address in use, not permitted, …).
-    pub async fn start(
-        addr: SocketAddr,
-        handler: Handler,
-        initial: &ImdsState,
-    ) -> io::Result<Self> {
-        let listener = bind(addr)?;
+    pub async fn start(addr: SocketAddr, handler: Handler, mode: SocketMode) -> io::Result<Self> {
+        let listener = bind(addr, 1024)?;
         let local_addr = listener.local_addr()?;
-        let refusing = matches!(initial, ImdsState::Down(Fault::Refuse));
-        let listener = if refusing { None } else { Some(listener) };
         let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
-        let task = tokio::spawn(run(local_addr, listener, handler, rx));
-        Ok(Self {
+        let task = tokio::spawn(run(local_addr, Socket::Open(listener), handler, rx));
+        let this = Self {
             local_addr,
             commands,
             task,
-        })
+        };
+        this.apply(mode).await;
+        Ok(this)
     }
 
-    /// The bound address (stable across `refuse` periods).
+    /// The bound address (stable across fault periods).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
-    /// Makes the socket match `state` and returns once it does.
-    pub async fn apply(&self, state: &ImdsState) {
+    /// Puts the socket in `mode` and returns once it is.
+    pub async fn apply(&self, mode: SocketMode) {
         let (done, wait) = oneshot::channel();
-        if self.commands.send((state.clone(), done)).is_ok() {
+        if self.commands.send((mode, done)).is_ok() {
             let _ = wait.await;
         }
     }
@@ -99,24 +136,19 @@ impl Listener {
 
 async fn run(
     addr: SocketAddr,
-    mut listener: Option<TcpListener>,
+    mut socket: Socket,
     handler: Handler,
-    mut commands: tokio::sync::mpsc::UnboundedReceiver<(ImdsState, oneshot::Sender<()>)>,
+    mut commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
 ) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             command = commands.recv() => {
-                let Some((state, done)) = command else { return };
-                if matches!(state, ImdsState::Down(Fault::Refuse)) {
-                    listener = None;
-                    connections.abort_all();
-                } else if listener.is_none() {
-                    listener = Some(rebind(addr).await);
-                }
+                let Some((mode, done)) = command else { return };
+                socket = switch(addr, socket, mode, &mut connections).await;
                 let _ = done.send(());
             }
-            accepted = accept(listener.as_ref()) => {
+            accepted = accept(&socket) => {
                 match accepted {
                     Ok((stream, _peer)) => {
                         let _ = stream.set_nodelay(true);
@@ -134,30 +166,78 @@ async fn run(
     }
 }
 
-async fn accept(listener: Option<&TcpListener>) -> io::Result<(tokio::net::TcpStream, SocketAddr)> {
-    match listener {
-        Some(listener) => listener.accept().await,
-        None => std::future::pending().await,
+async fn switch(
+    addr: SocketAddr,
+    socket: Socket,
+    mode: SocketMode,
+    connections: &mut JoinSet<()>,
+) -> Socket {
+    match (mode, socket) {
+        (SocketMode::Open, open @ Socket::Open(_)) => open,
+        (SocketMode::Open, _) => Socket::Open(rebind(addr, 1024).await),
+        (SocketMode::Refuse, _) => {
+            connections.abort_all();
+            Socket::Closed
+        }
+        (SocketMode::DropSyn, full @ Socket::Full(..)) => full,
+        (SocketMode::DropSyn, old) => {
+            connections.abort_all();
+            drop(old);
+            let listener = rebind(addr, 0).await;
+            let mut fillers = Vec::new();
+            // Fill the accept queue until a connect no longer completes.
+            for _ in 0..8 {
+                match tokio::time::timeout(Duration::from_millis(50), TcpStream::connect(addr))
+                    .await
+                {
+                    Ok(Ok(stream)) => fillers.push(stream),
+                    _ => break,
+                }
+            }
+            Socket::Full(listener, fillers)
+        }
     }
 }
 
-async fn rebind(addr: SocketAddr) -> TcpListener {
+async fn accept(socket: &Socket) -> io::Result<(TcpStream, SocketAddr)> {
+    match socket {
+        Socket::Open(listener) => listener.accept().await,
+        Socket::Closed | Socket::Full(..) => std::future::pending().await,
+    }
+}
+
+async fn rebind(addr: SocketAddr, backlog: u32) -> TcpListener {
     loop {
-        match bind(addr) {
+        match bind(addr, backlog) {
             Ok(listener) => return listener,
             Err(err) => {
-                tracing::warn!(%addr, %err, "could not bind again after `refuse`; retrying");
+                tracing::warn!(%addr, %err, "could not bind again after a socket fault; retrying");
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
     }
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, handler: Handler) {
+async fn serve_connection(stream: TcpStream, handler: Handler) {
+    // A second handle on the socket, to turn the close into a reset when asked.
+    let raw = stream.into_std().and_then(|s| {
+        let twin = s.try_clone()?;
+        Ok((TcpStream::from_std(s)?, twin))
+    });
+    let Ok((stream, twin)) = raw else { return };
     let service = service_fn(move |req: Request<Incoming>| handler(req));
-    let _ = hyper::server::conn::http1::Builder::new()
+    let served = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
         .max_buf_size(64 * 1024)
         .serve_connection(TokioIo::new(stream), service)
         .await;
+    if let Err(err) = served {
+        let reset = std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+        .any(|e| e.downcast_ref::<ConnectionClosed>() == Some(&ConnectionClosed::Reset));
+        if reset {
+            let _ = socket2::SockRef::from(&twin).set_linger(Some(Duration::ZERO));
+        }
+    }
 }

@@ -96,7 +96,7 @@ pub fn render(scenarios: &[Scenario], results: &[CellResult], color: bool) -> St
             .schedule
             .steps()
             .iter()
-            .map(|step| format!("{} at {}", step.state, humantime::format_duration(step.at)))
+            .map(|step| format!("{} at {}", step.change, humantime::format_duration(step.at)))
             .collect();
         out.push_str(&format!(
             "{}: IMDS {}{}\n",
