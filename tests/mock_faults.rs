@@ -230,3 +230,104 @@ async fn schedule_steps_are_applied_on_the_scenario_clock_and_logged() {
         200
     );
 }
+
+#[tokio::test]
+async fn drop_syn_makes_connects_time_out_not_fail() {
+    let imds = MockImds::builder().start().await.unwrap();
+    let mut kept_alive = TcpStream::connect(imds.addr()).await.unwrap();
+    assert_eq!(
+        exchange(&mut kept_alive, &get("/latest/meta-data/", ""), WAIT)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    imds.set_state(state("drop-syn")).await;
+    let attempt =
+        tokio::time::timeout(Duration::from_millis(500), TcpStream::connect(imds.addr())).await;
+    assert!(
+        attempt.is_err(),
+        "connect should hang (SYN dropped), got {attempt:?}"
+    );
+    assert!(
+        exchange(
+            &mut kept_alive,
+            &get("/latest/meta-data/", ""),
+            Duration::from_millis(500)
+        )
+        .await
+        .is_none(),
+        "open connections are closed"
+    );
+    imds.set_state(ImdsState::up()).await;
+    let mut fresh = TcpStream::connect(imds.addr()).await.unwrap();
+    assert_eq!(
+        exchange(&mut fresh, &get("/latest/meta-data/", ""), WAIT)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn reset_sends_a_tcp_rst() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let imds = MockImds::builder()
+        .initial_state(state("reset on token"))
+        .start()
+        .await
+        .unwrap();
+    let mut conn = TcpStream::connect(imds.addr()).await.unwrap();
+    // Other paths still work on the same connection.
+    assert_eq!(
+        exchange(&mut conn, &get("/latest/meta-data/", ""), WAIT)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    let put = "PUT /latest/api/token HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\nContent-Length: 0\r\n\r\n";
+    conn.write_all(put.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(WAIT, conn.read(&mut buf))
+        .await
+        .unwrap();
+    let err = read.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+}
+
+#[tokio::test]
+async fn truncate_closes_before_the_declared_length() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let imds = MockImds::builder()
+        .initial_state(state("truncate"))
+        .start()
+        .await
+        .unwrap();
+    let mut conn = TcpStream::connect(imds.addr()).await.unwrap();
+    conn.write_all(get("/latest/meta-data/iam/info", "").as_bytes())
+        .await
+        .unwrap();
+    let mut received = Vec::new();
+    tokio::time::timeout(WAIT, conn.read_to_end(&mut received))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&received);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let declared: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        body.len() < declared,
+        "body {} of declared {declared}",
+        body.len()
+    );
+}

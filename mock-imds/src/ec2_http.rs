@@ -1,12 +1,93 @@
 //! EC2's response shapes: `text/plain` bodies and the XHTML error page IMDS sends with
 //! 4xx/5xx statuses, plus the `Server: EC2ws` header it answers with.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
-use http_body_util::Full;
+use http_body::{Frame, SizeHint};
 
 /// The response type every handler in this crate produces.
-pub type HttpResponse = Response<Full<Bytes>>;
+pub type HttpResponse = Response<Body>;
+
+/// A response body held in memory. Normally its exact size is known (and becomes the
+/// `Content-Length`); a *cut* body hides its size so that a `Content-Length` header
+/// larger than the data can be sent, for the `truncate` fault.
+#[derive(Debug, Default)]
+pub struct Body {
+    data: Option<Bytes>,
+    exact: bool,
+    /// For a cut body: a pause after the data, so hyper flushes what it has before it
+    /// sees the body end short and closes the connection.
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Body {
+    /// A complete body.
+    pub fn full(data: impl Into<Bytes>) -> Self {
+        Self {
+            data: Some(data.into()),
+            exact: true,
+            pause: None,
+        }
+    }
+
+    /// A body that does not declare its size (the response's `Content-Length` header
+    /// decides what the client expects).
+    pub fn cut(data: Bytes) -> Self {
+        Self {
+            data: Some(data),
+            exact: false,
+            pause: None,
+        }
+    }
+
+    /// The bytes, without consuming the body.
+    pub fn bytes(&self) -> Bytes {
+        self.data.clone().unwrap_or_default()
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if let Some(data) = self.data.take().filter(|d| !d.is_empty()) {
+            if !self.exact {
+                self.pause = Some(Box::pin(tokio::time::sleep(
+                    std::time::Duration::from_millis(20),
+                )));
+            }
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        if let Some(pause) = self.pause.as_mut() {
+            if pause.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.pause = None;
+        }
+        Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.exact && self.data.as_ref().is_none_or(Bytes::is_empty)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match (&self.data, self.exact) {
+            (Some(d), true) => SizeHint::with_exact(d.len() as u64),
+            (None, true) => SizeHint::with_exact(0),
+            (_, false) => SizeHint::default(),
+        }
+    }
+}
 
 /// The `Server` header EC2's metadata service sends.
 pub const SERVER: &str = "EC2ws";
@@ -19,7 +100,7 @@ pub fn text(body: impl Into<Bytes>) -> HttpResponse {
 
 /// A response with `status` and a body; `content_type` as given.
 pub fn with_body(status: StatusCode, content_type: &'static str, body: Bytes) -> HttpResponse {
-    let mut response = Response::new(Full::new(body));
+    let mut response = Response::new(Body::full(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -17,9 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, StatusCode};
-use http_body_util::Full;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
@@ -27,7 +25,7 @@ use tokio::time::Instant;
 
 use crate::config::{HttpEndpoint, HttpTokens, ImdsConfig};
 use crate::credentials::{ec2_time, CredentialStore};
-use crate::ec2_http::{self, HttpResponse};
+use crate::ec2_http::{self, Body, HttpResponse};
 use crate::events::{EventKind, EventLog};
 use crate::fault::{is_credentials_path, Fault, FaultSpec, ImdsState, Target};
 use crate::metadata::{MetadataTree, Node};
@@ -360,21 +358,13 @@ fn status_fault(code: u16, body: Option<String>) -> HttpResponse {
     }
 }
 
-fn body_bytes(response: &HttpResponse) -> Bytes {
-    // Every response this crate builds is a `Full`, whose data is available at once.
-    use http_body::Body;
-    let mut body = response.body().clone();
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
-    match std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
-        std::task::Poll::Ready(Some(Ok(frame))) => frame.into_data().unwrap_or_default(),
-        _ => Bytes::new(),
-    }
-}
-
-/// Cuts the body to two thirds (and drops any closing brace), so JSON no longer parses.
+/// Cuts a JSON body (one that starts with `{`) to two thirds and drops any closing
+/// brace, so it no longer parses; other bodies (listings, tokens) are left alone.
 fn malformed(response: HttpResponse) -> HttpResponse {
-    let body = body_bytes(&response);
+    let body = response.body().bytes();
+    if !body.starts_with(b"{") {
+        return response;
+    }
     let mut cut = body.slice(..body.len() * 2 / 3).to_vec();
     while cut
         .last()
@@ -383,18 +373,18 @@ fn malformed(response: HttpResponse) -> HttpResponse {
         cut.pop();
     }
     let (parts, _) = response.into_parts();
-    http::Response::from_parts(parts, Full::new(Bytes::from(cut)))
+    http::Response::from_parts(parts, Body::full(cut))
 }
 
 /// Declares the full length but carries half the body: hyper sends what there is and
 /// closes the connection, so the client reads a short body.
 fn truncated(response: HttpResponse) -> HttpResponse {
-    let body = body_bytes(&response);
+    let body = response.body().bytes();
     let (mut parts, _) = response.into_parts();
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    http::Response::from_parts(parts, Full::new(body.slice(..body.len() / 2)))
+    http::Response::from_parts(parts, Body::cut(body.slice(..body.len() / 2)))
 }
 
 #[cfg(test)]

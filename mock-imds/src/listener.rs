@@ -174,7 +174,10 @@ async fn switch(
 ) -> Socket {
     match (mode, socket) {
         (SocketMode::Open, open @ Socket::Open(_)) => open,
-        (SocketMode::Open, _) => Socket::Open(rebind(addr, 1024).await),
+        (SocketMode::Open, old) => {
+            drop(old); // free the port before binding it again
+            Socket::Open(rebind(addr, 1024).await)
+        }
         (SocketMode::Refuse, _) => {
             connections.abort_all();
             Socket::Closed
