@@ -101,3 +101,139 @@ impl Default for ImdsConfig {
         }
     }
 }
+
+/// A config file that cannot be used: where and what.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{line}:{column}: {message}")]
+pub struct ConfigError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong and what is accepted.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error at byte `offset` of `text`.
+    pub fn at(text: &str, offset: usize, message: String) -> Self {
+        let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
+        Self {
+            line: before.matches('\n').count() + 1,
+            column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+            message: message.split_whitespace().collect::<Vec<_>>().join(" "),
+        }
+    }
+
+    /// From a TOML deserialization error.
+    pub fn from_toml(text: &str, err: &toml::de::Error) -> Self {
+        Self::at(
+            text,
+            err.span().map_or(0, |s| s.start),
+            err.message().to_string(),
+        )
+    }
+}
+
+fn humantime_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "invalid duration `{text}` ({e}); write e.g. \"6h\", \"15m\", \"90s\""
+        ))
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    http_tokens: HttpTokens,
+    #[serde(default)]
+    http_endpoint: HttpEndpoint,
+    #[serde(default)]
+    identity: InstanceIdentity,
+    role_name: Option<String>,
+    #[serde(default)]
+    no_role: bool,
+    #[serde(default, deserialize_with = "opt_duration")]
+    credential_lifetime: Option<Duration>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    rotate_before_expiry: Option<Duration>,
+    user_data: Option<String>,
+}
+
+fn opt_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    humantime_duration(d).map(Some)
+}
+
+impl ImdsConfig {
+    /// Reads a config file (TOML). Every key is optional; unknown keys are errors:
+    ///
+    /// ```toml
+    /// http_tokens = "required"          # optional | required
+    /// http_endpoint = "enabled"         # enabled | disabled
+    /// role_name = "web"                 # or no_role = true
+    /// credential_lifetime = "6h"
+    /// rotate_before_expiry = "5m"
+    /// user_data = "#!/bin/sh"
+    /// [identity]
+    /// region = "eu-west-1"              # instance_id, instance_type, ami_id, availability_zone, account_id, local_ipv4, hostname
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError`] with the line and column of the offending key or value.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let file: ConfigFile =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(text, &e))?;
+        let defaults = ImdsConfig::default();
+        Ok(ImdsConfig {
+            http_tokens: file.http_tokens,
+            http_endpoint: file.http_endpoint,
+            identity: file.identity,
+            role_name: if file.no_role {
+                None
+            } else {
+                file.role_name.or(defaults.role_name)
+            },
+            credential_lifetime: file
+                .credential_lifetime
+                .unwrap_or(defaults.credential_lifetime),
+            rotate_before_expiry: file
+                .rotate_before_expiry
+                .unwrap_or(defaults.rotate_before_expiry),
+            user_data: file.user_data,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_file_overrides_defaults_and_rejects_unknown_keys() {
+        let c = ImdsConfig::from_toml("http_tokens = \"required\"\ncredential_lifetime = \"15m\"\n[identity]\nregion = \"eu-west-1\"\n").unwrap();
+        assert_eq!(c.http_tokens, HttpTokens::Required);
+        assert_eq!(c.credential_lifetime, Duration::from_secs(900));
+        assert_eq!(c.identity.region, "eu-west-1");
+        assert_eq!(
+            c.identity.instance_id,
+            InstanceIdentity::default().instance_id
+        );
+        assert_eq!(c.role_name.as_deref(), Some("mock-imds-role"));
+        assert_eq!(
+            ImdsConfig::from_toml("no_role = true").unwrap().role_name,
+            None
+        );
+        let e = ImdsConfig::from_toml("\n[identity]\nregoin = \"x\"").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 1), "{e}");
+        assert!(e.message.contains("unknown field `regoin`"), "{e}");
+        let e = ImdsConfig::from_toml("credential_lifetime = \"forever\"").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("1:23: invalid duration `forever`"),
+            "{e}"
+        );
+    }
+}

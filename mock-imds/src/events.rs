@@ -86,6 +86,7 @@ pub enum EventKind {
 pub struct EventLog {
     epoch: Instant,
     events: Arc<Mutex<Vec<Event>>>,
+    sink: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
 }
 
 impl EventLog {
@@ -94,6 +95,16 @@ impl EventLog {
         Self {
             epoch,
             events: Arc::default(),
+            sink: None,
+        }
+    }
+
+    /// A new log that also sends a copy of every event to `sink` (e.g. a task writing
+    /// NDJSON), in the order recorded.
+    pub fn with_sink(epoch: Instant, sink: tokio::sync::mpsc::UnboundedSender<Event>) -> Self {
+        Self {
+            sink: Some(sink),
+            ..Self::new(epoch)
         }
     }
 
@@ -109,10 +120,14 @@ impl EventLog {
 
     /// Appends an event stamped `at`.
     pub fn record_at(&self, at: Duration, kind: EventKind) {
+        let event = Event { at, kind };
+        if let Some(sink) = &self.sink {
+            let _ = sink.send(event.clone());
+        }
         self.events
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(Event { at, kind });
+            .push(event);
     }
 
     /// Appends an event stamped now.

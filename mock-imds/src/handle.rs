@@ -39,6 +39,8 @@ pub struct MockImdsBuilder {
     initial: ImdsState,
     schedule: Option<Schedule>,
     seed: Option<u64>,
+    control_addr: Option<SocketAddr>,
+    event_sink: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
 }
 
 impl Default for MockImdsBuilder {
@@ -52,6 +54,8 @@ impl Default for MockImdsBuilder {
             initial: ImdsState::up(),
             schedule: None,
             seed: None,
+            control_addr: None,
+            event_sink: None,
         }
     }
 }
@@ -102,12 +106,28 @@ impl MockImdsBuilder {
         self
     }
 
-    /// Binds both listeners and starts serving.
+    /// Also serve the HTTP control API (see [`crate::control`]) on `addr`.
+    pub fn control(mut self, addr: SocketAddr) -> Self {
+        self.control_addr = Some(addr);
+        self
+    }
+
+    /// Also send every event, as it is recorded, to `sink`.
+    pub fn event_sink(mut self, sink: tokio::sync::mpsc::UnboundedSender<Event>) -> Self {
+        self.event_sink = Some(sink);
+        self
+    }
+
+    /// Binds the listeners and starts serving.
     ///
     /// # Errors
     /// The bind error of either listener.
     pub async fn start(self) -> std::io::Result<MockImds> {
-        let events = EventLog::new(self.epoch.unwrap_or_else(Instant::now));
+        let epoch = self.epoch.unwrap_or_else(Instant::now);
+        let events = match self.event_sink {
+            Some(sink) => EventLog::with_sink(epoch, sink),
+            None => EventLog::new(epoch),
+        };
         let seed = self.seed.unwrap_or_else(rand::random);
         let credentials = self.config.role_name.clone().map(|role| {
             Arc::new(CredentialStore::new(
@@ -156,11 +176,16 @@ impl MockImdsBuilder {
                 credentials,
                 seed,
                 transition_lock: tokio::sync::Mutex::new(()),
+                schedule_task: std::sync::Mutex::new(None),
             }),
-            schedule_task: None,
+            control: None,
         };
         if let Some(schedule) = self.schedule {
             mock.run_schedule(schedule);
+        }
+        if let Some(addr) = self.control_addr {
+            let handler = crate::control::handler(Control(mock.inner.clone()));
+            mock.control = Some(Listener::start(addr, handler, SocketMode::Open).await?);
         }
         Ok(mock)
     }
@@ -175,22 +200,44 @@ struct Inner {
     credentials: Option<Arc<CredentialStore>>,
     seed: u64,
     transition_lock: tokio::sync::Mutex<()>,
+    schedule_task: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = self
+            .schedule_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            task.abort();
+        }
+    }
 }
 
 /// A position in the event log, from [`MockImds::mark`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Mark(std::time::Duration);
 
-/// A running fake IMDS and fake STS. Dropping it stops both and closes every connection.
+/// A running fake IMDS and fake STS (and, when asked for, the control API). Dropping it
+/// stops them all and closes every connection.
 #[derive(Debug)]
 pub struct MockImds {
     inner: Arc<Inner>,
-    schedule_task: Option<JoinHandle<()>>,
+    control: Option<Listener>,
 }
 
 impl Drop for MockImds {
     fn drop(&mut self) {
-        if let Some(task) = self.schedule_task.take() {
+        self.control.take();
+        if let Some(task) = self
+            .inner
+            .schedule_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             task.abort();
         }
     }
@@ -257,26 +304,16 @@ impl MockImds {
     /// Applies `schedule` on the event log's clock in a background task (replacing any
     /// schedule already running). Steps already in the past are applied at once, in order,
     /// except steps at time zero, which [`MockImdsBuilder::schedule`] applies at start.
-    pub fn run_schedule(&mut self, schedule: Schedule) {
-        if let Some(task) = self.schedule_task.take() {
-            task.abort();
-        }
-        let inner = self.inner.clone();
-        self.schedule_task = Some(tokio::spawn(async move {
-            let epoch = inner.events.epoch();
-            for group in schedule.steps().chunk_by(|a, b| a.at == b.at) {
-                if group[0].at.is_zero() {
-                    continue;
-                }
-                tokio::time::sleep_until(epoch + group[0].at).await;
-                transition(&inner, |s| {
-                    for step in group {
-                        s.apply(&step.change);
-                    }
-                })
-                .await;
-            }
-        }));
+    pub fn run_schedule(&self, schedule: Schedule) {
+        let epoch = self.inner.events.epoch();
+        start_schedule(&self.inner, schedule, epoch, true);
+    }
+
+    /// The control API's base URL, when it was asked for.
+    pub fn control_endpoint(&self) -> Option<String> {
+        self.control
+            .as_ref()
+            .map(|l| format!("http://{}", l.local_addr()))
     }
 
     /// All events so far, sorted by time.
@@ -319,6 +356,89 @@ impl MockImds {
     /// The credential store (`None` when the instance has no role).
     pub fn credentials(&self) -> Option<&Arc<CredentialStore>> {
         self.inner.credentials.as_ref()
+    }
+}
+
+/// Runs `schedule` with `start` as its zero, replacing the running one. `skip_zero`: the
+/// steps at zero were applied already (at start-up).
+fn start_schedule(inner: &Arc<Inner>, schedule: Schedule, start: Instant, skip_zero: bool) {
+    let task_inner = inner.clone();
+    let task = tokio::spawn(async move {
+        let inner = task_inner;
+        for group in schedule.steps().chunk_by(|a, b| a.at == b.at) {
+            if skip_zero && group[0].at.is_zero() {
+                continue;
+            }
+            tokio::time::sleep_until(start + group[0].at).await;
+            transition(&inner, |s| {
+                for step in group {
+                    s.apply(&step.change);
+                }
+            })
+            .await;
+        }
+    });
+    if let Some(old) = inner
+        .schedule_task
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .replace(task)
+    {
+        old.abort();
+    }
+}
+
+/// What the control API may do to a running mock.
+#[derive(Debug, Clone)]
+pub struct Control(Arc<Inner>);
+
+impl Control {
+    /// The current state.
+    pub fn state(&self) -> ImdsState {
+        (**self.0.imds.state().borrow()).clone()
+    }
+
+    /// Replaces the state (and returns once it is in force).
+    pub async fn set_state(&self, state: ImdsState) {
+        transition(&self.0, |s| *s = state).await;
+    }
+
+    /// Applies one change.
+    pub async fn apply(&self, change: Change) {
+        transition(&self.0, |s| s.apply(&change)).await;
+    }
+
+    /// Starts `schedule` from now, replacing any running schedule.
+    pub fn run_schedule(&self, schedule: Schedule) {
+        start_schedule(&self.0, schedule, Instant::now(), false);
+    }
+
+    /// Stops the running schedule, if any.
+    pub fn stop_schedule(&self) {
+        if let Some(task) = self
+            .0
+            .schedule_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            task.abort();
+        }
+    }
+
+    /// Events at or after `since` on the mock's clock.
+    pub fn events_since(&self, since: std::time::Duration) -> Vec<Event> {
+        self.0
+            .events
+            .snapshot()
+            .into_iter()
+            .filter(|e| e.at >= since)
+            .collect()
+    }
+
+    /// The RNG seed.
+    pub fn seed(&self) -> u64 {
+        self.0.seed
     }
 }
 

@@ -19,8 +19,10 @@
 //! - [`sigv4_check`]: checks a SigV4-signed request against the credential store.
 //! - [`sts`]: the fake STS endpoint (`GetCallerIdentity`).
 //! - [`handle`]: [`MockImds::builder`] and the [`MockImds`] handle a test holds.
+//! - [`control`]: the HTTP control API (JSON) for other languages and `mock-imds ctl`.
 
 pub mod config;
+pub mod control;
 pub mod credentials;
 pub mod ec2_http;
 pub mod events;

@@ -1,15 +1,24 @@
-//! `mock-imds`: run the fake EC2 IMDS and fake STS from the command line.
+//! `mock-imds`: run the fake EC2 IMDS and fake STS, and switch them from a shell.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
+use bytes::Bytes;
 use clap::{Parser, Subcommand};
-use mock_imds::{HttpEndpoint, HttpTokens, ImdsConfig, ImdsState, MockImds};
+use http_body_util::{BodyExt, Full};
+use mock_imds::{HttpEndpoint, HttpTokens, ImdsConfig, ImdsState, MockImds, Schedule};
+use tokio::io::AsyncWriteExt;
 
 /// A fake EC2 Instance Metadata Service (IMDSv1/IMDSv2) and a fake STS that checks
-/// SigV4 signatures against the credentials the fake IMDS issued.
+/// SigV4 signatures against the credentials the fake IMDS issued, both of which fail on
+/// command.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Reproduce the boto3 trap by hand:\n  terminal 1: mock-imds serve\n  terminal 2: mock-imds ctl down; python3 app.py   # (with the printed exports)\n              mock-imds ctl up"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,94 +26,283 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve until Ctrl-C, printing the endpoints first.
-    ///
-    /// Example: `mock-imds serve --state refuse`, then point an SDK at it with
-    /// AWS_EC2_METADATA_SERVICE_ENDPOINT=<printed IMDS endpoint>.
+    /// Serve until Ctrl-C, printing the endpoints and the `export` lines first.
     Serve {
-        /// IMDS listen address. Loopback unless you name another address.
-        #[arg(long, default_value = "127.0.0.1:0")]
-        bind: SocketAddr,
-        /// Fake STS listen address.
-        #[arg(long, default_value = "127.0.0.1:0")]
-        sts_bind: SocketAddr,
-        /// Initial state: up, refuse, blackhole, status(N) or status(N, "body").
+        /// IMDS port (0 picks a free one).
+        #[arg(long, default_value_t = 1338)]
+        port: u16,
+        /// Fake STS port (0 picks a free one).
+        #[arg(long, default_value_t = 1339)]
+        sts_port: u16,
+        /// Control API port (0 picks a free one).
+        #[arg(long, default_value_t = 1340)]
+        control_port: u16,
+        /// Address to listen on. Loopback unless you name another (with a warning); the
+        /// control API always listens on loopback.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: IpAddr,
+        /// Instance config (TOML): http_tokens, http_endpoint, role_name, identity, ….
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Schedule (TOML `[[schedule]]` steps) to run from start-up.
+        #[arg(long, value_name = "FILE")]
+        schedule: Option<PathBuf>,
+        /// Initial state: `up`, or fault specs joined by `;` (e.g. `refuse`, `status(403) on token`).
         #[arg(long, default_value = "up")]
         state: ImdsState,
-        /// EC2 HttpTokens: optional (IMDSv1 allowed) or required (IMDSv2 only).
-        #[arg(long, value_enum, default_value = "optional")]
-        http_tokens: TokensArg,
-        /// Answer 403 to everything, like EC2's HttpEndpoint=disabled.
+        /// Shortcut for `http_tokens = "required"` (IMDSv2 only).
+        #[arg(long)]
+        imdsv2_only: bool,
+        /// Shortcut for `http_endpoint = "disabled"` (403 to everything).
         #[arg(long)]
         disabled: bool,
-        /// Instance profile role name.
-        #[arg(long, default_value = "mock-imds-role")]
-        role: String,
+        /// Append every event to this file as NDJSON, as it happens.
+        #[arg(long, value_name = "FILE")]
+        events: Option<PathBuf>,
+        /// Seed for fault probabilities and jitter (default: random, printed).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Talk to a running `mock-imds serve` through its control API.
+    Ctl {
+        /// Control API port on loopback.
+        #[arg(long, default_value_t = 1340)]
+        control_port: u16,
+        #[command(subcommand)]
+        action: CtlAction,
     },
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum TokensArg {
-    Optional,
-    Required,
+#[derive(Subcommand, Debug)]
+enum CtlAction {
+    /// Remove every fault.
+    Up,
+    /// Take IMDS down: refuse connections (`fault refuse`).
+    Down,
+    /// Set a fault, e.g. `blackhole`, `status(500)`, `status(403) on token`, `reset p=0.5`.
+    Fault {
+        /// The fault spec.
+        spec: String,
+    },
+    /// Remove the fault on one target (listener, token, credentials, path(GLOB)), or all.
+    Clear {
+        /// The target; all when omitted.
+        target: Option<String>,
+    },
+    /// Run a schedule file (TOML `[[schedule]]` steps) from now.
+    Schedule {
+        /// The schedule file.
+        file: PathBuf,
+    },
+    /// Print the current state.
+    State,
+    /// Print the events so far as NDJSON.
+    Events {
+        /// Only events at or after this many milliseconds on the mock's clock.
+        #[arg(long, default_value_t = 0.0)]
+        since_ms: f64,
+    },
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let Cli { command } = Cli::parse();
-    match command {
-        Command::Serve {
-            bind,
-            sts_bind,
-            state,
-            http_tokens,
-            disabled,
-            role,
-        } => {
-            for addr in [bind, sts_bind] {
-                if !addr.ip().is_loopback() {
-                    eprintln!("warning: listening on non-loopback address {addr}: anything that can reach it gets credentials");
-                }
-            }
-            let config = ImdsConfig {
-                http_tokens: match http_tokens {
-                    TokensArg::Optional => HttpTokens::Optional,
-                    TokensArg::Required => HttpTokens::Required,
-                },
-                http_endpoint: if disabled {
-                    HttpEndpoint::Disabled
-                } else {
-                    HttpEndpoint::Enabled
-                },
-                role_name: Some(role),
-                ..ImdsConfig::default()
-            };
-            let imds = MockImds::builder()
-                .config(config)
-                .bind(bind)
-                .sts_bind(sts_bind)
-                .initial_state(state.clone())
-                .start()
-                .await
-                .context("could not start mock-imds")?;
-            println!("IMDS endpoint: {}", imds.endpoint());
-            println!("STS endpoint:  {}", imds.sts_endpoint());
-            println!("state: {state}");
-            println!(
-                "try: AWS_EC2_METADATA_SERVICE_ENDPOINT={} AWS_ENDPOINT_URL_STS={} aws sts get-caller-identity",
-                imds.endpoint(),
-                imds.sts_endpoint()
-            );
-            tokio::signal::ctrl_c()
-                .await
-                .context("waiting for Ctrl-C")?;
-            let events = imds.events();
-            eprintln!("stopping; {} events logged", events.len());
-            Ok(())
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { .. } => serve(cli.command).await,
+        Command::Ctl {
+            control_port,
+            action,
+        } => ctl(control_port, action).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
         }
     }
+}
+
+async fn serve(command: Command) -> anyhow::Result<()> {
+    let Command::Serve {
+        port,
+        sts_port,
+        control_port,
+        host,
+        config,
+        schedule,
+        state,
+        imdsv2_only,
+        disabled,
+        events,
+        seed,
+    } = command
+    else {
+        unreachable!("serve called with another command")
+    };
+    if !host.is_loopback() {
+        eprintln!("warning: listening on {host}, not loopback: anything that can reach it gets credentials");
+    }
+    let mut imds_config = match &config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            ImdsConfig::from_toml(&text).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?
+        }
+        None => ImdsConfig::default(),
+    };
+    if imdsv2_only {
+        imds_config.http_tokens = HttpTokens::Required;
+    }
+    if disabled {
+        imds_config.http_endpoint = HttpEndpoint::Disabled;
+    }
+    let mut builder = MockImds::builder()
+        .config(imds_config)
+        .bind(SocketAddr::new(host, port))
+        .sts_bind(SocketAddr::new(host, sts_port))
+        .control(SocketAddr::from(([127, 0, 0, 1], control_port)))
+        .initial_state(state);
+    if let Some(seed) = seed {
+        builder = builder.seed(seed);
+    }
+    if let Some(path) = &schedule {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let parsed =
+            Schedule::from_toml(&text).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
+        builder = builder.schedule(parsed);
+    }
+    let mut writer = None;
+    if let Some(path) = &events {
+        let file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .await
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<mock_imds::Event>();
+        builder = builder.event_sink(tx);
+        writer = Some(tokio::spawn(async move {
+            let mut file = tokio::io::BufWriter::new(file);
+            while let Some(event) = rx.recv().await {
+                let mut line = serde_json::to_string(&event).unwrap_or_default();
+                line.push('\n');
+                if file.write_all(line.as_bytes()).await.is_err() {
+                    break;
+                }
+                if rx.is_empty() {
+                    let _ = file.flush().await;
+                }
+            }
+            let _ = file.flush().await;
+        }));
+    }
+    let imds = builder
+        .start()
+        .await
+        .context("could not start mock-imds (is the port in use? pass --port 0 for a free one)")?;
+    println!("IMDS endpoint:    {}", imds.endpoint());
+    println!("STS endpoint:     {}", imds.sts_endpoint());
+    println!(
+        "control endpoint: {}",
+        imds.control_endpoint().unwrap_or_default()
+    );
+    println!("state: {}   seed: {}", imds.state(), imds.seed());
+    println!("# point an SDK at it (and keep your real credentials out of the way):");
+    println!(
+        "export AWS_EC2_METADATA_SERVICE_ENDPOINT={}/",
+        imds.endpoint()
+    );
+    println!("export AWS_ENDPOINT_URL_STS={}", imds.sts_endpoint());
+    println!("export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null");
+    println!("unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    eprintln!("stopping; {} events logged", imds.events().len());
+    drop(imds);
+    if let Some(writer) = writer {
+        let _ = writer.await;
+    }
+    Ok(())
+}
+
+async fn ctl(control_port: u16, action: CtlAction) -> anyhow::Result<()> {
+    use serde_json::json;
+    let (method, path, body) = match action {
+        CtlAction::Up => ("DELETE", "/faults".to_string(), None),
+        CtlAction::Down => (
+            "POST",
+            "/faults".to_string(),
+            Some(json!({"fault": "refuse"})),
+        ),
+        CtlAction::Fault { spec } => (
+            "POST",
+            "/faults".to_string(),
+            Some(json!({ "fault": spec })),
+        ),
+        CtlAction::Clear { target: None } => ("DELETE", "/faults".to_string(), None),
+        CtlAction::Clear { target: Some(t) } => {
+            let encoded: String = form_urlencoded::byte_serialize(t.as_bytes()).collect();
+            ("DELETE", format!("/faults/{encoded}"), None)
+        }
+        CtlAction::Schedule { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let schedule = Schedule::from_toml(&text)
+                .map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
+            let steps: Vec<_> = schedule
+                .steps()
+                .iter()
+                .map(|s| json!({"at": format!("{}ms", s.at.as_millis()), "state": s.change.to_string()}))
+                .collect();
+            (
+                "POST",
+                "/schedule".to_string(),
+                Some(json!({ "steps": steps })),
+            )
+        }
+        CtlAction::State => ("GET", "/state".to_string(), None),
+        CtlAction::Events { since_ms } => ("GET", format!("/events?since_ms={since_ms}"), None),
+    };
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let request = http::Request::builder()
+        .method(method)
+        .uri(format!("http://127.0.0.1:{control_port}{path}"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(
+            body.map(|b| b.to_string()).unwrap_or_default(),
+        )))?;
+    let response = client
+        .request(request)
+        .await
+        .with_context(|| format!("cannot reach the control API on 127.0.0.1:{control_port}: is `mock-imds serve` running?"))?;
+    let status = response.status();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    if !status.is_success() {
+        bail!(
+            "{}",
+            value["error"]
+                .as_str()
+                .unwrap_or(&String::from_utf8_lossy(&bytes))
+        );
+    }
+    match value {
+        serde_json::Value::Array(events) => {
+            for e in events {
+                println!("{e}");
+            }
+        }
+        v if v.get("state").is_some() => println!("state: {}", v["state"].as_str().unwrap_or("?")),
+        v => println!("{v}"),
+    }
+    Ok(())
 }
