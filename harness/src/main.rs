@@ -41,6 +41,9 @@ enum Command {
         /// Python with the pinned boto3 (default: the project's .venv/bin/python).
         #[arg(long, value_name = "PATH")]
         python: Option<PathBuf>,
+        /// Seed for schedule generators and fault probabilities (default: each file's `seed`, else 0).
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Check scenario files without running them.
     Validate {
@@ -49,7 +52,7 @@ enum Command {
     },
 }
 
-fn load_all(paths: Vec<PathBuf>) -> Result<Vec<Scenario>, Vec<String>> {
+fn load_all(paths: Vec<PathBuf>, seed: Option<u64>) -> Result<Vec<Scenario>, Vec<String>> {
     let paths = if paths.is_empty() {
         vec![paths::default_scenarios()]
     } else {
@@ -69,7 +72,7 @@ fn load_all(paths: Vec<PathBuf>) -> Result<Vec<Scenario>, Vec<String>> {
     let mut scenarios = Vec::new();
     let mut errors = Vec::new();
     for file in files {
-        match scenario::load(&file) {
+        match scenario::load_with_seed(&file, seed) {
             Ok(s) => scenarios.push(s),
             Err(e) => errors.push(e.to_string()),
         }
@@ -114,7 +117,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Validate { paths } => match load_all(paths) {
+        Command::Validate { paths } => match load_all(paths, None) {
             Ok(scenarios) => {
                 for s in &scenarios {
                     println!(
@@ -138,8 +141,9 @@ fn main() -> ExitCode {
             json,
             jobs,
             python,
+            seed,
         } => {
-            let scenarios = match load_all(paths) {
+            let scenarios = match load_all(paths, seed) {
                 Ok(s) => s,
                 Err(errors) => {
                     for e in errors {

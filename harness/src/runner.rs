@@ -143,6 +143,7 @@ pub async fn run_cell(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -> 
     let mock = MockImds::builder()
         .config(config)
         .epoch(Instant::now())
+        .seed(scenario.seed)
         .schedule(scenario.schedule.clone())
         .start()
         .await;

@@ -34,7 +34,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mock_imds::{Change, HttpTokens, Schedule, Step};
+use mock_imds::{Change, DurationRange, FaultSpec, Generator, HttpTokens, Schedule, Step};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
@@ -66,8 +66,12 @@ pub struct Scenario {
     pub description: String,
     /// IMDS options.
     pub imds: ImdsSettings,
-    /// The IMDS schedule on the scenario clock.
+    /// The IMDS schedule on the scenario clock: explicit steps and expanded generators.
     pub schedule: Schedule,
+    /// The seed that expanded the generators and seeds the mock's fault draws.
+    pub seed: u64,
+    /// The generators, as written (their steps are in `schedule`).
+    pub generators: Vec<Generator>,
     /// The cells: every driver × every strategy, in file order.
     pub cells: Vec<Cell>,
     /// Expectations, each with the cells it applies to.
@@ -161,6 +165,9 @@ struct RawScenario {
     imds: ImdsSettings,
     #[serde(default)]
     schedule: Vec<Spanned<RawStep>>,
+    seed: Option<u64>,
+    #[serde(default)]
+    generate: Vec<Spanned<RawGenerate>>,
     matrix: RawMatrix,
     #[serde(default)]
     strategy: BTreeMap<String, Spanned<RawStrategy>>,
@@ -174,6 +181,33 @@ struct RawStep {
     #[serde(deserialize_with = "duration")]
     at: Duration,
     state: Change,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGenerate {
+    kind: Spanned<String>,
+    fault: FaultSpec,
+    #[serde(default, deserialize_with = "optional_range")]
+    down: Option<DurationRange>,
+    #[serde(default, deserialize_with = "optional_range")]
+    up: Option<DurationRange>,
+    #[serde(default, deserialize_with = "optional_duration")]
+    until: Option<Duration>,
+    count: Option<u32>,
+    #[serde(default, deserialize_with = "optional_range")]
+    duration: Option<DurationRange>,
+    #[serde(default, deserialize_with = "optional_duration")]
+    within: Option<Duration>,
+}
+
+fn optional_range<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DurationRange>, D::Error> {
+    let [min, max] = <[String; 2]>::deserialize(d)?;
+    let min = parse_duration(&min).map_err(serde::de::Error::custom)?;
+    let max = parse_duration(&max).map_err(serde::de::Error::custom)?;
+    DurationRange::new(min, max).map(Some).ok_or_else(|| {
+        serde::de::Error::custom("a range is [\"MIN\", \"MAX\"] with MIN no larger than MAX")
+    })
 }
 
 #[derive(Deserialize)]
@@ -227,13 +261,21 @@ fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>
 /// # Errors
 /// [`ScenarioError`] for an unreadable or invalid file (I/O errors at line 1, column 1).
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_with_seed(path, None)
+}
+
+/// Like [`load`], with `seed` (when given) replacing the file's `seed`.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_with_seed(path: &Path, seed: Option<u64>) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
         file: path.to_path_buf(),
         line: 1,
         column: 1,
         message: format!("cannot read scenario file: {e}"),
     })?;
-    parse(path, &text)
+    parse_with_seed(path, &text, seed)
 }
 
 /// Parses scenario text; `path` names it in errors and gives the scenario its name.
@@ -241,6 +283,18 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 /// # Errors
 /// [`ScenarioError`] pointing at the offending key or value.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    parse_with_seed(path, text, None)
+}
+
+/// Like [`parse`], with `seed` (when given) replacing the file's `seed`.
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_with_seed(
+    path: &Path,
+    text: &str,
+    seed: Option<u64>,
+) -> Result<Scenario, ScenarioError> {
     let at = |span: Option<Range<usize>>, message: String| {
         let (line, column) = line_column(text, span.map_or(0, |s| s.start));
         ScenarioError {
@@ -252,20 +306,65 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     };
     let raw: RawScenario = toml::from_str(text).map_err(|e| at(e.span(), one_line(e.message())))?;
 
-    let steps = raw
+    let seed = seed.or(raw.seed).unwrap_or(0);
+    let mut steps: Vec<Step> = raw
         .schedule
         .iter()
         .map(|s| Step::new(s.get_ref().at, s.get_ref().state.clone()))
         .collect();
-    let schedule = Schedule::new(steps).map_err(|e| {
-        let span = match &e {
-            mock_imds::ScheduleError::Conflict(t) => raw
-                .schedule
-                .iter()
-                .filter(|s| s.get_ref().at == *t)
-                .nth(1)
-                .map(|s| s.span()),
+    let explicit = steps.len();
+    let mut generators = Vec::new();
+    for (i, spanned) in raw.generate.iter().enumerate() {
+        let g = spanned.get_ref();
+        let missing = |key: &str| {
+            at(
+                Some(spanned.span()),
+                format!("a `{}` generator needs `{key}`", g.kind.get_ref()),
+            )
         };
+        let generator = match g.kind.get_ref().as_str() {
+            "flap" => Generator::Flap {
+                fault: g.fault.clone(),
+                down: g.down.ok_or_else(|| missing("down = [\"MIN\", \"MAX\"]"))?,
+                up: g.up.ok_or_else(|| missing("up = [\"MIN\", \"MAX\"]"))?,
+                until: g.until.ok_or_else(|| missing("until"))?,
+            },
+            "random-outages" => Generator::RandomOutages {
+                fault: g.fault.clone(),
+                count: g.count.ok_or_else(|| missing("count"))?,
+                duration: g
+                    .duration
+                    .ok_or_else(|| missing("duration = [\"MIN\", \"MAX\"]"))?,
+                within: g.within.ok_or_else(|| missing("within"))?,
+            },
+            other => {
+                return Err(at(
+                    Some(g.kind.span()),
+                    unknown(
+                        "generator kind",
+                        other,
+                        &["flap", "random-outages"],
+                        "seeded schedule generators",
+                    ),
+                ))
+            }
+        };
+        // Each generator draws from its own stream, so adding one leaves the others alone.
+        let expanded = generator
+            .expand(seed.wrapping_add(i as u64))
+            .map_err(|e| at(Some(spanned.span()), e.to_string()))?;
+        steps.extend(expanded);
+        generators.push(generator);
+    }
+    let schedule = Schedule::new(steps.clone()).map_err(|e| {
+        let mock_imds::ScheduleError::Conflict(t) = &e;
+        let span = raw
+            .schedule
+            .iter()
+            .filter(|s| s.get_ref().at == *t)
+            .nth(1)
+            .map(|s| s.span())
+            .or_else(|| (steps.len() > explicit).then(|| raw.generate[0].span()));
         at(span, e.to_string())
     })?;
 
@@ -385,6 +484,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         description: raw.description.trim().to_string(),
         imds: raw.imds,
         schedule,
+        seed,
+        generators,
         cells,
         expectations,
     })
@@ -551,6 +652,31 @@ within = "1500ms"
 
         let e = err(&GOOD.replace("[matrix]", "[matrx]"));
         assert!(e.contains("unknown field `matrx`"), "{e}");
+    }
+
+    #[test]
+    fn generators_expand_with_the_seed() {
+        let text = GOOD.replace(
+            "[matrix]",
+            "[[generate]]\nkind = \"flap\"\nfault = \"status(500) on token\"\ndown = [\"100ms\", \"300ms\"]\nup = [\"100ms\", \"300ms\"]\nuntil = \"1s\"\n[matrix]",
+        );
+        let a = parse_with_seed(Path::new("g.toml"), &text, Some(1)).unwrap();
+        let b = parse_with_seed(Path::new("g.toml"), &text, Some(1)).unwrap();
+        let c = parse_with_seed(Path::new("g.toml"), &text, Some(2)).unwrap();
+        assert_eq!(a.schedule, b.schedule);
+        assert_ne!(a.schedule, c.schedule);
+        assert!(a.schedule.steps().len() > 4);
+        assert_eq!(a.seed, 1);
+
+        let e = err(&text.replace("until = \"1s\"\n", ""));
+        assert!(e.contains("a `flap` generator needs `until`"), "{e}");
+        let e = err(&text.replace("kind = \"flap\"", "kind = \"flip\""));
+        assert!(
+            e.contains("unknown generator kind `flip` (did you mean `flap`?)"),
+            "{e}"
+        );
+        let e = err(&text.replace("[\"100ms\", \"300ms\"]\nup", "[\"300ms\", \"100ms\"]\nup"));
+        assert!(e.contains("MIN no larger than MAX"), "{e}");
     }
 
     #[test]

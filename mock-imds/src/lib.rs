@@ -8,6 +8,7 @@
 //!   ([`ImdsState`]: the active faults) and changes, with the string syntax used by
 //!   scenarios, the CLI and the control API (`refuse`, `status(403) on token p=0.5`).
 //! - [`schedule`]: `(at, change)` steps on the scenario clock.
+//! - [`generate`]: seeded schedule generators (`flap`, `random-outages`) expanded to steps.
 //! - [`events`]: the event log: every request, every transition, every STS call, with a
 //!   monotonic timestamp from one epoch.
 //! - [`tokens`]: IMDSv2 session tokens (issue with a TTL, validate, expire).
@@ -27,6 +28,7 @@ pub mod credentials;
 pub mod ec2_http;
 pub mod events;
 pub mod fault;
+pub mod generate;
 pub mod handle;
 pub mod imds_service;
 pub mod listener;
@@ -40,5 +42,6 @@ pub use config::{HttpEndpoint, HttpTokens, ImdsConfig, InstanceIdentity};
 pub use credentials::{CredentialStore, IssuedCredentials};
 pub use events::{Event, EventKind, EventLog, StsOutcome};
 pub use fault::{Change, Fault, FaultSpec, ImdsState, ParseFaultError, Target};
+pub use generate::{DurationRange, GenerateError, Generator};
 pub use handle::{Mark, MockImds, MockImdsBuilder};
 pub use schedule::{Schedule, ScheduleError, Step};

@@ -31,8 +31,12 @@ pub struct ScenarioSummary<'a> {
     pub file: String,
     /// What it shows.
     pub description: &'a str,
-    /// The IMDS schedule.
+    /// The IMDS schedule, generators expanded.
     pub schedule: &'a mock_imds::Schedule,
+    /// The seed that expanded the generators and drew fault probabilities.
+    pub seed: u64,
+    /// The generators as written.
+    pub generators: &'a [mock_imds::Generator],
 }
 
 /// Builds the report.
@@ -47,6 +51,8 @@ pub fn report<'a>(scenarios: &'a [Scenario], cells: &'a [CellResult]) -> Report<
                 file: s.file.display().to_string(),
                 description: &s.description,
                 schedule: &s.schedule,
+                seed: s.seed,
+                generators: &s.generators,
             })
             .collect(),
         cells,
