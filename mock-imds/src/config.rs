@@ -86,6 +86,10 @@ pub struct ImdsConfig {
     pub rotate_before_expiry: Duration,
     /// `/latest/user-data`; `None` answers 404 there, as EC2 does when none is set.
     pub user_data: Option<String>,
+    /// Serve `meta-data/iam/security-credentials-extended/` (role credentials plus
+    /// `AccountId`). Off by default: 404 there, as SDKs expect before falling back to
+    /// `security-credentials/`.
+    pub extended_credentials: bool,
 }
 
 impl Default for ImdsConfig {
@@ -98,6 +102,7 @@ impl Default for ImdsConfig {
             credential_lifetime: Duration::from_secs(6 * 3600),
             rotate_before_expiry: Duration::from_secs(5 * 60),
             user_data: None,
+            extended_credentials: false,
         }
     }
 }
@@ -161,6 +166,8 @@ struct ConfigFile {
     #[serde(default, deserialize_with = "opt_duration")]
     rotate_before_expiry: Option<Duration>,
     user_data: Option<String>,
+    #[serde(default)]
+    extended_credentials: bool,
 }
 
 fn opt_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -177,6 +184,7 @@ impl ImdsConfig {
     /// credential_lifetime = "6h"
     /// rotate_before_expiry = "5m"
     /// user_data = "#!/bin/sh"
+    /// extended_credentials = true       # serve iam/security-credentials-extended/
     /// [identity]
     /// region = "eu-west-1"              # instance_id, instance_type, ami_id, availability_zone, account_id, local_ipv4, hostname
     /// ```
@@ -203,6 +211,7 @@ impl ImdsConfig {
                 .rotate_before_expiry
                 .unwrap_or(defaults.rotate_before_expiry),
             user_data: file.user_data,
+            extended_credentials: file.extended_credentials,
         })
     }
 }

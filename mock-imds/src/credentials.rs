@@ -49,6 +49,16 @@ impl IssuedCredentials {
         )
     }
 
+    /// The document of `security-credentials-extended/<role>`: the same fields plus
+    /// `AccountId`.
+    pub fn to_extended_document(&self, account_id: &str) -> String {
+        let mut doc = self.to_document();
+        doc.truncate(doc.len() - 2); // "\n}"
+        let account = serde_json::to_string(account_id).unwrap_or_else(|_| "\"\"".into());
+        doc.push_str(&format!(",\n  \"AccountId\" : {account}\n}}"));
+        doc
+    }
+
     /// True when the credentials have expired at `now`.
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         now >= self.expiration
@@ -212,6 +222,10 @@ mod tests {
             "EC2 separators: {doc}"
         );
         assert_eq!(creds.access_key_id.len(), 20);
+        let extended: serde_json::Value =
+            serde_json::from_str(&creds.to_extended_document("123456789012")).unwrap();
+        assert_eq!(extended["AccountId"], "123456789012");
+        assert_eq!(extended["AccessKeyId"], parsed["AccessKeyId"]);
         assert!(creds.access_key_id.starts_with("ASIAMOCK"));
     }
 

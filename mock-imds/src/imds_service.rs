@@ -274,21 +274,25 @@ impl Imds {
             Some(Node::Listing(listing)) => ec2_http::text(listing.clone()),
             Some(Node::Text(value)) => ec2_http::text(value.clone()),
             Some(Node::IamInfo) => self.iam_info(),
-            Some(Node::RoleCredentials) => match &self.credentials {
-                None => ec2_http::error_page(StatusCode::NOT_FOUND),
-                Some(store) => {
-                    let now = chrono::Utc::now();
-                    match mode {
-                        CredentialsMode::Expired => {
-                            ec2_http::text(store.expired(now).to_document())
-                        }
-                        CredentialsMode::ErrorDocument(code) => {
-                            ec2_http::text(error_document(code, store.role_name()))
-                        }
-                        _ => ec2_http::text(store.current(now).to_document()),
+            Some(node @ (Node::RoleCredentials | Node::RoleCredentialsExtended)) => {
+                let Some(store) = &self.credentials else {
+                    return ec2_http::error_page(StatusCode::NOT_FOUND);
+                };
+                let now = chrono::Utc::now();
+                let creds = match mode {
+                    CredentialsMode::ErrorDocument(code) => {
+                        return ec2_http::text(error_document(code, store.role_name()))
                     }
-                }
-            },
+                    CredentialsMode::Expired => store.expired(now),
+                    _ => store.current(now),
+                };
+                ec2_http::text(match node {
+                    Node::RoleCredentialsExtended => {
+                        creds.to_extended_document(&self.config.identity.account_id)
+                    }
+                    _ => creds.to_document(),
+                })
+            }
         }
     }
 

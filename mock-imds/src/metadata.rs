@@ -32,6 +32,8 @@ pub enum Node {
     IamInfo,
     /// `meta-data/iam/security-credentials/<role>`: the current credentials document.
     RoleCredentials,
+    /// `meta-data/iam/security-credentials-extended/<role>`: the same plus `AccountId`.
+    RoleCredentialsExtended,
 }
 
 /// Every path under a version root, mapped to its node. Built once from the config.
@@ -87,6 +89,12 @@ impl MetadataTree {
                 format!("meta-data/iam/security-credentials/{role}"),
                 Node::RoleCredentials,
             ));
+            if config.extended_credentials {
+                leaves.push((
+                    format!("meta-data/iam/security-credentials-extended/{role}"),
+                    Node::RoleCredentialsExtended,
+                ));
+            }
         }
         if let Some(user_data) = &config.user_data {
             leaves.push(("user-data".into(), Node::Text(user_data.clone())));
@@ -218,6 +226,26 @@ mod tests {
         assert_eq!(
             no_role.resolve("/latest/user-data"),
             Some(&Node::Text("#!/bin/sh".into()))
+        );
+    }
+
+    #[test]
+    fn extended_credentials_only_when_switched_on() {
+        let off = MetadataTree::new(&ImdsConfig::default());
+        assert!(off
+            .resolve("/latest/meta-data/iam/security-credentials-extended/")
+            .is_none());
+        let on = MetadataTree::new(&ImdsConfig {
+            extended_credentials: true,
+            ..ImdsConfig::default()
+        });
+        assert_eq!(
+            listing(&on, "/latest/meta-data/iam/"),
+            "info\nsecurity-credentials-extended/\nsecurity-credentials/"
+        );
+        assert_eq!(
+            on.resolve("/latest/meta-data/iam/security-credentials-extended/mock-imds-role"),
+            Some(&Node::RoleCredentialsExtended)
         );
     }
 
