@@ -32,6 +32,7 @@ async fn builtin_suite_reproduces_the_boto3_trap_for_every_outage_kind() {
                 python: common::python(),
             },
         },
+        &|_, _| {},
     )
     .await;
     let by_cell = verdicts(&results);

@@ -1,7 +1,8 @@
 //! `imds-harness`: run scenario files against real SDKs and print the verdict table.
 //!
 //! Exit status: 0 when every expectation holds, 1 when one does not (or a driver broke
-//! mid-run), 2 on bad input or a setup problem (invalid scenario, missing Python venv).
+//! mid-run), 2 on bad input or a setup problem (invalid scenario, missing Python venv),
+//! 130 when interrupted (every driver process is stopped first).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -9,8 +10,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use harness::driver::DriverSetup;
-use harness::runner::{self, CellOutcome, RunOptions};
+use harness::runner::{self, CellOutcome, CellResult, RunOptions};
 use harness::scenario::{self, Scenario};
+use harness::verdict::fmt_ms;
 use harness::{paths, report};
 
 /// Drives real AWS SDK clients through EC2 IMDS outages and prints, per SDK and retry
@@ -19,7 +21,7 @@ use harness::{paths, report};
 #[command(
     version,
     about,
-    after_help = "Examples:\n  imds-harness run                       # the built-in suite in scenarios/\n  imds-harness run scenarios/trap-refuse.toml --json report.json\n  imds-harness validate my-scenario.toml"
+    after_help = "Examples:\n  imds-harness run                       # the built-in suite in scenarios/\n  imds-harness run scenarios/trap-refuse.toml --json report.json\n  imds-harness validate my-scenario.toml\n\nExit status: 0 every expectation holds, 1 one does not, 2 bad input or setup problem."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -36,9 +38,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
         /// Cells run at the same time, at most (default: twice the CPU count).
-        #[arg(long, short = 'j')]
-        jobs: Option<usize>,
-        /// Python with the pinned boto3 (default: the project's .venv/bin/python).
+        #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
+        /// Python with the pinned boto3 (default: $IMDS_HARNESS_PYTHON, else the project's .venv/bin/python).
         #[arg(long, value_name = "PATH")]
         python: Option<PathBuf>,
         /// Seed for schedule generators and fault probabilities (default: each file's `seed`, else 0).
@@ -52,22 +54,31 @@ enum Command {
     },
 }
 
-fn load_all(paths: Vec<PathBuf>, seed: Option<u64>) -> Result<Vec<Scenario>, Vec<String>> {
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Loads every file; returns the good ones and the error lines of the bad ones.
+fn load_all(paths: Vec<PathBuf>, seed: Option<u64>) -> (Vec<Scenario>, Vec<String>) {
     let paths = if paths.is_empty() {
         vec![paths::default_scenarios()]
     } else {
         paths
     };
-    let files = scenario::discover(&paths).map_err(|e| vec![e.to_string()])?;
+    let files = match scenario::discover(&paths) {
+        Ok(files) => files,
+        Err(e) => return (Vec::new(), vec![e.to_string()]),
+    };
     if files.is_empty() {
-        return Err(vec![format!(
-            "no scenario files (*.toml) in {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )]);
+        let listed = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return (
+            Vec::new(),
+            vec![format!("no scenario files (*.toml) in {listed}")],
+        );
     }
     let mut scenarios = Vec::new();
     let mut errors = Vec::new();
@@ -77,11 +88,12 @@ fn load_all(paths: Vec<PathBuf>, seed: Option<u64>) -> Result<Vec<Scenario>, Vec
             Err(e) => errors.push(e.to_string()),
         }
     }
-    if errors.is_empty() {
-        Ok(scenarios)
-    } else {
-        Err(errors)
+    for s in &scenarios {
+        for w in &s.warnings {
+            eprintln!("warning: {w}");
+        }
     }
+    (scenarios, errors)
 }
 
 /// Removes `AWS_*` variables from this process's environment so the in-process Rust SDK
@@ -97,6 +109,35 @@ fn sanitize_own_environment() {
     for name in names {
         std::env::remove_var(name);
     }
+}
+
+fn progress_line(result: &CellResult, done: usize, total: usize) -> String {
+    let what = match &result.outcome {
+        CellOutcome::Ran(run) => {
+            let v = &run.verdict;
+            let recovered = match v.recovery_time {
+                Some(t) if v.recovered => format!("recovered {} after IMDS", fmt_ms(t)),
+                _ => format!(
+                    "did not recover in {}",
+                    plural(v.attempts as usize, "attempt")
+                ),
+            };
+            let expected = if run.checks.is_empty() {
+                ""
+            } else if result.passed() {
+                ", as expected"
+            } else {
+                ", NOT as expected"
+            };
+            format!("{recovered}{expected}")
+        }
+        CellOutcome::SetupError(_) => "setup error".into(),
+        CellOutcome::DriverError(_) => "driver error".into(),
+    };
+    format!(
+        "[{done}/{total}] {} {}: {what}",
+        result.scenario, result.cell
+    )
 }
 
 fn main() -> ExitCode {
@@ -117,25 +158,25 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Validate { paths } => match load_all(paths, None) {
-            Ok(scenarios) => {
-                for s in &scenarios {
-                    println!(
-                        "{}: ok ({} cells, {} expectations)",
-                        s.file.display(),
-                        s.cells.len(),
-                        s.expectations.len()
-                    );
-                }
-                ExitCode::SUCCESS
+        Command::Validate { paths } => {
+            let (scenarios, errors) = load_all(paths, None);
+            for s in &scenarios {
+                println!(
+                    "{}: ok ({}, {})",
+                    s.file.display(),
+                    plural(s.cells.len(), "cell"),
+                    plural(s.expectations.len(), "expectation")
+                );
             }
-            Err(errors) => {
-                for e in errors {
-                    eprintln!("{e}");
-                }
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            if errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
                 ExitCode::from(2)
             }
-        },
+        }
         Command::Run {
             paths,
             json,
@@ -143,29 +184,44 @@ fn main() -> ExitCode {
             python,
             seed,
         } => {
-            let scenarios = match load_all(paths, seed) {
-                Ok(s) => s,
-                Err(errors) => {
-                    for e in errors {
-                        eprintln!("{e}");
-                    }
-                    return ExitCode::from(2);
+            let (scenarios, errors) = load_all(paths, seed);
+            if !errors.is_empty() {
+                for e in errors {
+                    eprintln!("{e}");
                 }
-            };
-            let jobs = jobs
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get() * 2));
+                return ExitCode::from(2);
+            }
+            let jobs = jobs.map_or_else(
+                || std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+                usize::from,
+            );
             let options = RunOptions {
                 jobs,
                 setup: DriverSetup {
                     python: python.unwrap_or_else(paths::default_python),
                 },
             };
-            let cells: usize = scenarios.iter().map(|s| s.cells.len()).sum();
+            let total: usize = scenarios.iter().map(|s| s.cells.len()).sum();
             eprintln!(
-                "running {cells} cells from {} scenarios, {jobs} at a time…",
-                scenarios.len()
+                "running {} from {}, {jobs} at a time…",
+                plural(total, "cell"),
+                plural(scenarios.len(), "scenario")
             );
-            let results = runtime.block_on(runner::run_all(&scenarios, &options));
+            let progress =
+                |r: &CellResult, done: usize| eprintln!("{}", progress_line(r, done, total));
+            let results = runtime.block_on(async {
+                tokio::select! {
+                    results = runner::run_all(&scenarios, &options, &progress) => Some(results),
+                    _ = tokio::signal::ctrl_c() => None,
+                }
+            });
+            // Dropping the runtime stops every cell: driver processes are killed and
+            // their temporary homes removed.
+            drop(runtime);
+            let Some(results) = results else {
+                eprintln!("interrupted: every driver process was stopped");
+                return ExitCode::from(130);
+            };
             print!(
                 "{}",
                 report::table::render(&scenarios, &results, std::io::stdout().is_terminal())
@@ -185,7 +241,7 @@ fn main() -> ExitCode {
                 .any(|r| matches!(r.outcome, CellOutcome::SetupError(_)))
             {
                 ExitCode::from(2)
-            } else if results.iter().all(runner::CellResult::passed) {
+            } else if results.iter().all(CellResult::passed) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

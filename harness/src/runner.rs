@@ -88,8 +88,13 @@ impl CellResult {
 }
 
 /// Runs every cell of every scenario, at most `options.jobs` at a time, and returns the
-/// results in scenario and cell order.
-pub async fn run_all(scenarios: &[Scenario], options: &RunOptions) -> Vec<CellResult> {
+/// results in scenario and cell order. `progress` is called as each cell finishes, with
+/// the number finished so far.
+pub async fn run_all(
+    scenarios: &[Scenario],
+    options: &RunOptions,
+    progress: &(dyn Fn(&CellResult, usize) + Sync),
+) -> Vec<CellResult> {
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut index = 0usize;
@@ -107,9 +112,14 @@ pub async fn run_all(scenarios: &[Scenario], options: &RunOptions) -> Vec<CellRe
         }
     }
     let mut results: Vec<Option<CellResult>> = vec![None; index];
+    let mut finished = 0;
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok((i, result)) => results[i] = Some(result),
+            Ok((i, result)) => {
+                finished += 1;
+                progress(&result, finished);
+                results[i] = Some(result);
+            }
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }

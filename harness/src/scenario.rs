@@ -41,6 +41,13 @@ use toml::Spanned;
 use crate::driver::DriverKind;
 use crate::strategy::{Strategy, StrategyKind};
 
+/// Most attempts a strategy may make.
+pub const MAX_ATTEMPTS: u32 = 10_000;
+
+/// Longest a strategy's attempts may span (first to last attempt start): 1 h, so that a
+/// unit typo (`500m` for `500ms`) is an error rather than a run that never ends.
+pub const MAX_CELL_SPAN: Duration = Duration::from_secs(3600);
+
 /// A scenario file that cannot be used: where, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}:{line}:{column}: {message}", file.display())]
@@ -76,6 +83,9 @@ pub struct Scenario {
     pub cells: Vec<Cell>,
     /// Expectations, each with the cells it applies to.
     pub expectations: Vec<Expectation>,
+    /// Things that are valid but probably not what was meant (printed by `run` and
+    /// `validate`), e.g. a strategy whose attempts end before IMDS recovers.
+    pub warnings: Vec<String>,
 }
 
 /// IMDS options a scenario may set.
@@ -384,10 +394,26 @@ pub fn parse_with_seed(
             };
             at(Some(kind_span.clone()), format!("{hint}{e}"))
         })?;
-        if s.attempts == 0 {
+        if s.attempts == 0 || s.attempts > MAX_ATTEMPTS {
             return Err(at(
                 Some(spanned.span()),
-                format!("strategy `{name}`: attempts must be at least 1"),
+                format!(
+                    "strategy `{name}`: attempts must be between 1 and {MAX_ATTEMPTS}, not {}",
+                    s.attempts
+                ),
+            ));
+        }
+        let span = s.interval * (s.attempts - 1);
+        if span > MAX_CELL_SPAN {
+            return Err(at(
+                Some(spanned.span()),
+                format!(
+                    "strategy `{name}` would run for {} ({} attempts, {} apart); a cell may run for at most {} (did you mean ms rather than m?)",
+                    humantime::format_duration(span),
+                    s.attempts,
+                    humantime::format_duration(s.interval),
+                    humantime::format_duration(MAX_CELL_SPAN)
+                ),
             ));
         }
         strategies.insert(
@@ -466,6 +492,24 @@ pub fn parse_with_seed(
             error_kind: e.error_kind,
             imds_requests_after_recovery: e.imds_requests_after_recovery,
         };
+        let span = e.driver.as_ref().or(e.strategy.as_ref()).map(|s| s.span());
+        if expectation.recovers.is_none()
+            && expectation.within.is_none()
+            && expectation.error_kind.is_none()
+            && expectation.imds_requests_after_recovery.is_none()
+        {
+            return Err(at(
+                span,
+                "this [[expect]] checks nothing: give it recovers, within, error_kind or imds_requests_after_recovery".into(),
+            ));
+        }
+        if expectation.recovers == Some(false) && expectation.within.is_some() {
+            return Err(at(
+                span,
+                "`within` bounds the time to recover, so it cannot go with `recovers = false`"
+                    .into(),
+            ));
+        }
         if !cells.iter().any(|c| expectation.applies_to(c)) {
             let span = e.driver.as_ref().or(e.strategy.as_ref()).map(|s| s.span());
             return Err(at(
@@ -476,7 +520,24 @@ pub fn parse_with_seed(
         expectations.push(expectation);
     }
 
+    let mut warnings = Vec::new();
+    if let Some(last_recovery) = schedule.recoveries().last() {
+        for strategy in strategies.values() {
+            let ends = strategy.planned_start(strategy.attempts);
+            if ends < *last_recovery {
+                warnings.push(format!(
+                    "{}: strategy `{}` makes its last attempt at {}, before IMDS recovers at {}: no cell with it can recover",
+                    path.display(),
+                    strategy.name,
+                    humantime::format_duration(ends),
+                    humantime::format_duration(*last_recovery)
+                ));
+            }
+        }
+    }
+
     Ok(Scenario {
+        warnings,
         name: path
             .file_stem()
             .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned()),
@@ -492,6 +553,9 @@ pub fn parse_with_seed(
 }
 
 fn unknown(what: &str, name: &str, allowed: &[&str], source: &str) -> String {
+    if allowed.is_empty() {
+        return format!("unknown {what} `{name}`: none is defined ({source})");
+    }
     let suggestion = allowed
         .iter()
         .map(|a| (strsim::levenshtein(name, a), a))
@@ -601,6 +665,21 @@ within = "1500ms"
         assert_eq!(s.expectations[1].within, Some(Duration::from_millis(1500)));
         assert!(s.expectations[1].applies_to(&s.cells[0]));
         assert!(!s.expectations[0].applies_to(&s.cells[0]));
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+
+        let short = parse(
+            Path::new("short.toml"),
+            &GOOD.replace("attempts = 3", "attempts = 2"),
+        )
+        .unwrap();
+        assert_eq!(short.warnings.len(), 1);
+        assert!(
+            short.warnings[0].contains(
+                "strategy `fresh` makes its last attempt at 1s, before IMDS recovers at 2s"
+            ),
+            "{:?}",
+            short.warnings
+        );
     }
 
     #[test]
@@ -652,6 +731,26 @@ within = "1500ms"
 
         let e = err(&GOOD.replace("[matrix]", "[matrx]"));
         assert!(e.contains("unknown field `matrx`"), "{e}");
+
+        let e = err(&GOOD.replace("interval = \"500ms\"", "interval = \"500m\""));
+        assert!(
+            e.contains("would run for 3days 3h") && e.contains("did you mean ms"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("attempts = 10", "attempts = 100000"));
+        assert!(e.contains("attempts must be between 1 and 10000"), "{e}");
+
+        let e = err(&GOOD.replace("recovers = true\nwithin", "recovers = false\nwithin"));
+        assert!(e.contains("cannot go with `recovers = false`"), "{e}");
+        let e = err(&format!("{GOOD}[[expect]]\ndriver = \"boto3\"\n"));
+        assert!(e.contains("checks nothing"), "{e}");
+
+        let no_tables = GOOD[..GOOD.find("[strategy.call-retry]").unwrap()].to_string();
+        let e = err(&no_tables);
+        assert!(
+            e.contains("unknown strategy `call-retry`: none is defined"),
+            "{e}"
+        );
     }
 
     #[test]

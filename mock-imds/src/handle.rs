@@ -162,8 +162,12 @@ impl MockImdsBuilder {
             Box::pin(async move { Ok(sts.handle(req).await) })
         });
         let mode = SocketMode::for_fault(self.initial.socket_fault());
-        let imds_listener = Listener::start(self.imds_addr, imds_handler, mode).await?;
-        let sts_listener = Listener::start(self.sts_addr, sts_handler, SocketMode::Open).await?;
+        let imds_listener = Listener::start(self.imds_addr, imds_handler, mode)
+            .await
+            .map_err(|e| named("IMDS", self.imds_addr, e))?;
+        let sts_listener = Listener::start(self.sts_addr, sts_handler, SocketMode::Open)
+            .await
+            .map_err(|e| named("STS", self.sts_addr, e))?;
         events.record(EventKind::Transition {
             state: self.initial,
         });
@@ -185,7 +189,11 @@ impl MockImdsBuilder {
         }
         if let Some(addr) = self.control_addr {
             let handler = crate::control::handler(Control(mock.inner.clone()));
-            mock.control = Some(Listener::start(addr, handler, SocketMode::Open).await?);
+            mock.control = Some(
+                Listener::start(addr, handler, SocketMode::Open)
+                    .await
+                    .map_err(|e| named("control API", addr, e))?,
+            );
         }
         Ok(mock)
     }
@@ -214,6 +222,11 @@ impl Drop for Inner {
             task.abort();
         }
     }
+}
+
+/// A bind error that says which listener and address.
+fn named(which: &str, addr: SocketAddr, err: std::io::Error) -> std::io::Error {
+    std::io::Error::new(err.kind(), format!("{which} listener on {addr}: {err}"))
 }
 
 /// A position in the event log, from [`MockImds::mark`].

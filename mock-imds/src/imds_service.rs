@@ -244,11 +244,11 @@ impl Imds {
             return if req.method() == Method::PUT {
                 self.issue_token(req)
             } else {
-                method_not_allowed()
+                method_not_allowed("PUT")
             };
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
-            return method_not_allowed();
+            return method_not_allowed("GET, HEAD");
         }
         let tokens: Vec<&HeaderValue> = req.headers().get_all(TOKEN_HEADER).iter().collect();
         match tokens.as_slice() {
@@ -346,11 +346,13 @@ pub fn error_document(code: &str, role: &str) -> String {
     )
 }
 
-fn method_not_allowed() -> HttpResponse {
+/// 405 with the methods the path does take: `PUT` for the token endpoint, `GET, HEAD`
+/// for metadata.
+fn method_not_allowed(allow: &'static str) -> HttpResponse {
     let mut response = ec2_http::error_page(StatusCode::METHOD_NOT_ALLOWED);
     response
         .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, PUT"));
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     response
 }
 

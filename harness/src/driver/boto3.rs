@@ -53,10 +53,12 @@ impl Boto3Driver {
             sanitized_command(&setup.python, home.path()).map_err(|e| start_err(e.to_string()))?;
         cmd.arg("-I").arg(&script);
         let mut child = JsonLinesChild::spawn(DriverKind::Boto3, cmd)?;
-        let ready = child
-            .read(OPERATION_TIMEOUT)
-            .await
-            .map_err(|e| start_err(e.to_string()))?;
+        let ready = child.read(OPERATION_TIMEOUT).await.map_err(|e| {
+            start_err(format!(
+                "{} could not run the driver (is the pinned boto3 installed there? run scripts/setup, or pass --python / set IMDS_HARNESS_PYTHON): {e}",
+                setup.python.display()
+            ))
+        })?;
         if ready["ready"] != json!(true) {
             return Err(start_err(format!("unexpected greeting {ready}")));
         }
