@@ -86,6 +86,11 @@ pub struct ImdsConfig {
     pub rotate_before_expiry: Duration,
     /// `/latest/user-data`; `None` answers 404 there, as EC2 does when none is set.
     pub user_data: Option<String>,
+    /// EC2's `HttpPutResponseHopLimit` (1..=64; EC2's default 1, Amazon Linux 2023's
+    /// AMIs 2): the IP TTL of the token PUT's answer, so a client more routed hops away
+    /// (a container behind a bridge) never receives its token. Other answers leave
+    /// with the system's default TTL.
+    pub http_put_response_hop_limit: u8,
     /// Serve `meta-data/iam/security-credentials-extended/` (role credentials plus
     /// `AccountId`). Off by default: 404 there, as SDKs expect before falling back to
     /// `security-credentials/`.
@@ -103,6 +108,7 @@ impl Default for ImdsConfig {
             rotate_before_expiry: Duration::from_secs(5 * 60),
             user_data: None,
             extended_credentials: false,
+            http_put_response_hop_limit: 1,
         }
     }
 }
@@ -168,6 +174,7 @@ struct ConfigFile {
     user_data: Option<String>,
     #[serde(default)]
     extended_credentials: bool,
+    http_put_response_hop_limit: Option<u8>,
 }
 
 fn opt_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -185,6 +192,7 @@ impl ImdsConfig {
     /// rotate_before_expiry = "5m"
     /// user_data = "#!/bin/sh"
     /// extended_credentials = true       # serve iam/security-credentials-extended/
+    /// http_put_response_hop_limit = 2   # IP TTL of the token answer (1..=64)
     /// [identity]
     /// region = "eu-west-1"              # instance_id, instance_type, ami_id, availability_zone, account_id, local_ipv4, hostname
     /// ```
@@ -212,6 +220,20 @@ impl ImdsConfig {
                 .unwrap_or(defaults.rotate_before_expiry),
             user_data: file.user_data,
             extended_credentials: file.extended_credentials,
+            http_put_response_hop_limit: match file.http_put_response_hop_limit {
+                None => defaults.http_put_response_hop_limit,
+                Some(h @ 1..=64) => h,
+                Some(other) => {
+                    let offset = text.find("http_put_response_hop_limit").unwrap_or(0);
+                    return Err(ConfigError::at(
+                        text,
+                        offset,
+                        format!(
+                            "http_put_response_hop_limit must be in 1..=64, as on EC2, not {other}"
+                        ),
+                    ));
+                }
+            },
         })
     }
 }

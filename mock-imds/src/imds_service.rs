@@ -28,6 +28,7 @@ use crate::credentials::{ec2_time, CredentialStore};
 use crate::ec2_http::{self, Body, HttpResponse};
 use crate::events::{EventKind, EventLog};
 use crate::fault::{is_credentials_path, Fault, FaultSpec, ImdsState, Target};
+use crate::listener::ConnectionSocket;
 use crate::metadata::{MetadataTree, Node};
 use crate::tokens::{parse_ttl, TokenStore};
 
@@ -35,6 +36,9 @@ use crate::tokens::{parse_ttl, TokenStore};
 pub const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
 /// Header carrying the requested token TTL (seconds) on the PUT, echoed in its answer.
 pub const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+/// TTL of every answer but the token PUT's (Linux's default).
+pub const DEFAULT_HOP_LIMIT: u32 = 64;
+
 /// Path of the IMDSv2 token endpoint.
 pub const TOKEN_PATH: &str = "/latest/api/token";
 
@@ -224,6 +228,11 @@ impl Imds {
                 Fault::MalformedJson => body_faults.malformed = true,
             }
         }
+        // Only the token answer carries the hop limit; everything else leaves with the
+        // system default, on a kept-alive connection too.
+        if let Some(socket) = req.extensions().get::<ConnectionSocket>() {
+            let _ = socket.set_hop_limit(DEFAULT_HOP_LIMIT);
+        }
         let mut response = answer.unwrap_or_else(|| self.route(&req, &mode));
         if body_faults.malformed {
             response = malformed(response);
@@ -309,6 +318,13 @@ impl Imds {
         let Ok(ttl) = ttl else {
             return ec2_http::error_page(StatusCode::BAD_REQUEST);
         };
+        if let Some(socket) = req.extensions().get::<ConnectionSocket>() {
+            if let Err(err) =
+                socket.set_hop_limit(u32::from(self.config.http_put_response_hop_limit))
+            {
+                tracing::warn!(%err, "could not set the token answer's hop limit");
+            }
+        }
         let token = self.tokens.issue(Duration::from_secs(ttl), Instant::now());
         let mut response = ec2_http::text(token);
         response

@@ -40,6 +40,25 @@ pub type Handler = Arc<
         + Sync,
 >;
 
+/// The connection a request arrived on, in the request's extensions, so a handler can set
+/// socket options on its answer (the IMDSv2 hop limit).
+#[derive(Debug, Clone)]
+pub struct ConnectionSocket(Arc<std::net::TcpStream>);
+
+impl ConnectionSocket {
+    /// Sets the IP TTL (IPv4) or unicast hop limit (IPv6) of the packets sent from now on.
+    ///
+    /// # Errors
+    /// The `setsockopt` error.
+    pub fn set_hop_limit(&self, hops: u32) -> io::Result<()> {
+        let socket = socket2::SockRef::from(&*self.0);
+        match self.0.local_addr()? {
+            SocketAddr::V4(_) => socket.set_ttl_v4(hops),
+            SocketAddr::V6(_) => socket.set_unicast_hops_v6(hops),
+        }
+    }
+}
+
 /// What the socket should be doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SocketMode {
@@ -228,7 +247,12 @@ async fn serve_connection(stream: TcpStream, handler: Handler) {
         Ok((TcpStream::from_std(s)?, twin))
     });
     let Ok((stream, twin)) = raw else { return };
-    let service = service_fn(move |req: Request<Incoming>| handler(req));
+    let twin = Arc::new(twin);
+    let socket = ConnectionSocket(twin.clone());
+    let service = service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(socket.clone());
+        handler(req)
+    });
     let served = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
         .max_buf_size(64 * 1024)

@@ -8,6 +8,8 @@ use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use http_body_util::{BodyExt, Full};
 use mock_imds::{HttpEndpoint, HttpTokens, ImdsConfig, ImdsState, MockImds, Schedule};
+use std::io::Write as _;
+
 use tokio::io::AsyncWriteExt;
 
 /// A fake EC2 Instance Metadata Service (IMDSv1/IMDSv2) and a fake STS that checks
@@ -56,6 +58,9 @@ enum Command {
         /// Shortcut for `http_endpoint = "disabled"` (403 to everything).
         #[arg(long)]
         disabled: bool,
+        /// EC2's HttpPutResponseHopLimit: IP TTL of the token answer (1..=64).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=64))]
+        hop_limit: Option<u8>,
         /// Append every event to this file as NDJSON, as it happens.
         #[arg(long, value_name = "FILE")]
         events: Option<PathBuf>,
@@ -138,6 +143,7 @@ async fn serve(command: Command) -> anyhow::Result<()> {
         state,
         imdsv2_only,
         disabled,
+        hop_limit,
         events,
         seed,
     } = command
@@ -161,6 +167,14 @@ async fn serve(command: Command) -> anyhow::Result<()> {
     if disabled {
         imds_config.http_endpoint = HttpEndpoint::Disabled;
     }
+    if let Some(hops) = hop_limit {
+        imds_config.http_put_response_hop_limit = hops;
+    }
+    let options = format!(
+        "http_tokens: {:?}, http_endpoint: {:?}, hop limit: {}",
+        imds_config.http_tokens, imds_config.http_endpoint, imds_config.http_put_response_hop_limit
+    )
+    .to_lowercase();
     let mut builder = MockImds::builder()
         .config(imds_config)
         .bind(SocketAddr::new(host, port))
@@ -206,21 +220,25 @@ async fn serve(command: Command) -> anyhow::Result<()> {
         .start()
         .await
         .context("could not start mock-imds (is the port in use? pass --port 0 for a free one)")?;
-    println!("IMDS endpoint:    {}", imds.endpoint());
-    println!("STS endpoint:     {}", imds.sts_endpoint());
-    println!(
-        "control endpoint: {}",
-        imds.control_endpoint().unwrap_or_default()
+    let banner = format!(
+        "IMDS endpoint:    {imds_url}\nSTS endpoint:     {sts_url}\ncontrol endpoint: {control}\n\
+state: {state}   seed: {seed}   {options}\n\
+# point an SDK at it (and keep your real credentials out of the way):\n\
+export AWS_EC2_METADATA_SERVICE_ENDPOINT={imds_url}/\n\
+export AWS_ENDPOINT_URL_STS={sts_url}\n\
+export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null\n\
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE\n",
+        imds_url = imds.endpoint(),
+        sts_url = imds.sts_endpoint(),
+        control = imds.control_endpoint().unwrap_or_default(),
+        state = imds.state(),
+        seed = imds.seed(),
     );
-    println!("state: {}   seed: {}", imds.state(), imds.seed());
-    println!("# point an SDK at it (and keep your real credentials out of the way):");
-    println!(
-        "export AWS_EC2_METADATA_SERVICE_ENDPOINT={}/",
-        imds.endpoint()
-    );
-    println!("export AWS_ENDPOINT_URL_STS={}", imds.sts_endpoint());
-    println!("export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null");
-    println!("unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE");
+    // Whoever started us may stop reading our output; serving goes on regardless.
+    let mut stdout = std::io::stdout();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
