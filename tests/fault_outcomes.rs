@@ -63,6 +63,10 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("throttle(1)", "NoCredentialsError", "ProviderError"),
     ("status(403)", "NoCredentialsError", "ProviderError | dispatch failure: other: an error occurred while loading credentials: failed to load IMDS session token: service error: request forbidden: IMDS is disabled"),
     ("reset", "NoCredentialsError", "CredentialsNotLoaded"),
+    // The Rust SDK's message tells the two apart: a read timeout for `blackhole`, a
+    // connect timeout for `drop-syn`.
+    ("blackhole", "NoCredentialsError", "CredentialsNotLoaded | dispatch failure: other: the credential provider was not enabled: could not communicate with IMDS: dispatch failure: timeout: HTTP read timeout"),
+    ("drop-syn", "NoCredentialsError", "CredentialsNotLoaded | dispatch failure: other: the credential provider was not enabled: could not communicate with IMDS: dispatch failure: timeout: client error (Connect): HTTP connect timeout"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,6 +42,7 @@ fn serve_and_ctl_reproduce_the_trap_with_a_plain_python_script() {
         "run scripts/setup first: {} is missing",
         python.display()
     );
+    let events_file = tempfile::NamedTempFile::new().unwrap();
     let mut serve = Killed(
         Command::new(env!("CARGO_BIN_EXE_mock-imds"))
             .args([
@@ -52,7 +53,9 @@ fn serve_and_ctl_reproduce_the_trap_with_a_plain_python_script() {
                 "0",
                 "--control-port",
                 "0",
+                "--events",
             ])
+            .arg(events_file.path())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -124,5 +127,24 @@ fn serve_and_ctl_reproduce_the_trap_with_a_plain_python_script() {
             .lines()
             .any(|l| l.contains("\"result\":\"accepted\"")),
         "{events}"
+    );
+
+    // --events streams the same events as NDJSON, one JSON object per line.
+    let streamed = std::fs::read_to_string(events_file.path()).unwrap();
+    let parsed: Vec<serde_json::Value> = streamed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        parsed
+            .iter()
+            .any(|e| e["type"] == "sts-request" && e["result"] == "accepted"),
+        "{streamed}"
+    );
+    assert!(
+        parsed
+            .iter()
+            .any(|e| e["type"] == "transition" && e["state"] == "refuse"),
+        "{streamed}"
     );
 }
