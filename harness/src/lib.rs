@@ -10,10 +10,14 @@
 //! - [`runner`]: runs each cell on fresh mocks, concurrently, and collects its timeline.
 //! - [`timeline`]: mock events and driver events merged on the scenario clock.
 //! - [`verdict`]: what a timeline shows (recovered, how fast, …) and expectation checks.
-//! - [`report`]: the terminal table and the JSON report.
+//! - [`exec`]: `imds-harness exec`: any command through an outage, and what the mocks saw.
+//! - [`explain`]: one cell's timeline as text, and a diagnosis derived from its events.
+//! - [`report`]: the terminal table, JSON, JUnit XML and SVG timeline pictures.
 //! - [`paths`]: where the project's Python environment and scenarios are.
 
 pub mod driver;
+pub mod exec;
+pub mod explain;
 pub mod paths;
 pub mod report;
 pub mod runner;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mock_imds::{ImdsConfig, MockImds};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -31,7 +31,7 @@ pub struct RunOptions {
 }
 
 /// How one expectation fared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// The expectation, in words.
     pub expectation: String,
@@ -40,7 +40,7 @@ pub struct CheckResult {
 }
 
 /// A cell that ran to the end.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellRun {
     /// What the timeline shows.
     pub verdict: Verdict,
@@ -51,8 +51,11 @@ pub struct CellRun {
 }
 
 /// One cell's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellResult {
+    /// Position of the cell in the whole run (all scenarios, before `--filter` and
+    /// `--shard`), so shards merge back in order.
+    pub index: usize,
     /// The scenario's name.
     pub scenario: String,
     /// `driver/strategy`.
@@ -69,7 +72,7 @@ pub struct CellResult {
 }
 
 /// A run or a driver failure.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CellOutcome {
     /// The cell ran.
@@ -87,31 +90,91 @@ impl CellResult {
     }
 }
 
-/// Runs every cell of every scenario, at most `options.jobs` at a time, and returns the
-/// results in scenario and cell order. `progress` is called as each cell finishes, with
-/// the number finished so far.
+/// A cell chosen to run: its place in the whole run, its scenario, the cell.
+#[derive(Debug, Clone)]
+pub struct PlannedCell {
+    /// Position among all cells of all scenarios, in file and matrix order.
+    pub index: usize,
+    /// The scenario it belongs to.
+    pub scenario: Arc<Scenario>,
+    /// The cell.
+    pub cell: Cell,
+}
+
+impl PlannedCell {
+    /// `scenario/driver/strategy`, what `--filter` and `explain` match.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.scenario.name, self.cell.id())
+    }
+}
+
+/// Which of the run's cells this invocation runs.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only cells whose `scenario/driver/strategy` matches this glob (`*` any run, `?`
+    /// one character).
+    pub filter: Option<String>,
+    /// `(I, N)`: only the I-th of N shards (1-based): the matching cells whose position
+    /// among the matching cells is I-1 modulo N. Deterministic, so N runners that each
+    /// take one shard run every cell exactly once.
+    pub shard: Option<(usize, usize)>,
+}
+
+/// The cells of `scenarios` that `selection` picks, in order.
+pub fn plan(scenarios: &[Scenario], selection: &Selection) -> Vec<PlannedCell> {
+    let mut all = Vec::new();
+    for scenario in scenarios {
+        let scenario = Arc::new(scenario.clone());
+        for cell in &scenario.cells {
+            all.push(PlannedCell {
+                index: all.len(),
+                scenario: scenario.clone(),
+                cell: cell.clone(),
+            });
+        }
+    }
+    all.into_iter()
+        .filter(|c| {
+            selection
+                .filter
+                .as_ref()
+                .is_none_or(|glob| mock_imds::fault::glob_match(glob.as_bytes(), c.id().as_bytes()))
+        })
+        .enumerate()
+        .filter(|(k, _)| selection.shard.is_none_or(|(i, n)| k % n == i - 1))
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// Runs every cell of every scenario (see [`run_planned`]).
 pub async fn run_all(
     scenarios: &[Scenario],
     options: &RunOptions,
     progress: &(dyn Fn(&CellResult, usize) + Sync),
 ) -> Vec<CellResult> {
+    run_planned(plan(scenarios, &Selection::default()), options, progress).await
+}
+
+/// Runs the planned cells, at most `options.jobs` at a time, and returns the results in
+/// plan order. `progress` is called as each cell finishes, with the number finished.
+pub async fn run_planned(
+    cells: Vec<PlannedCell>,
+    options: &RunOptions,
+    progress: &(dyn Fn(&CellResult, usize) + Sync),
+) -> Vec<CellResult> {
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    let mut index = 0usize;
-    for scenario in scenarios {
-        let scenario = Arc::new(scenario.clone());
-        for cell in scenario.cells.clone() {
-            let (scenario, permits, setup) =
-                (scenario.clone(), permits.clone(), options.setup.clone());
-            let i = index;
-            index += 1;
-            tasks.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                (i, run_cell(&scenario, &cell, &setup).await)
-            });
-        }
+    let count = cells.len();
+    for (i, planned) in cells.into_iter().enumerate() {
+        let (permits, setup) = (permits.clone(), options.setup.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let mut result = run_cell(&planned.scenario, &planned.cell, &setup).await;
+            result.index = planned.index;
+            (i, result)
+        });
     }
-    let mut results: Vec<Option<CellResult>> = vec![None; index];
+    let mut results: Vec<Option<CellResult>> = vec![None; count];
     let mut finished = 0;
     while let Some(joined) = tasks.join_next().await {
         match joined {
@@ -129,6 +192,7 @@ pub async fn run_all(
 /// Runs one cell on fresh mocks.
 pub async fn run_cell(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -> CellResult {
     let mut result = CellResult {
+        index: 0,
         scenario: scenario.name.clone(),
         cell: cell.id(),
         driver: cell.driver.to_string(),

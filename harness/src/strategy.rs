@@ -5,10 +5,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How the application retries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StrategyKind {
     /// Create one client before the first attempt and retry the call on it.
@@ -45,7 +45,7 @@ impl fmt::Display for StrategyKind {
 }
 
 /// A named retry strategy from a scenario.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Strategy {
     /// Its name in the scenario (the `[strategy.NAME]` table).
     pub name: String,
@@ -57,6 +57,7 @@ pub struct Strategy {
     /// is followed at once by the next).
     #[serde(
         serialize_with = "mock_imds::events::serialize_ms",
+        deserialize_with = "mock_imds::events::deserialize_ms",
         rename = "interval_ms"
     )]
     pub interval: Duration,

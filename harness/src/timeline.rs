@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use mock_imds::events::serialize_ms;
+use mock_imds::events::{deserialize_ms, serialize_ms};
 use mock_imds::{Event, EventKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::driver::{CallOutcome, ClientOutcome};
 
 /// Something the runner did through the driver.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum DriverEvent {
     /// A client was created before attempt `attempt`.
@@ -18,7 +18,11 @@ pub enum DriverEvent {
         /// The attempt it was created for (1-based).
         attempt: u32,
         /// How long creation took, serialized as `duration_ms`.
-        #[serde(rename = "duration_ms", serialize_with = "serialize_ms")]
+        #[serde(
+            rename = "duration_ms",
+            serialize_with = "serialize_ms",
+            deserialize_with = "deserialize_ms"
+        )]
         duration: Duration,
         /// What creation produced.
         #[serde(flatten)]
@@ -29,7 +33,11 @@ pub enum DriverEvent {
         /// 1-based.
         attempt: u32,
         /// How long the call took, serialized as `duration_ms`.
-        #[serde(rename = "duration_ms", serialize_with = "serialize_ms")]
+        #[serde(
+            rename = "duration_ms",
+            serialize_with = "serialize_ms",
+            deserialize_with = "deserialize_ms"
+        )]
         duration: Duration,
         /// What the SDK returned.
         outcome: CallOutcome,
@@ -37,7 +45,7 @@ pub enum DriverEvent {
 }
 
 /// One entry of the merged timeline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Entry {
     /// From mock-imds.
@@ -45,7 +53,11 @@ pub enum Entry {
     /// From the driver; `at` is when the operation started.
     Driver {
         /// Start of the operation on the scenario clock, serialized as `at_ms`.
-        #[serde(rename = "at_ms", serialize_with = "serialize_ms")]
+        #[serde(
+            rename = "at_ms",
+            serialize_with = "serialize_ms",
+            deserialize_with = "deserialize_ms"
+        )]
         at: Duration,
         /// What happened.
         #[serde(flatten)]
@@ -64,7 +76,7 @@ impl Entry {
 }
 
 /// A cell's full timeline, sorted by time.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Timeline {
     entries: Vec<Entry>,

@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use mock_imds::events::serialize_ms;
 use mock_imds::{EventKind, StsOutcome};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::driver::CallOutcome;
 use crate::scenario::Expectation;
 use crate::timeline::Timeline;
 
 /// What a cell's timeline shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Verdict {
     /// An STS-accepted call happened.
     pub recovered: bool,
@@ -24,7 +24,11 @@ pub struct Verdict {
     pub first_success_attempt: Option<u32>,
     /// From the last IMDS recovery before it (or from the start, when IMDS was never
     /// down before it) to the arrival at STS of the first accepted call; `recovery_ms`.
-    #[serde(rename = "recovery_ms", serialize_with = "serialize_opt_ms")]
+    #[serde(
+        rename = "recovery_ms",
+        serialize_with = "serialize_opt_ms",
+        deserialize_with = "deserialize_opt_ms"
+    )]
     pub recovery_time: Option<Duration>,
     /// Calls made.
     pub attempts: u32,
@@ -39,6 +43,14 @@ pub struct Verdict {
     pub access_key_id: Option<String>,
     /// Calls the SDK reported as successful that STS never accepted (should be 0).
     pub unverified_successes: u32,
+}
+
+fn deserialize_opt_ms<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    struct Ms(#[serde(deserialize_with = "mock_imds::events::deserialize_ms")] Duration);
+    Ok(Option::<Ms>::deserialize(d)?.map(|m| m.0))
 }
 
 fn serialize_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {

@@ -7,10 +7,21 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use tokio::time::Instant;
 
 use crate::fault::ImdsState;
+
+/// Reads milliseconds (as [`serialize_ms`] writes them) back into a [`Duration`].
+pub fn deserialize_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let ms = <f64 as serde::Deserialize>::deserialize(d)?;
+    if !(ms.is_finite() && ms >= 0.0) {
+        return Err(serde::de::Error::custom(format!(
+            "{ms} is not a duration in milliseconds"
+        )));
+    }
+    Ok(Duration::from_micros((ms * 1000.0).round() as u64))
+}
 
 /// Serializes a [`Duration`] as milliseconds (a float, microsecond precision).
 pub fn serialize_ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -18,11 +29,15 @@ pub fn serialize_ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
 }
 
 /// One entry in the log.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// When it happened (for a request: when it arrived), since the epoch; serialized
     /// as `at_ms`.
-    #[serde(rename = "at_ms", serialize_with = "serialize_ms")]
+    #[serde(
+        rename = "at_ms",
+        serialize_with = "serialize_ms",
+        deserialize_with = "deserialize_ms"
+    )]
     pub at: Duration,
     /// What happened.
     #[serde(flatten)]
@@ -30,7 +45,7 @@ pub struct Event {
 }
 
 /// How the fake STS answered a call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum StsOutcome {
     /// Signature and session token matched credentials mock-imds issued.
@@ -46,7 +61,7 @@ pub enum StsOutcome {
 }
 
 /// What happened.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum EventKind {
     /// IMDS went into a new state (a schedule step or a direct `set_state`).
@@ -66,7 +81,11 @@ pub enum EventKind {
         /// Whether the request carried `X-aws-ec2-metadata-token`.
         token_present: bool,
         /// Time from arrival to answer (or to giving up), serialized as `latency_ms`.
-        #[serde(rename = "latency_ms", serialize_with = "serialize_ms")]
+        #[serde(
+            rename = "latency_ms",
+            serialize_with = "serialize_ms",
+            deserialize_with = "deserialize_ms"
+        )]
         latency: Duration,
     },
     /// An HTTP request reached the fake STS.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Change, FaultSpec};
 use crate::schedule::Step;
@@ -19,13 +19,21 @@ use crate::schedule::Step;
 const GAP: Duration = Duration::from_millis(1);
 
 /// An inclusive range of durations to draw from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DurationRange {
     /// Shortest.
-    #[serde(serialize_with = "crate::events::serialize_ms", rename = "min_ms")]
+    #[serde(
+        serialize_with = "crate::events::serialize_ms",
+        deserialize_with = "crate::events::deserialize_ms",
+        rename = "min_ms"
+    )]
     pub min: Duration,
     /// Longest (at least `min`).
-    #[serde(serialize_with = "crate::events::serialize_ms", rename = "max_ms")]
+    #[serde(
+        serialize_with = "crate::events::serialize_ms",
+        deserialize_with = "crate::events::deserialize_ms",
+        rename = "max_ms"
+    )]
     pub max: Duration,
 }
 
@@ -48,7 +56,7 @@ impl DurationRange {
 }
 
 /// A schedule generator.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Generator {
     /// Down, up, down, up… from zero until `until`.
@@ -60,7 +68,11 @@ pub enum Generator {
         /// Length of each up period.
         up: DurationRange,
         /// No outage starts at or after this time.
-        #[serde(serialize_with = "crate::events::serialize_ms", rename = "until_ms")]
+        #[serde(
+            serialize_with = "crate::events::serialize_ms",
+            deserialize_with = "crate::events::deserialize_ms",
+            rename = "until_ms"
+        )]
         until: Duration,
     },
     /// `count` non-overlapping outages inside `[0, within)`.
@@ -72,7 +84,11 @@ pub enum Generator {
         /// Length of each outage.
         duration: DurationRange,
         /// Every outage ends by this time.
-        #[serde(serialize_with = "crate::events::serialize_ms", rename = "within_ms")]
+        #[serde(
+            serialize_with = "crate::events::serialize_ms",
+            deserialize_with = "crate::events::deserialize_ms",
+            rename = "within_ms"
+        )]
         within: Duration,
     },
 }

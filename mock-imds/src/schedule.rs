@@ -7,15 +7,19 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Change, ImdsState};
 
 /// One schedule step: at `at` (since the scenario clock's zero) apply `change`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     /// Offset from the scenario clock's zero; serialized as `at_ms`.
-    #[serde(rename = "at_ms", serialize_with = "crate::events::serialize_ms")]
+    #[serde(
+        rename = "at_ms",
+        serialize_with = "crate::events::serialize_ms",
+        deserialize_with = "crate::events::deserialize_ms"
+    )]
     pub at: Duration,
     /// What changes, e.g. `refuse`, `status(403) on token`, `up on token`, `up`.
     #[serde(rename = "state")]
@@ -38,7 +42,7 @@ pub enum ScheduleError {
 }
 
 /// An ordered list of steps.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Schedule {
     steps: Vec<Step>,

@@ -3,13 +3,15 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell as TableCell, Color, ContentArrangement, Table};
 
-use crate::runner::{CellOutcome, CellResult};
-use crate::scenario::Scenario;
+use super::json::Report;
+use crate::runner::CellOutcome;
 use crate::verdict::fmt_ms;
 
-/// Renders the verdict table for `results`, followed by a legend of schedules and SDKs.
-/// `color` adds ANSI colours to the expectation column.
-pub fn render(scenarios: &[Scenario], results: &[CellResult], color: bool) -> String {
+/// Renders the verdict table of a report, the failures under it, a legend of schedules
+/// and SDKs, and the summary lines. `color` adds ANSI colours (only for a terminal, and
+/// not when `NO_COLOR` is set).
+pub fn render(report: &Report, color: bool) -> String {
+    let (scenarios, results) = (&report.scenarios, &report.cells);
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
@@ -123,6 +125,21 @@ pub fn render(scenarios: &[Scenario], results: &[CellResult], color: bool) -> St
         out.push_str(&format!("SDKs: {}\n", sdks.join("; ")));
     }
     let passed = results.iter().filter(|r| r.passed()).count();
+    let recovered = results
+        .iter()
+        .filter(|r| matches!(&r.outcome, CellOutcome::Ran(run) if run.verdict.recovered))
+        .count();
+    let failed_expectations: usize = results
+        .iter()
+        .map(|r| match &r.outcome {
+            CellOutcome::Ran(run) => run.checks.iter().filter(|c| !c.failures.is_empty()).count(),
+            _ => 0,
+        })
+        .sum();
+    out.push_str(&format!(
+        "{} cells, {recovered} recovered, {failed_expectations} expectations failed\n",
+        results.len()
+    ));
     out.push_str(&format!(
         "{passed} passed, {} failed\n",
         results.len() - passed

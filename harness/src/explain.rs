@@ -1,0 +1,173 @@
+//! Readable accounts of one cell: its timeline as text, and a diagnosis derived from the
+//! events (what `imds-harness explain CELL` prints, and JUnit's `<system-out>`).
+
+use std::fmt::Write as _;
+
+use mock_imds::{EventKind, StsOutcome};
+
+use crate::driver::CallOutcome;
+use crate::runner::{CellOutcome, CellResult};
+use crate::timeline::{DriverEvent, Entry, Timeline};
+use crate::verdict::fmt_ms;
+
+/// One line per event: `   812.3ms  IMDS  GET /latest/meta-data/… → 200 (token)`.
+pub fn timeline_text(timeline: &Timeline) -> String {
+    let mut out = String::new();
+    for entry in timeline.entries() {
+        let at = entry.at().as_secs_f64() * 1000.0;
+        let line = match entry {
+            Entry::Mock(e) => match &e.kind {
+                EventKind::Transition { state } => format!("IMDS  is now {state}"),
+                EventKind::ImdsRequest {
+                    method,
+                    path,
+                    status,
+                    token_present,
+                    latency,
+                } => format!(
+                    "IMDS  {method} {path} → {}{} ({})",
+                    status.map_or("no answer".to_string(), |s| s.to_string()),
+                    if *token_present { " (token)" } else { "" },
+                    fmt_ms(*latency)
+                ),
+                EventKind::StsRequest {
+                    action,
+                    access_key_id,
+                    outcome,
+                } => format!(
+                    "STS   {action} signed by {} → {}",
+                    access_key_id.as_deref().unwrap_or("nobody"),
+                    match outcome {
+                        StsOutcome::Accepted { arn } => format!("accepted ({arn})"),
+                        StsOutcome::Rejected { code } => format!("rejected ({code})"),
+                    }
+                ),
+            },
+            Entry::Driver { event, .. } => match event {
+                DriverEvent::ClientCreated {
+                    attempt,
+                    duration,
+                    outcome,
+                } => format!(
+                    "SDK   client created for attempt {attempt} in {}{}{}",
+                    fmt_ms(*duration),
+                    match outcome.credentials_resolved {
+                        Some(true) => ", holding credentials",
+                        Some(false) => ", WITHOUT credentials",
+                        None => "",
+                    },
+                    outcome
+                        .error
+                        .as_ref()
+                        .map(|e| format!(", error: {e}"))
+                        .unwrap_or_default()
+                ),
+                DriverEvent::Attempt {
+                    attempt,
+                    duration,
+                    outcome,
+                } => format!(
+                    "SDK   attempt {attempt} ({}): {}",
+                    fmt_ms(*duration),
+                    match outcome {
+                        CallOutcome::Ok { arn, .. } => format!("ok, {arn}"),
+                        CallOutcome::Err { kind, message } => format!("{kind}: {message}"),
+                    }
+                ),
+            },
+        };
+        let _ = writeln!(out, "{at:>10.1}ms  {line}");
+    }
+    out
+}
+
+/// What the events say happened, in a sentence or two, with advice where it applies.
+pub fn diagnose(cell: &CellResult) -> String {
+    let run = match &cell.outcome {
+        CellOutcome::Ran(run) => run,
+        CellOutcome::SetupError(e) => return format!("the driver could not start: {e}"),
+        CellOutcome::DriverError(e) => return format!("the driver broke during the run: {e}"),
+    };
+    let v = &run.verdict;
+    let timeline = &run.timeline;
+    let recoveries = timeline.recoveries();
+    let last_recovery = recoveries.last().copied();
+    let state_at_first_client = timeline
+        .entries()
+        .iter()
+        .find(|e| {
+            matches!(
+                e,
+                Entry::Driver {
+                    event: DriverEvent::ClientCreated { .. },
+                    ..
+                }
+            )
+        })
+        .map(|client| {
+            let mut state = "up".to_string();
+            for e in timeline.mock_events().filter(|e| e.at <= client.at()) {
+                if let EventKind::Transition { state: s } = &e.kind {
+                    state = s.to_string();
+                }
+            }
+            state
+        })
+        .unwrap_or_else(|| "up".into());
+    let clients = timeline
+        .entries()
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Entry::Driver {
+                    event: DriverEvent::ClientCreated { .. },
+                    ..
+                }
+            )
+        })
+        .count();
+    let attempts_after_recovery = last_recovery.map_or(0, |r| {
+        timeline.attempts().filter(|(at, ..)| *at >= r).count()
+    });
+
+    if v.recovered {
+        let how = match (clients, v.first_success_attempt) {
+            (1, Some(n)) if n > 1 => {
+                "on the same client: this SDK re-resolves credentials on a later call"
+            }
+            (n, _) if n > 1 => "with a new client",
+            _ => "on its first attempt",
+        };
+        return format!(
+            "recovered {how}; the first accepted call came {} after IMDS was up, signed by {}.",
+            v.recovery_time.map(fmt_ms).unwrap_or_else(|| "—".into()),
+            v.access_key_id.as_deref().unwrap_or("an unreported key")
+        );
+    }
+    let kinds: Vec<String> = v.error_kinds.keys().cloned().collect();
+    let mut text = format!(
+        "client created while IMDS was `{state_at_first_client}`; never recovered ({} attempts failed with {}).",
+        v.attempts,
+        if kinds.is_empty() { "no error".to_string() } else { kinds.join(", ") }
+    );
+    match (last_recovery, v.imds_requests_after_recovery) {
+        (Some(_), Some(0)) if clients == 1 && attempts_after_recovery > 0 => {
+            let _ = write!(
+                text,
+                " No IMDS request during the {attempts_after_recovery} attempts after IMDS was back: this client never re-resolves credentials — recreate it (a new client from the same session works)."
+            );
+        }
+        (Some(_), Some(n)) if n > 0 => {
+            let _ = write!(
+                text,
+                " It asked IMDS {n} times after recovery without an accepted call: look at the IMDS answers above."
+            );
+        }
+        (None, _) | (_, None) => {
+            let _ = write!(text, " IMDS was still down when the attempts ended: give the strategy more attempts or a longer interval.");
+        }
+        _ => {}
+    }
+    text
+}

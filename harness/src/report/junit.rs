@@ -1,0 +1,82 @@
+//! JUnit XML (`--junit FILE`) with the `quick-junit` crate: one test suite per scenario,
+//! one test case per cell named `scenario/driver/strategy`. A failed expectation is a
+//! `<failure>` whose message states expected vs observed; a driver or setup problem is an
+//! `<error>`; the cell's event timeline (readable, one event per line) goes in
+//! `<system-out>`.
+
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::json;
+use crate::explain;
+use crate::runner::{CellOutcome, CellResult};
+
+/// Builds the JUnit report.
+pub fn report(report: &json::Report) -> Report {
+    let mut junit = Report::new("imds-harness");
+    for scenario in &report.scenarios {
+        let mut suite = TestSuite::new(scenario.name.clone());
+        for cell in report.cells.iter().filter(|c| c.scenario == scenario.name) {
+            suite.add_test_case(test_case(cell));
+        }
+        junit.add_test_suite(suite);
+    }
+    junit
+}
+
+fn test_case(cell: &CellResult) -> TestCase {
+    let name = format!("{}/{}", cell.scenario, cell.cell);
+    let (status, time, out) = match &cell.outcome {
+        CellOutcome::Ran(run) => {
+            let failures: Vec<&String> = run.checks.iter().flat_map(|c| &c.failures).collect();
+            let status = if failures.is_empty() {
+                TestCaseStatus::success()
+            } else {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status
+                    .set_message(
+                        failures
+                            .iter()
+                            .map(|f| f.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    )
+                    .set_type("expectation");
+                status
+            };
+            let end = run
+                .timeline
+                .entries()
+                .last()
+                .map(|e| e.at())
+                .unwrap_or_default();
+            (status, end, explain::timeline_text(&run.timeline))
+        }
+        CellOutcome::SetupError(e) | CellOutcome::DriverError(e) => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(e.clone()).set_type(match cell.outcome {
+                CellOutcome::SetupError(_) => "setup-error",
+                _ => "driver-error",
+            });
+            (status, Duration::ZERO, String::new())
+        }
+    };
+    let mut case = TestCase::new(name, status);
+    case.set_classname(cell.scenario.clone()).set_time(time);
+    if let Some(version) = &cell.sdk_version {
+        case.add_property(("sdk", version.as_str()));
+    }
+    if !out.is_empty() {
+        case.set_system_out(out);
+    }
+    case
+}
+
+/// The report as XML text.
+///
+/// # Errors
+/// The serializer's error (not expected).
+pub fn to_string(report: &json::Report) -> Result<String, String> {
+    self::report(report).to_string().map_err(|e| e.to_string())
+}

@@ -1,0 +1,301 @@
+//! Timeline pictures (`--timeline DIR`): one SVG per scenario and an `index.html` linking
+//! them. On top, the IMDS state as a band over time (up in green, each fault in its own
+//! colour); below, one lane per cell with every attempt as a mark (green: accepted by
+//! STS, red: failed, hover for the error kind), each client creation as a blue triangle and
+//! every IMDS request as a tick under the lane (grey: answered 2xx, orange: anything else).
+//! boto3's call-retry lane in the trap scenarios is a row of red marks with no ticks after
+//! recovery.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mock_imds::{EventKind, Fault, ImdsState};
+
+use super::json::{Report, ScenarioSummary};
+use crate::driver::CallOutcome;
+use crate::runner::{CellOutcome, CellResult};
+use crate::timeline::{DriverEvent, Entry};
+
+const WIDTH: f64 = 1100.0;
+const LEFT: f64 = 200.0;
+const RIGHT: f64 = 30.0;
+const BAND_TOP: f64 = 40.0;
+const BAND_HEIGHT: f64 = 22.0;
+const LANES_TOP: f64 = 100.0;
+const LANE_HEIGHT: f64 = 40.0;
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The colour of a state in the band.
+fn color(state: &ImdsState) -> &'static str {
+    match state.faults().next().map(|f| &f.fault) {
+        None => "#cfe8cf",
+        Some(Fault::Refuse) => "#d9534f",
+        Some(Fault::Blackhole) => "#555555",
+        Some(Fault::DropSyn) => "#8e44ad",
+        Some(Fault::Status { .. }) => "#f0ad4e",
+        Some(Fault::Latency { .. }) => "#5bc0de",
+        Some(Fault::Reset | Fault::Truncate) => "#c0392b",
+        Some(_) => "#b07cc6",
+    }
+}
+
+fn end_of(cell: &CellResult) -> Duration {
+    match &cell.outcome {
+        CellOutcome::Ran(run) => run
+            .timeline
+            .entries()
+            .iter()
+            .map(|e| match e {
+                Entry::Driver {
+                    at,
+                    event:
+                        DriverEvent::Attempt { duration, .. }
+                        | DriverEvent::ClientCreated { duration, .. },
+                } => *at + *duration,
+                other => other.at(),
+            })
+            .max()
+            .unwrap_or_default(),
+        _ => Duration::ZERO,
+    }
+}
+
+/// A tick spacing that gives 5–12 ticks over `span`.
+fn tick_step(span: f64) -> f64 {
+    [
+        0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+    ]
+    .into_iter()
+    .find(|step| span / step <= 12.0)
+    .unwrap_or(1800.0)
+}
+
+/// The SVG of one scenario: band, axis, one lane per cell.
+pub fn scenario_svg(scenario: &ScenarioSummary, cells: &[&CellResult]) -> String {
+    let end = cells
+        .iter()
+        .map(|c| end_of(c))
+        .chain(std::iter::once(scenario.schedule.duration()))
+        .max()
+        .unwrap_or_default()
+        .max(Duration::from_secs(1));
+    let span = end.as_secs_f64() * 1.05;
+    let plot = WIDTH - LEFT - RIGHT;
+    let x = |t: Duration| LEFT + t.as_secs_f64() / span * plot;
+    let height = LANES_TOP + LANE_HEIGHT * cells.len() as f64 + 60.0;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="10" y="22" font-size="15" font-weight="bold">{}</text>"#,
+        escape(&scenario.name)
+    );
+
+    // The IMDS state band, from the schedule.
+    let _ = writeln!(
+        svg,
+        r#"<g class="imds-state"><text x="10" y="{}">IMDS</text>"#,
+        BAND_TOP + 15.0
+    );
+    let mut boundaries: Vec<Duration> = vec![Duration::ZERO];
+    boundaries.extend(
+        scenario
+            .schedule
+            .steps()
+            .iter()
+            .map(|s| s.at)
+            .filter(|t| !t.is_zero()),
+    );
+    boundaries.dedup();
+    let span_end = Duration::from_secs_f64(span);
+    for (i, start) in boundaries.iter().enumerate() {
+        let stop = boundaries.get(i + 1).copied().unwrap_or(span_end);
+        let state = scenario.schedule.state_at(*start);
+        let (x0, x1) = (x(*start), x(stop));
+        let _ = writeln!(
+            svg,
+            r#"<rect x="{x0:.1}" y="{BAND_TOP}" width="{:.1}" height="{BAND_HEIGHT}" fill="{}"><title>{} from {}</title></rect>"#,
+            (x1 - x0).max(0.5),
+            color(&state),
+            escape(&state.to_string()),
+            humantime::format_duration(*start)
+        );
+        if x1 - x0 > 60.0 {
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="{}" fill="{}">{}</text>"#,
+                x0 + 4.0,
+                BAND_TOP + 15.0,
+                if state.is_up() { "#225522" } else { "white" },
+                escape(&state.to_string())
+            );
+        }
+    }
+    let _ = writeln!(svg, "</g>");
+
+    // Time axis.
+    let step = tick_step(span);
+    let axis_y = BAND_TOP + BAND_HEIGHT + 22.0;
+    let _ = writeln!(svg, r##"<g class="axis" stroke="#999">"##);
+    let mut t = 0.0;
+    while t <= span {
+        let tx = x(Duration::from_secs_f64(t));
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{tx:.1}" y1="{}" x2="{tx:.1}" y2="{:.1}" stroke="#eee"/><text x="{tx:.1}" y="{axis_y}" stroke="none" fill="#666" text-anchor="middle">{}s</text>"##,
+            axis_y + 6.0,
+            height - 50.0,
+            (t * 10.0).round() / 10.0
+        );
+        t += step;
+    }
+    let _ = writeln!(svg, "</g>");
+
+    for (i, cell) in cells.iter().enumerate() {
+        let top = LANES_TOP + LANE_HEIGHT * i as f64;
+        let mid = top + LANE_HEIGHT / 2.0 - 4.0;
+        let _ = writeln!(
+            svg,
+            r#"<g class="lane" data-cell="{}">"#,
+            escape(&cell.cell)
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="10" y="{:.1}">{}</text>"#,
+            mid + 4.0,
+            escape(&cell.cell)
+        );
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{LEFT}" y1="{mid:.1}" x2="{:.1}" y2="{mid:.1}" stroke="#ccc"/>"##,
+            WIDTH - RIGHT
+        );
+        match &cell.outcome {
+            CellOutcome::Ran(run) => {
+                for entry in run.timeline.entries() {
+                    match entry {
+                        Entry::Mock(e) => {
+                            if let EventKind::ImdsRequest {
+                                method,
+                                path,
+                                status,
+                                ..
+                            } = &e.kind
+                            {
+                                let ok = status.is_some_and(|s| (200..300).contains(&s));
+                                let ex = x(e.at);
+                                let _ = writeln!(
+                                    svg,
+                                    r#"<line class="imds-request" x1="{ex:.1}" y1="{:.1}" x2="{ex:.1}" y2="{:.1}" stroke="{}"><title>{} {} → {}</title></line>"#,
+                                    mid + 9.0,
+                                    mid + 16.0,
+                                    if ok { "#888" } else { "#e67e22" },
+                                    escape(method),
+                                    escape(path),
+                                    status.map_or("no answer".to_string(), |s| s.to_string())
+                                );
+                            }
+                        }
+                        Entry::Driver {
+                            at,
+                            event: DriverEvent::ClientCreated { attempt, .. },
+                        } => {
+                            let cx = x(*at);
+                            let _ = writeln!(
+                                svg,
+                                r##"<path class="client" d="M{:.1},{:.1} l4,-7 l-8,0 z" fill="#2e6da4"><title>client created before attempt {attempt}</title></path>"##,
+                                cx,
+                                mid - 7.0
+                            );
+                        }
+                        Entry::Driver {
+                            at,
+                            event:
+                                DriverEvent::Attempt {
+                                    attempt,
+                                    duration,
+                                    outcome,
+                                },
+                        } => {
+                            let (cx, ex) = (x(*at), x(*at + *duration));
+                            let (fill, what) = match outcome {
+                                CallOutcome::Ok { .. } => ("#27ae60", "accepted".to_string()),
+                                CallOutcome::Err { kind, .. } => ("#d9534f", kind.clone()),
+                            };
+                            let _ = writeln!(
+                                svg,
+                                r#"<rect x="{cx:.1}" y="{:.1}" width="{:.1}" height="4" fill="{fill}" opacity="0.3"/><circle class="attempt" cx="{cx:.1}" cy="{mid:.1}" r="5" fill="{fill}"><title>attempt {attempt} at {:.0}ms: {}</title></circle>"#,
+                                mid - 2.0,
+                                (ex - cx).max(0.5),
+                                at.as_secs_f64() * 1000.0,
+                                escape(&what)
+                            );
+                        }
+                    }
+                }
+            }
+            CellOutcome::SetupError(e) | CellOutcome::DriverError(e) => {
+                let _ = writeln!(
+                    svg,
+                    r##"<text x="{LEFT}" y="{:.1}" fill="#d9534f">driver error: {}</text>"##,
+                    mid + 4.0,
+                    escape(&e.chars().take(120).collect::<String>())
+                );
+            }
+        }
+        let _ = writeln!(svg, "</g>");
+    }
+    let legend_y = height - 20.0;
+    let _ = writeln!(
+        svg,
+        r##"<text x="10" y="{legend_y}" fill="#666">● green: call accepted by STS · ● red: call failed · ▼ blue: client created · | grey/orange: IMDS request answered 2xx / otherwise</text>"##
+    );
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// Writes one `<scenario>.svg` per scenario and an `index.html` into `dir` (created if
+/// needed); returns the paths written.
+///
+/// # Errors
+/// I/O errors creating the directory or writing a file.
+pub fn write_all(report: &Report, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    let mut index = String::from(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>imds-harness timelines</title></head>\n<body style=\"font-family: sans-serif\">\n<h1>imds-harness timelines</h1>\n",
+    );
+    for scenario in &report.scenarios {
+        let cells: Vec<&CellResult> = report
+            .cells
+            .iter()
+            .filter(|c| c.scenario == scenario.name)
+            .collect();
+        let file = format!("{}.svg", scenario.name);
+        let path = dir.join(&file);
+        std::fs::write(&path, scenario_svg(scenario, &cells))?;
+        written.push(path);
+        let _ = writeln!(
+            index,
+            "<h2>{name}</h2>\n<p>{description}</p>\n<p><a href=\"{file}\"><img src=\"{file}\" alt=\"timeline of {name}\" style=\"max-width: 100%\"></a></p>",
+            name = escape(&scenario.name),
+            description = escape(&scenario.description),
+        );
+    }
+    index.push_str("</body></html>\n");
+    let path = dir.join("index.html");
+    std::fs::write(&path, index)?;
+    written.push(path);
+    Ok(written)
+}
