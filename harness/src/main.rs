@@ -312,7 +312,23 @@ fn run_cells(
         plural(total, "cell"),
         options.jobs
     );
-    let progress = |r: &CellResult, done: usize| eprintln!("{}", progress_line(r, done, total));
+    // A bar on a terminal; a line per finished cell in CI logs.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{elapsed:>4} [{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar
+    });
+    let progress = |r: &CellResult, done: usize| match &bar {
+        Some(bar) => {
+            bar.set_position(done as u64);
+            bar.set_message(progress_line(r, done, total));
+        }
+        None => eprintln!("{}", progress_line(r, done, total)),
+    };
     let results = runtime.block_on(async {
         tokio::select! {
             results = runner::run_planned(cells, options, &progress) => Some(results),
@@ -320,6 +336,9 @@ fn run_cells(
         }
     });
     drop(runtime);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     Ok(results)
 }
 
