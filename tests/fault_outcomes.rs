@@ -5,16 +5,21 @@
 
 mod common;
 
+use harness::driver::spec::DriverSpec;
 use harness::driver::{self, CallOutcome, DriverKind, DriverSetup, Endpoints};
 use mock_imds::{FaultSpec, ImdsConfig, MockImds};
 
 /// Creates a client and makes one call with `kind` while `fault` is active; returns the
 /// outcome as `ok` or the error kind, and how many credential documents were fetched.
 async fn probe(kind: DriverKind, config: ImdsConfig, fault: &str) -> (String, usize) {
-    let setup = DriverSetup {
-        python: common::python(),
+    let setup = DriverSetup::with_python(common::python());
+    let spec = DriverSpec {
+        name: kind.to_string(),
+        kind,
+        version: None,
+        settings: Default::default(),
     };
-    let mut driver = driver::start(&kind, &setup).await.unwrap();
+    let mut driver = driver::start(&spec, &setup).await.unwrap();
     let imds = MockImds::builder()
         .config(config)
         .seed(1)
@@ -30,6 +35,7 @@ async fn probe(kind: DriverKind, config: ImdsConfig, fault: &str) -> (String, us
             imds: imds.endpoint(),
             sts: imds.sts_endpoint(),
             region: "us-east-1".into(),
+            settings: Default::default(),
         })
         .await
         .unwrap();

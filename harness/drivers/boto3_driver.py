@@ -2,8 +2,9 @@
 
 Reads one JSON object per line on stdin and answers one per line on stdout:
 
-  {"op": "configure", "imds_endpoint": URL, "sts_endpoint": URL, "region": R}
-      -> {"ok": true}          (sets the endpoint variables, creates one boto3 Session)
+  {"op": "configure", "imds_endpoint": URL, "sts_endpoint": URL, "region": R, "settings": {...}}
+      -> {"ok": true}          (sets the endpoint and setting variables, creates a Session)
+  {"op": "new_session"}        -> {"ok": true}   (a new boto3 Session for later clients)
   {"op": "new_client"}
       -> {"ok": true, "credentials_resolved": bool}  or  {"error": {...}}
   {"op": "call"}               (sts.get_caller_identity on the current client)
@@ -14,6 +15,7 @@ Error kinds are boto3's own names: the exception class (NoCredentialsError,
 EndpointConnectionError, ...) or, for service errors, the error code STS returned
 (InvalidClientTokenId, ExpiredToken, ...). A driver-side problem is answered as
 {"driver_error": "..."}. The first line printed is the greeting with the versions.
+Every connection to a non-loopback address is refused (loopback_guard).
 """
 
 import json
@@ -36,11 +38,31 @@ def error_of(exc):
     return {"kind": type(exc).__name__, "message": str(exc)}
 
 
+# Driver settings -> botocore's own environment variables.
+SETTING_VARIABLES = {
+    "metadata_service_timeout": "AWS_METADATA_SERVICE_TIMEOUT",
+    "metadata_service_num_attempts": "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
+    "retries_mode": "AWS_RETRY_MODE",
+    "retries_max_attempts": "AWS_MAX_ATTEMPTS",
+    "ec2_metadata_v1_disabled": "AWS_EC2_METADATA_V1_DISABLED",
+}
+
+
+def setting_text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def main():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import loopback_guard  # noqa: F401  (refuses non-loopback connections)
     import boto3
     import botocore
 
-    answer({"ready": True, "boto3": boto3.__version__, "botocore": botocore.__version__})
+    answer({"ready": True, "sdk": "boto3 %s (botocore %s)" % (boto3.__version__, botocore.__version__)})
 
     session = None
     client = None
@@ -63,7 +85,14 @@ def main():
                 os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = request["imds_endpoint"].rstrip("/") + "/"
                 os.environ["AWS_ENDPOINT_URL_STS"] = request["sts_endpoint"]
                 os.environ["AWS_DEFAULT_REGION"] = request["region"]
+                for key, value in (request.get("settings") or {}).items():
+                    if key not in SETTING_VARIABLES:
+                        raise ValueError("unknown setting %r" % key)
+                    os.environ[SETTING_VARIABLES[key]] = setting_text(value)
                 session = boto3.session.Session(region_name=request["region"])
+                answer({"ok": True})
+            elif op == "new_session":
+                session = boto3.session.Session(region_name=settings["region"])
                 answer({"ok": True})
             elif op == "new_client":
                 if session is None:

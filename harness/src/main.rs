@@ -348,9 +348,7 @@ fn options(jobs: Option<u16>, python: Option<PathBuf>) -> RunOptions {
             || std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
             usize::from,
         ),
-        setup: DriverSetup {
-            python: python.unwrap_or_else(paths::default_python),
-        },
+        setup: DriverSetup::with_python(python.unwrap_or_else(paths::default_python)),
     }
 }
 

@@ -20,6 +20,19 @@ pub fn default_python() -> PathBuf {
     workspace_root().join(".venv").join("bin").join("python")
 }
 
+/// Where environments for other SDK versions are kept: `$IMDS_HARNESS_CACHE`, else
+/// `$XDG_CACHE_HOME/imds-harness`, else `~/.cache/imds-harness`.
+pub fn default_cache() -> PathBuf {
+    if let Some(dir) = std::env::var_os("IMDS_HARNESS_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("imds-harness")
+}
+
 /// The built-in scenario suite: the workspace's `scenarios/`, wherever the command runs.
 pub fn default_scenarios() -> PathBuf {
     workspace_root().join("scenarios")

@@ -5,13 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mock_imds::{ImdsConfig, MockImds};
+use mock_imds::MockImds;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::driver::{self, Driver, DriverError, DriverSetup, Endpoints};
 use crate::scenario::{Cell, Scenario};
+use crate::strategy::Wait;
 use crate::timeline::{DriverEvent, Timeline};
 use crate::verdict::Verdict;
 
@@ -195,7 +198,7 @@ pub async fn run_cell(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -> 
         index: 0,
         scenario: scenario.name.clone(),
         cell: cell.id(),
-        driver: cell.driver.to_string(),
+        driver: cell.driver.name.clone(),
         strategy: cell.strategy.clone(),
         sdk_version: None,
         outcome: CellOutcome::SetupError(String::new()),
@@ -210,10 +213,7 @@ pub async fn run_cell(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -> 
     };
     result.sdk_version = Some(driver.sdk_version());
 
-    let config = ImdsConfig {
-        http_tokens: scenario.imds.http_tokens,
-        ..ImdsConfig::default()
-    };
+    let config = scenario.imds.config();
     let mock = MockImds::builder()
         .config(config)
         .epoch(Instant::now())
@@ -229,7 +229,14 @@ pub async fn run_cell(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -> 
         }
     };
     let mut driver_events = Vec::new();
-    let played = play(driver.as_mut(), &mock, cell, &mut driver_events).await;
+    let played = play(
+        driver.as_mut(),
+        &mock,
+        cell,
+        scenario.seed,
+        &mut driver_events,
+    )
+    .await;
     let timeline = Timeline::merge(mock.events(), driver_events);
     drop(mock);
     result.outcome = match played {
@@ -279,23 +286,36 @@ async fn play(
     driver: &mut dyn Driver,
     mock: &MockImds,
     cell: &Cell,
+    seed: u64,
     events: &mut Vec<(Duration, DriverEvent)>,
 ) -> Result<(), DriverError> {
     let clock = mock.event_log();
-    let kind = &cell.driver;
+    let kind = &cell.driver.kind;
     let endpoints = Endpoints {
         imds: mock.endpoint(),
         sts: mock.sts_endpoint(),
         region: REGION.to_string(),
+        settings: cell.driver.settings.clone(),
     };
     timed(driver.configure(&endpoints), "configure", kind).await?;
     let strategy = &cell.strategy;
+    let mut rng = StdRng::seed_from_u64(seed);
     let first = Instant::now();
+    let mut previous_end = first;
     for attempt in 1..=strategy.attempts {
-        tokio::time::sleep_until(first + strategy.planned_start(attempt)).await;
+        if attempt > 1 {
+            let start = match strategy.wait_before(attempt, &mut rng) {
+                Wait::FromFirstStart(offset) => first + offset,
+                Wait::FromPreviousEnd(delay) => previous_end + delay,
+            };
+            tokio::time::sleep_until(start).await;
+        }
         if strategy.new_client_before(attempt) {
             if attempt > 1 {
                 timed(driver.drop_client(), "drop_client", kind).await?;
+            }
+            if strategy.new_session_before(attempt) {
+                timed(driver.new_session(), "new_session", kind).await?;
             }
             let at = clock.now();
             let (outcome, duration) = timed(driver.new_client(), "new_client", kind).await?;
@@ -310,6 +330,7 @@ async fn play(
         }
         let at = clock.now();
         let (outcome, duration) = timed(driver.call(), "call", kind).await?;
+        previous_end = Instant::now();
         let ok = outcome.is_ok();
         events.push((
             at,
@@ -319,7 +340,7 @@ async fn play(
                 outcome,
             },
         ));
-        if ok {
+        if ok && !strategy.continue_after_success {
             break;
         }
     }

@@ -38,8 +38,9 @@ use mock_imds::{Change, DurationRange, FaultSpec, Generator, HttpTokens, Schedul
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+use crate::driver::spec::{check_settings, parse_sdk, DriverSpec};
 use crate::driver::DriverKind;
-use crate::strategy::{Strategy, StrategyKind};
+use crate::strategy::{Pacing, Strategy, StrategyKind};
 
 /// Most attempts a strategy may make.
 pub const MAX_ATTEMPTS: u32 = 10_000;
@@ -95,13 +96,38 @@ pub struct ImdsSettings {
     /// EC2 `HttpTokens`: `optional` (default) or `required`.
     #[serde(default)]
     pub http_tokens: HttpTokens,
+    /// Lifetime of issued role credentials (default 6 h, as EC2): set it just above an
+    /// SDK's refresh window (botocore: 15 min advisory, 10 min mandatory) to reach the
+    /// refresh within seconds.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub credential_lifetime: Option<Duration>,
+    /// A new set is issued once the current one has less than this left (default 5 min).
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub rotate_before_expiry: Option<Duration>,
+}
+
+impl ImdsSettings {
+    /// The mock's config for these settings.
+    pub fn config(&self) -> mock_imds::ImdsConfig {
+        let defaults = mock_imds::ImdsConfig::default();
+        mock_imds::ImdsConfig {
+            http_tokens: self.http_tokens,
+            credential_lifetime: self
+                .credential_lifetime
+                .unwrap_or(defaults.credential_lifetime),
+            rotate_before_expiry: self
+                .rotate_before_expiry
+                .unwrap_or(defaults.rotate_before_expiry),
+            ..defaults
+        }
+    }
 }
 
 /// One cell of the matrix: a driver under a strategy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
     /// The SDK driver.
-    pub driver: DriverKind,
+    pub driver: DriverSpec,
     /// The retry strategy.
     pub strategy: Strategy,
 }
@@ -116,8 +142,9 @@ impl Cell {
 /// What a cell's verdict must show. `None` fields are not checked.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Expectation {
-    /// Only cells with this driver (all when `None`).
-    pub driver: Option<DriverKind>,
+    /// Only cells whose driver name matches this glob, e.g. `boto3` or `boto3*` (all
+    /// when `None`).
+    pub driver: Option<String>,
     /// Only cells with this strategy name (all when `None`).
     pub strategy: Option<String>,
     /// Whether an STS-accepted call must happen (`true`) or must not (`false`).
@@ -133,7 +160,9 @@ pub struct Expectation {
 impl Expectation {
     /// True when this expectation applies to `cell`.
     pub fn applies_to(&self, cell: &Cell) -> bool {
-        self.driver.as_ref().is_none_or(|d| *d == cell.driver)
+        self.driver
+            .as_ref()
+            .is_none_or(|d| mock_imds::fault::glob_match(d.as_bytes(), cell.driver.name.as_bytes()))
             && self
                 .strategy
                 .as_ref()
@@ -181,6 +210,8 @@ struct RawScenario {
     matrix: RawMatrix,
     #[serde(default)]
     strategy: BTreeMap<String, Spanned<RawStrategy>>,
+    #[serde(default)]
+    driver: BTreeMap<String, Spanned<RawDriver>>,
     #[serde(default)]
     expect: Vec<RawExpect>,
 }
@@ -231,9 +262,31 @@ struct RawMatrix {
 #[serde(deny_unknown_fields)]
 struct RawStrategy {
     kind: Option<Spanned<String>>,
-    attempts: u32,
+    attempts: Option<u32>,
+    #[serde(default, deserialize_with = "optional_duration")]
+    interval: Option<Duration>,
+    backoff: Option<RawBackoff>,
+    #[serde(default)]
+    continue_after_success: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackoff {
     #[serde(deserialize_with = "duration")]
-    interval: Duration,
+    base: Duration,
+    #[serde(deserialize_with = "duration")]
+    max: Duration,
+    #[serde(default)]
+    jitter: bool,
+}
+
+/// `[driver.NAME]`: `sdk = "kind[@version]"` plus the SDK's own settings.
+#[derive(Deserialize)]
+struct RawDriver {
+    sdk: Spanned<String>,
+    #[serde(flatten)]
+    settings: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -394,37 +447,55 @@ pub fn parse_with_seed(
             };
             at(Some(kind_span.clone()), format!("{hint}{e}"))
         })?;
-        if s.attempts == 0 || s.attempts > MAX_ATTEMPTS {
+        let attempts = s.attempts.unwrap_or(1);
+        if attempts == 0 || attempts > MAX_ATTEMPTS {
             return Err(at(
                 Some(spanned.span()),
-                format!(
-                    "strategy `{name}`: attempts must be between 1 and {MAX_ATTEMPTS}, not {}",
-                    s.attempts
-                ),
+                format!("strategy `{name}`: attempts must be between 1 and {MAX_ATTEMPTS}, not {attempts}"),
             ));
         }
-        let span = s.interval * (s.attempts - 1);
+        if kind == StrategyKind::SdkRetry && attempts != 1 {
+            return Err(at(
+                Some(spanned.span()),
+                format!("strategy `{name}` is sdk-retry: one call, the SDK's own retries only; drop `attempts` (or set it to 1)"),
+            ));
+        }
+        let pacing = match (&s.interval, &s.backoff) {
+            (Some(interval), None) => Pacing::Interval { interval: *interval },
+            (None, Some(b)) if b.base <= b.max => Pacing::Backoff { base: b.base, max: b.max, jitter: b.jitter },
+            (None, Some(_)) => {
+                return Err(at(Some(spanned.span()), format!("strategy `{name}`: backoff `base` must not exceed `max`")))
+            }
+            (None, None) if attempts == 1 => Pacing::Interval { interval: Duration::ZERO },
+            (None, None) => {
+                return Err(at(
+                    Some(spanned.span()),
+                    format!("strategy `{name}` needs `interval = \"500ms\"` or `backoff = {{ base = \"100ms\", max = \"2s\", jitter = true }}`"),
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(at(Some(spanned.span()), format!("strategy `{name}`: give `interval` or `backoff`, not both")))
+            }
+        };
+        let strategy = Strategy {
+            name: name.clone(),
+            kind,
+            attempts,
+            pacing,
+            continue_after_success: s.continue_after_success,
+        };
+        let span = strategy.max_span();
         if span > MAX_CELL_SPAN {
             return Err(at(
                 Some(spanned.span()),
                 format!(
-                    "strategy `{name}` would run for {} ({} attempts, {} apart); a cell may run for at most {} (did you mean ms rather than m?)",
+                    "strategy `{name}` would run for {} ({attempts} attempts); a cell may run for at most {} (did you mean ms rather than m?)",
                     humantime::format_duration(span),
-                    s.attempts,
-                    humantime::format_duration(s.interval),
                     humantime::format_duration(MAX_CELL_SPAN)
                 ),
             ));
         }
-        strategies.insert(
-            name.clone(),
-            Strategy {
-                name: name.clone(),
-                kind,
-                attempts: s.attempts,
-                interval: s.interval,
-            },
-        );
+        strategies.insert(name.clone(), strategy);
     }
 
     let strategy_names: Vec<&str> = strategies.keys().map(String::as_str).collect();
@@ -443,18 +514,81 @@ pub fn parse_with_seed(
             ))
         }
     };
-    let parse_driver = |name: &Spanned<String>| -> Result<DriverKind, ScenarioError> {
-        name.get_ref().parse().map_err(|_| {
+    let mut variants: BTreeMap<String, DriverSpec> = BTreeMap::new();
+    for (name, spanned) in &raw.driver {
+        let d = spanned.get_ref();
+        let (kind, version) = parse_sdk(d.sdk.get_ref()).map_err(|e| {
             at(
-                Some(name.span()),
-                unknown(
-                    "driver",
-                    name.get_ref(),
-                    DriverKind::NAMES,
-                    "the drivers this harness has",
+                Some(d.sdk.span()),
+                format!(
+                    "{e}; `sdk` is one of {} with an optional @VERSION",
+                    DriverKind::NAMES.join(", ")
                 ),
             )
-        })
+        })?;
+        let settings = check_settings(&kind, &d.settings)
+            .map_err(|e| at(Some(spanned.span()), format!("[driver.{name}]: {e}")))?;
+        variants.insert(
+            name.clone(),
+            DriverSpec {
+                name: name.clone(),
+                kind,
+                version,
+                settings,
+            },
+        );
+    }
+    let variant_names: Vec<&str> = variants.keys().map(String::as_str).collect();
+    let parse_driver = |name: &Spanned<String>| -> Result<DriverSpec, ScenarioError> {
+        if let Some(spec) = variants.get(name.get_ref()) {
+            return Ok(spec.clone());
+        }
+        parse_sdk(name.get_ref())
+            .map(|(kind, version)| DriverSpec {
+                name: name.get_ref().clone(),
+                kind,
+                version,
+                settings: BTreeMap::new(),
+            })
+            .map_err(|e| {
+                let mut allowed: Vec<&str> = DriverKind::NAMES.to_vec();
+                allowed.extend(variant_names.iter());
+                if e.starts_with("unknown driver") {
+                    at(
+                        Some(name.span()),
+                        unknown(
+                            "driver",
+                            name.get_ref(),
+                            &allowed,
+                            "a kind, kind@VERSION, or a [driver.NAME] table",
+                        ),
+                    )
+                } else {
+                    at(Some(name.span()), e)
+                }
+            })
+    };
+    let check_driver_glob = |name: &Spanned<String>| -> Result<String, ScenarioError> {
+        let glob = name.get_ref();
+        let known = raw
+            .matrix
+            .drivers
+            .iter()
+            .any(|d| mock_imds::fault::glob_match(glob.as_bytes(), d.get_ref().as_bytes()));
+        if known {
+            Ok(glob.clone())
+        } else {
+            let listed: Vec<&str> = raw
+                .matrix
+                .drivers
+                .iter()
+                .map(|d| d.get_ref().as_str())
+                .collect();
+            Err(at(
+                Some(name.span()),
+                unknown("driver", glob, &listed, "the drivers of the [matrix]"),
+            ))
+        }
     };
 
     if raw.matrix.drivers.is_empty() || raw.matrix.strategies.is_empty() {
@@ -485,7 +619,7 @@ pub fn parse_with_seed(
     let mut expectations = Vec::new();
     for e in raw.expect {
         let expectation = Expectation {
-            driver: e.driver.as_ref().map(parse_driver).transpose()?,
+            driver: e.driver.as_ref().map(check_driver_glob).transpose()?,
             strategy: e.strategy.as_ref().map(check_strategy).transpose()?,
             recovers: e.recovers,
             within: e.within,
@@ -522,8 +656,9 @@ pub fn parse_with_seed(
 
     let mut warnings = Vec::new();
     if let Some(last_recovery) = schedule.recoveries().last() {
-        for strategy in strategies.values() {
-            let ends = strategy.planned_start(strategy.attempts);
+        // A single call may span the recovery with the SDK's own retries: no warning.
+        for strategy in strategies.values().filter(|s| s.attempts > 1) {
+            let ends = strategy.min_span();
             if ends < *last_recovery {
                 warnings.push(format!(
                     "{}: strategy `{}` makes its last attempt at {}, before IMDS recovers at {}: no cell with it can recover",

@@ -5,6 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use rand::rngs::StdRng;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// How the application retries.
@@ -15,11 +17,18 @@ pub enum StrategyKind {
     CallRetry,
     /// Create a new client (dropping the old one) before every attempt.
     ClientRetry,
+    /// Create a new session *and* client before every attempt (boto3's `Session`; for
+    /// SDKs without sessions the same as `client-retry`).
+    SessionRetry,
+    /// No application retry: one client, one call; only the SDK's own retry settings
+    /// (driver settings) act.
+    SdkRetry,
 }
 
 impl StrategyKind {
     /// Every kind's name, as written in scenario files.
-    pub const NAMES: &'static [&'static str] = &["call-retry", "client-retry"];
+    pub const NAMES: &'static [&'static str] =
+        &["call-retry", "client-retry", "session-retry", "sdk-retry"];
 }
 
 impl FromStr for StrategyKind {
@@ -28,8 +37,10 @@ impl FromStr for StrategyKind {
         match s {
             "call-retry" => Ok(Self::CallRetry),
             "client-retry" => Ok(Self::ClientRetry),
+            "session-retry" => Ok(Self::SessionRetry),
+            "sdk-retry" => Ok(Self::SdkRetry),
             other => Err(format!(
-                "unknown strategy kind `{other}`; expected one of `call-retry` (same client, retry the call), `client-retry` (new client per attempt)"
+                "unknown strategy kind `{other}`; expected one of `call-retry` (same client, retry the call), `client-retry` (new client per attempt), `session-retry` (new session and client per attempt), `sdk-retry` (one call, the SDK's own retries only)"
             )),
         }
     }
@@ -40,8 +51,47 @@ impl fmt::Display for StrategyKind {
         f.write_str(match self {
             Self::CallRetry => "call-retry",
             Self::ClientRetry => "client-retry",
+            Self::SessionRetry => "session-retry",
+            Self::SdkRetry => "sdk-retry",
         })
     }
+}
+
+/// When the next attempt starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "pacing", rename_all = "kebab-case")]
+pub enum Pacing {
+    /// Attempt `n` starts `interval × (n-1)` after the first (at once when the previous
+    /// attempt ran past that).
+    Interval {
+        /// Time between attempt starts; serialized as `interval_ms`.
+        #[serde(
+            rename = "interval_ms",
+            serialize_with = "mock_imds::events::serialize_ms",
+            deserialize_with = "mock_imds::events::deserialize_ms"
+        )]
+        interval: Duration,
+    },
+    /// After failed attempt `n`, wait `min(max, base × 2^(n-1))`, or with `jitter` a
+    /// uniformly drawn part of it ("full jitter"), from the scenario's seeded RNG.
+    Backoff {
+        /// First delay; serialized as `base_ms`.
+        #[serde(
+            rename = "base_ms",
+            serialize_with = "mock_imds::events::serialize_ms",
+            deserialize_with = "mock_imds::events::deserialize_ms"
+        )]
+        base: Duration,
+        /// Largest delay; serialized as `max_ms`.
+        #[serde(
+            rename = "max_ms",
+            serialize_with = "mock_imds::events::serialize_ms",
+            deserialize_with = "mock_imds::events::deserialize_ms"
+        )]
+        max: Duration,
+        /// Draw each delay uniformly from `0..=delay`.
+        jitter: bool,
+    },
 }
 
 /// A named retry strategy from a scenario.
@@ -51,60 +101,174 @@ pub struct Strategy {
     pub name: String,
     /// What it does between attempts.
     pub kind: StrategyKind,
-    /// Maximum number of calls (at least 1); the runner stops at the first success.
+    /// Maximum number of calls (at least 1).
     pub attempts: u32,
-    /// Time between the starts of consecutive attempts (an attempt that takes longer
-    /// is followed at once by the next).
-    #[serde(
-        serialize_with = "mock_imds::events::serialize_ms",
-        deserialize_with = "mock_imds::events::deserialize_ms",
-        rename = "interval_ms"
-    )]
-    pub interval: Duration,
+    /// When attempts start.
+    #[serde(flatten)]
+    pub pacing: Pacing,
+    /// Keep making the remaining attempts after a success (to watch refreshes and key
+    /// rotation); by default the runner stops at the first success.
+    #[serde(default)]
+    pub continue_after_success: bool,
 }
 
 impl Strategy {
-    /// Planned start of attempt `n` (1-based) relative to the first attempt.
-    pub fn planned_start(&self, n: u32) -> Duration {
-        self.interval * n.saturating_sub(1)
-    }
-
     /// Whether a new client is created before attempt `n` (1-based).
     pub fn new_client_before(&self, n: u32) -> bool {
         match self.kind {
-            StrategyKind::CallRetry => n == 1,
-            StrategyKind::ClientRetry => true,
+            StrategyKind::CallRetry | StrategyKind::SdkRetry => n == 1,
+            StrategyKind::ClientRetry | StrategyKind::SessionRetry => true,
         }
     }
+
+    /// Whether a new session is created before attempt `n` (the first session is made
+    /// when the driver is configured).
+    pub fn new_session_before(&self, n: u32) -> bool {
+        self.kind == StrategyKind::SessionRetry && n > 1
+    }
+
+    /// How long after the first attempt's start (interval pacing), or after attempt
+    /// `n - 1` ended (backoff), attempt `n` (≥ 2) starts.
+    pub fn wait_before(&self, n: u32, rng: &mut StdRng) -> Wait {
+        match self.pacing {
+            Pacing::Interval { interval } => Wait::FromFirstStart(interval * n.saturating_sub(1)),
+            Pacing::Backoff { base, max, jitter } => {
+                let exponent = n.saturating_sub(2).min(30);
+                let delay = base.saturating_mul(1 << exponent).min(max);
+                let delay = if jitter {
+                    Duration::from_secs_f64(rng.random_range(0.0..=delay.as_secs_f64()))
+                } else {
+                    delay
+                };
+                Wait::FromPreviousEnd(delay)
+            }
+        }
+    }
+
+    /// The longest the attempts can span (first start to last start), ignoring how long
+    /// each takes: for checking a scenario stays within bounds.
+    pub fn max_span(&self) -> Duration {
+        match self.pacing {
+            Pacing::Interval { interval } => interval * self.attempts.saturating_sub(1),
+            Pacing::Backoff { base, max, .. } => (2..=self.attempts)
+                .map(|n| {
+                    base.saturating_mul(1 << n.saturating_sub(2).min(30))
+                        .min(max)
+                })
+                .sum(),
+        }
+    }
+
+    /// The earliest the last attempt can start (for the "ends before recovery" warning).
+    pub fn min_span(&self) -> Duration {
+        match self.pacing {
+            Pacing::Backoff { jitter: true, .. } => Duration::ZERO,
+            _ => self.max_span(),
+        }
+    }
+}
+
+/// When the next attempt starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// At this offset from the first attempt's start.
+    FromFirstStart(Duration),
+    /// This long after the previous attempt ended.
+    FromPreviousEnd(Duration),
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
+
+    fn strategy(kind: StrategyKind, pacing: Pacing) -> Strategy {
+        Strategy {
+            name: "x".into(),
+            kind,
+            attempts: 5,
+            pacing,
+            continue_after_success: false,
+        }
+    }
 
     #[test]
-    fn plans_attempts_and_clients() {
-        let s = Strategy {
-            name: "x".into(),
-            kind: StrategyKind::CallRetry,
-            attempts: 3,
-            interval: Duration::from_millis(500),
-        };
-        assert_eq!(s.planned_start(1), Duration::ZERO);
-        assert_eq!(s.planned_start(3), Duration::from_secs(1));
+    fn plans_clients_sessions_and_waits() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let s = strategy(
+            StrategyKind::CallRetry,
+            Pacing::Interval {
+                interval: Duration::from_millis(500),
+            },
+        );
+        assert_eq!(
+            s.wait_before(3, &mut rng),
+            Wait::FromFirstStart(Duration::from_secs(1))
+        );
         assert!(s.new_client_before(1) && !s.new_client_before(2));
+        assert_eq!(s.max_span(), Duration::from_secs(2));
         let c = Strategy {
             kind: StrategyKind::ClientRetry,
+            ..s.clone()
+        };
+        assert!(c.new_client_before(2) && !c.new_session_before(2));
+        let session = Strategy {
+            kind: StrategyKind::SessionRetry,
             ..s
         };
-        assert!(c.new_client_before(2));
+        assert!(session.new_session_before(2) && !session.new_session_before(1));
         assert_eq!(
-            "client-retry".parse::<StrategyKind>(),
-            Ok(StrategyKind::ClientRetry)
+            "session-retry".parse::<StrategyKind>(),
+            Ok(StrategyKind::SessionRetry)
         );
         assert!("retry"
             .parse::<StrategyKind>()
             .unwrap_err()
             .contains("expected one of"));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_max_and_jitter_is_seeded() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let ms = Duration::from_millis;
+        let s = strategy(
+            StrategyKind::CallRetry,
+            Pacing::Backoff {
+                base: ms(100),
+                max: ms(300),
+                jitter: false,
+            },
+        );
+        let waits: Vec<Wait> = (2..=5).map(|n| s.wait_before(n, &mut rng)).collect();
+        assert_eq!(
+            waits,
+            vec![ms(100), ms(200), ms(300), ms(300)]
+                .into_iter()
+                .map(Wait::FromPreviousEnd)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(s.max_span(), ms(900));
+        let j = strategy(
+            StrategyKind::CallRetry,
+            Pacing::Backoff {
+                base: ms(100),
+                max: ms(300),
+                jitter: true,
+            },
+        );
+        let draw = |seed| {
+            let mut rng = StdRng::seed_from_u64(seed);
+            (2..=5)
+                .map(|n| j.wait_before(n, &mut rng))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draw(7), draw(7));
+        assert_ne!(draw(7), draw(8));
+        for w in draw(9) {
+            let Wait::FromPreviousEnd(d) = w else {
+                panic!()
+            };
+            assert!(d <= ms(300));
+        }
     }
 }

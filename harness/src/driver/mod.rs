@@ -1,13 +1,23 @@
 //! Drivers: one interface over real SDK clients.
 //!
 //! A driver creates a client, makes one `sts:GetCallerIdentity` call with it, and drops
-//! it, each returning a typed outcome with the SDK's own error names. `rust-sdk` runs the
-//! AWS SDK for Rust in this process; `boto3` runs real boto3 in a long-lived Python
-//! child speaking JSON lines (see `drivers/boto3_driver.py`).
+//! it, each returning a typed outcome with the SDK's own error names:
+//! - `rust-sdk` ([`rust_sdk`]): the AWS SDK for Rust in this process;
+//! - `boto3` ([`boto3`]) and `js-v3` ([`js`]): the real SDK in a long-lived child speaking
+//!   JSON lines ([`jsonl`]; `drivers/boto3_driver.py`, `drivers/js_driver.cjs`);
+//! - `aws-cli` ([`aws_cli`]): one `aws sts get-caller-identity` process per call.
+//!
+//! Children run with a sanitised environment ([`child`]) and refuse any non-loopback
+//! connection; other SDK versions get environments of their own ([`envs`]).
 
+pub mod aws_cli;
 pub mod boto3;
 pub mod child;
+pub mod envs;
+pub mod js;
+pub mod jsonl;
 pub mod rust_sdk;
+pub mod spec;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -23,11 +33,15 @@ pub enum DriverKind {
     RustSdk,
     /// boto3 in a Python child process.
     Boto3,
+    /// AWS CLI v1 (`aws sts get-caller-identity`), one process per call.
+    AwsCli,
+    /// The AWS SDK for JavaScript v3 (`@aws-sdk/client-sts`) in a Node child process.
+    JsV3,
 }
 
 impl DriverKind {
     /// Every driver name, as written in scenario files.
-    pub const NAMES: &'static [&'static str] = &["rust-sdk", "boto3"];
+    pub const NAMES: &'static [&'static str] = &["rust-sdk", "boto3", "aws-cli", "js-v3"];
 }
 
 impl FromStr for DriverKind {
@@ -36,6 +50,8 @@ impl FromStr for DriverKind {
         match s {
             "rust-sdk" => Ok(Self::RustSdk),
             "boto3" => Ok(Self::Boto3),
+            "aws-cli" => Ok(Self::AwsCli),
+            "js-v3" => Ok(Self::JsV3),
             other => Err(format!("unknown driver `{other}`")),
         }
     }
@@ -46,6 +62,8 @@ impl fmt::Display for DriverKind {
         f.write_str(match self {
             Self::RustSdk => "rust-sdk",
             Self::Boto3 => "boto3",
+            Self::AwsCli => "aws-cli",
+            Self::JsV3 => "js-v3",
         })
     }
 }
@@ -143,13 +161,35 @@ pub struct Endpoints {
     pub sts: String,
     /// Region the clients use (set explicitly so no SDK asks IMDS for it).
     pub region: String,
+    /// The SDK's own settings for this cell (see [`spec`]), already validated.
+    pub settings: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Where to find what the child-process drivers need.
 #[derive(Debug, Clone)]
 pub struct DriverSetup {
-    /// The Python interpreter that has the pinned boto3 (the project's `.venv`).
+    /// The Python interpreter that has the pinned boto3 and awscli (the project's `.venv`).
     pub python: PathBuf,
+    /// The folder whose `node_modules` has the pinned `@aws-sdk/client-sts`
+    /// (`harness/drivers/js`, installed by `scripts/setup`).
+    pub js_dir: PathBuf,
+    /// Where environments for other SDK versions (`boto3@1.34.162`) are created and kept.
+    pub cache_dir: PathBuf,
+}
+
+impl DriverSetup {
+    /// The project's environments, and the default cache (`$IMDS_HARNESS_CACHE`, else
+    /// `$XDG_CACHE_HOME/imds-harness`, else `~/.cache/imds-harness`).
+    pub fn with_python(python: PathBuf) -> Self {
+        Self {
+            python,
+            js_dir: crate::paths::workspace_root()
+                .join("harness")
+                .join("drivers")
+                .join("js"),
+            cache_dir: crate::paths::default_cache(),
+        }
+    }
 }
 
 /// One SDK behind one interface. All methods are called in order, never concurrently.
@@ -158,9 +198,14 @@ pub trait Driver: Send {
     /// The SDK and its version, e.g. `boto3 1.43.11 (botocore 1.43.11)`.
     fn sdk_version(&self) -> String;
 
-    /// Points the driver at the mocks. Called once, after the mocks start and before any
-    /// client is created.
+    /// Points the driver at the mocks and applies the SDK settings. Called once, after
+    /// the mocks start and before any client is created; creates the first session.
     async fn configure(&mut self, endpoints: &Endpoints) -> Result<(), DriverError>;
+
+    /// Starts a new session (boto3's `Session`); SDKs without sessions do nothing.
+    async fn new_session(&mut self) -> Result<(), DriverError> {
+        Ok(())
+    }
 
     /// Creates a client (replacing any previous one), as the application would.
     async fn new_client(&mut self) -> Result<ClientOutcome, DriverError>;
@@ -172,14 +217,29 @@ pub trait Driver: Send {
     async fn drop_client(&mut self) -> Result<(), DriverError>;
 }
 
-/// Starts a driver of `kind` (for child drivers: spawns the process and waits until the
-/// SDK is imported).
+/// Starts the driver `spec` names (for child drivers: creates the SDK version's
+/// environment on first use, spawns the process and waits until the SDK is loaded).
 ///
 /// # Errors
 /// [`DriverError::Start`] when the SDK or its interpreter is missing.
-pub async fn start(kind: &DriverKind, setup: &DriverSetup) -> Result<Box<dyn Driver>, DriverError> {
-    match kind {
+pub async fn start(
+    spec: &spec::DriverSpec,
+    setup: &DriverSetup,
+) -> Result<Box<dyn Driver>, DriverError> {
+    let version = spec.version.as_deref();
+    match spec.kind {
         DriverKind::RustSdk => Ok(Box::new(rust_sdk::RustSdkDriver::new())),
-        DriverKind::Boto3 => Ok(Box::new(boto3::Boto3Driver::start(setup).await?)),
+        DriverKind::Boto3 => {
+            let python = envs::python_for(DriverKind::Boto3, version, setup).await?;
+            Ok(Box::new(boto3::start(&python).await?))
+        }
+        DriverKind::AwsCli => {
+            let python = envs::python_for(DriverKind::AwsCli, version, setup).await?;
+            Ok(Box::new(aws_cli::AwsCliDriver::start(&python).await?))
+        }
+        DriverKind::JsV3 => {
+            let js_dir = envs::js_dir_for(version, setup).await?;
+            Ok(Box::new(js::start(&js_dir).await?))
+        }
     }
 }

@@ -33,13 +33,31 @@ impl RustSdkDriver {
     }
 
     fn build_client(endpoints: &Endpoints) -> Result<aws_sdk_sts::Client, String> {
+        let setting = |key: &str| {
+            endpoints
+                .settings
+                .get(key)
+                .and_then(serde_json::Value::as_i64)
+        };
+        let time_source = OffsetClock(setting("clock_offset_s").unwrap_or(0));
         let http = aws_smithy_http_client::Builder::new().build_http();
-        let provider_config = ProviderConfig::without_region().with_http_client(http.clone());
-        let imds = aws_config::imds::Client::builder()
+        let provider_config = ProviderConfig::without_region()
+            .with_http_client(http.clone())
+            .with_time_source(time_source);
+        let mut imds = aws_config::imds::Client::builder()
             .configure(&provider_config)
             .endpoint(&endpoints.imds)
-            .map_err(|e| format!("bad IMDS endpoint {}: {e}", endpoints.imds))?
-            .build();
+            .map_err(|e| format!("bad IMDS endpoint {}: {e}", endpoints.imds))?;
+        if let Some(ms) = setting("imds_connect_timeout_ms") {
+            imds = imds.connect_timeout(std::time::Duration::from_millis(ms as u64));
+        }
+        if let Some(ms) = setting("imds_read_timeout_ms") {
+            imds = imds.read_timeout(std::time::Duration::from_millis(ms as u64));
+        }
+        if let Some(n) = setting("imds_max_attempts") {
+            imds = imds.max_attempts(n as u32);
+        }
+        let imds = imds.build();
         let credentials = ImdsCredentialsProvider::builder()
             .configure(&provider_config)
             .imds_client(imds)
@@ -50,8 +68,26 @@ impl RustSdkDriver {
             .endpoint_url(&endpoints.sts)
             .credentials_provider(credentials)
             .http_client(http)
+            .time_source(time_source)
             .build();
         Ok(aws_sdk_sts::Client::from_conf(config))
+    }
+}
+
+/// The SDK's clock, `offset` seconds ahead of the system's (behind when negative): the
+/// `clock_offset_s` setting, for moving the SDK into a credential refresh window.
+#[derive(Debug, Clone, Copy)]
+struct OffsetClock(i64);
+
+impl aws_smithy_async::time::TimeSource for OffsetClock {
+    fn now(&self) -> std::time::SystemTime {
+        let now = std::time::SystemTime::now();
+        let offset = std::time::Duration::from_secs(self.0.unsigned_abs());
+        if self.0 >= 0 {
+            now + offset
+        } else {
+            now - offset
+        }
     }
 }
 

@@ -1,0 +1,209 @@
+//! The `aws-cli` driver: AWS CLI v1 from the project's venv, one
+//! `aws sts get-caller-identity` process per call — by nature a new client every call,
+//! so every strategy behaves like `client-retry`. The error kind is botocore's exception
+//! name where the CLI's message shows it (`Unable to locate credentials` →
+//! `NoCredentialsError`, `An error occurred (ExpiredToken)` → `ExpiredToken`), else
+//! `exit N`.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use super::boto3::LOOPBACK_GUARD;
+use super::child::sanitized_command;
+use super::{CallOutcome, ClientOutcome, Driver, DriverError, DriverKind, Endpoints};
+
+/// The AWS CLI, one process per call.
+#[derive(Debug)]
+pub struct AwsCliDriver {
+    aws: PathBuf,
+    version: String,
+    endpoints: Option<Endpoints>,
+    home: tempfile::TempDir,
+}
+
+/// botocore's environment variable for each driver setting.
+fn variable(setting: &str) -> Option<&'static str> {
+    Some(match setting {
+        "metadata_service_timeout" => "AWS_METADATA_SERVICE_TIMEOUT",
+        "metadata_service_num_attempts" => "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
+        "retries_mode" => "AWS_RETRY_MODE",
+        "retries_max_attempts" => "AWS_MAX_ATTEMPTS",
+        "ec2_metadata_v1_disabled" => "AWS_EC2_METADATA_V1_DISABLED",
+        _ => return None,
+    })
+}
+
+fn setting_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .filter(|f| f.fract() == 0.0)
+            .map_or_else(|| n.to_string(), |f| format!("{f:.0}")),
+        other => other.to_string(),
+    }
+}
+
+/// The CLI's failure as an error kind.
+pub fn error_kind(stderr: &str, status: Option<i32>) -> String {
+    if stderr.contains("Unable to locate credentials") {
+        return "NoCredentialsError".into();
+    }
+    if let Some(rest) = stderr.split("An error occurred (").nth(1) {
+        if let Some(code) = rest.split(')').next() {
+            return code.to_string();
+        }
+    }
+    if stderr.contains("Could not connect to the endpoint URL") {
+        return "EndpointConnectionError".into();
+    }
+    format!(
+        "exit {}",
+        status.map_or("by signal".to_string(), |s| s.to_string())
+    )
+}
+
+impl AwsCliDriver {
+    /// Finds `aws` next to `python` (the venv's) and reads its version.
+    ///
+    /// # Errors
+    /// [`DriverError::Start`] when the CLI is missing or does not run.
+    pub async fn start(python: &Path) -> Result<Self, DriverError> {
+        let start_err = |message: String| DriverError::Start {
+            driver: DriverKind::AwsCli,
+            message,
+        };
+        let aws = python.with_file_name("aws");
+        if !aws.exists() {
+            return Err(start_err(format!(
+                "no AWS CLI at {}: run scripts/setup (the venv pins awscli)",
+                aws.display()
+            )));
+        }
+        let home = tempfile::Builder::new()
+            .prefix("imds-harness-awscli-")
+            .tempdir()
+            .map_err(|e| start_err(format!("temporary HOME: {e}")))?;
+        std::fs::write(home.path().join("sitecustomize.py"), LOOPBACK_GUARD)
+            .map_err(|e| start_err(e.to_string()))?;
+        let mut cmd = sanitized_command(&aws, home.path()).map_err(|e| start_err(e.to_string()))?;
+        let out = cmd
+            .arg("--version")
+            .output()
+            .await
+            .map_err(|e| start_err(format!("running {}: {e}", aws.display())))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let version = text
+            .split_whitespace()
+            .next()
+            .unwrap_or("aws-cli/?")
+            .replace('/', " ");
+        let botocore = text
+            .split_whitespace()
+            .find(|w| w.starts_with("botocore/"))
+            .map(|w| w.replace('/', " "));
+        Ok(Self {
+            aws,
+            version: match botocore {
+                Some(b) => format!("{version} ({b})"),
+                None => version,
+            },
+            endpoints: None,
+            home,
+        })
+    }
+}
+
+#[async_trait]
+impl Driver for AwsCliDriver {
+    fn sdk_version(&self) -> String {
+        self.version.clone()
+    }
+
+    async fn configure(&mut self, endpoints: &Endpoints) -> Result<(), DriverError> {
+        self.endpoints = Some(endpoints.clone());
+        Ok(())
+    }
+
+    async fn new_client(&mut self) -> Result<ClientOutcome, DriverError> {
+        Ok(ClientOutcome {
+            credentials_resolved: None,
+            error: None,
+        })
+    }
+
+    async fn call(&mut self) -> Result<CallOutcome, DriverError> {
+        let broken = |message: String| DriverError::Broken {
+            driver: DriverKind::AwsCli,
+            message,
+            stderr: String::new(),
+        };
+        let endpoints = self
+            .endpoints
+            .as_ref()
+            .ok_or_else(|| broken("call before configure".into()))?;
+        let mut cmd =
+            sanitized_command(&self.aws, self.home.path()).map_err(|e| broken(e.to_string()))?;
+        cmd.args([
+            "sts",
+            "get-caller-identity",
+            "--output",
+            "json",
+            "--region",
+            &endpoints.region,
+        ])
+        .args(["--endpoint-url", &endpoints.sts])
+        .env(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            format!("{}/", endpoints.imds),
+        )
+        .env("AWS_ENDPOINT_URL_STS", &endpoints.sts)
+        .env("PYTHONPATH", self.home.path());
+        for (key, value) in &endpoints.settings {
+            if let Some(var) = variable(key) {
+                cmd.env(var, setting_text(value));
+            }
+        }
+        let out = cmd
+            .output()
+            .await
+            .map_err(|e| broken(format!("running aws: {e}")))?;
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        if out.status.success() {
+            let parsed: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .map_err(|e| broken(format!("aws printed something that is not JSON ({e})")))?;
+            return Ok(CallOutcome::Ok {
+                arn: parsed["Arn"].as_str().unwrap_or_default().to_string(),
+                access_key_id: None,
+            });
+        }
+        Ok(CallOutcome::Err {
+            kind: error_kind(&stderr, out.status.code()),
+            message: stderr,
+        })
+    }
+
+    async fn drop_client(&mut self) -> Result<(), DriverError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_kinds_come_from_the_cli_message() {
+        assert_eq!(error_kind("\nUnable to locate credentials. You can configure credentials by running \"aws configure\".", Some(255)), "NoCredentialsError");
+        assert_eq!(
+            error_kind("An error occurred (ExpiredToken) when calling the GetCallerIdentity operation: expired", Some(254)),
+            "ExpiredToken"
+        );
+        assert_eq!(error_kind("something else", Some(3)), "exit 3");
+    }
+}

@@ -1,0 +1,137 @@
+//! A driver whose SDK runs in a long-lived child process speaking JSON lines (boto3 in
+//! Python, the JS v3 SDK in Node). The protocol, one JSON object per line each way:
+//!
+//! - greeting (child → harness, once): `{"ready": true, "sdk": "boto3 1.43.11 (botocore 1.43.11)"}`
+//! - `{"op": "configure", "imds_endpoint", "sts_endpoint", "region", "settings"}` → `{"ok": true}`
+//! - `{"op": "new_session"}` → `{"ok": true}`
+//! - `{"op": "new_client"}` → `{"ok": true, "credentials_resolved": bool|null}` or `{"error": {…}}`
+//! - `{"op": "call"}` → `{"arn", "access_key_id"}` or `{"error": {"kind", "message"}}`
+//! - `{"op": "drop_client"}` → `{"ok": true}`
+//! - a problem of the driver itself: `{"driver_error": "…"}`
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+
+use super::child::JsonLinesChild;
+use super::{CallOutcome, ClientOutcome, Driver, DriverError, DriverKind, Endpoints};
+
+/// Longest a single operation may take before the child counts as hung.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running JSON-lines driver.
+#[derive(Debug)]
+pub struct JsonLinesDriver {
+    kind: DriverKind,
+    child: JsonLinesChild,
+    version: String,
+    _home: tempfile::TempDir,
+}
+
+impl JsonLinesDriver {
+    /// Waits for the child's greeting. `program` names the interpreter in errors.
+    ///
+    /// # Errors
+    /// [`DriverError::Start`] when the child does not greet within the timeout.
+    pub async fn greet(
+        kind: DriverKind,
+        mut child: JsonLinesChild,
+        home: tempfile::TempDir,
+        program: &str,
+    ) -> Result<Self, DriverError> {
+        let start_err = |message: String| DriverError::Start {
+            driver: kind.clone(),
+            message,
+        };
+        let ready = child.read(OPERATION_TIMEOUT).await.map_err(|e| {
+            start_err(format!(
+                "{program} could not run the {kind} driver (is the SDK installed there? run scripts/setup): {e}"
+            ))
+        })?;
+        if ready["ready"] != json!(true) {
+            return Err(start_err(format!("unexpected greeting {ready}")));
+        }
+        let version = ready["sdk"]
+            .as_str()
+            .unwrap_or("unknown version")
+            .to_string();
+        Ok(Self {
+            kind,
+            child,
+            version,
+            _home: home,
+        })
+    }
+
+    async fn op(&mut self, request: Value) -> Result<Value, DriverError> {
+        let answer = self.child.request(&request, OPERATION_TIMEOUT).await?;
+        if let Some(problem) = answer.get("driver_error").and_then(Value::as_str) {
+            return Err(DriverError::Broken {
+                driver: self.kind.clone(),
+                message: problem.to_string(),
+                stderr: String::new(),
+            });
+        }
+        Ok(answer)
+    }
+}
+
+fn error_text(answer: &Value) -> Option<String> {
+    answer.get("error").map(|e| {
+        format!(
+            "{}: {}",
+            e["kind"].as_str().unwrap_or("?"),
+            e["message"].as_str().unwrap_or("")
+        )
+    })
+}
+
+#[async_trait]
+impl Driver for JsonLinesDriver {
+    fn sdk_version(&self) -> String {
+        self.version.clone()
+    }
+
+    async fn configure(&mut self, endpoints: &Endpoints) -> Result<(), DriverError> {
+        self.op(json!({
+            "op": "configure",
+            "imds_endpoint": endpoints.imds,
+            "sts_endpoint": endpoints.sts,
+            "region": endpoints.region,
+            "settings": endpoints.settings,
+        }))
+        .await
+        .map(drop)
+    }
+
+    async fn new_session(&mut self) -> Result<(), DriverError> {
+        self.op(json!({"op": "new_session"})).await.map(drop)
+    }
+
+    async fn new_client(&mut self) -> Result<ClientOutcome, DriverError> {
+        let answer = self.op(json!({"op": "new_client"})).await?;
+        Ok(ClientOutcome {
+            credentials_resolved: answer.get("credentials_resolved").and_then(Value::as_bool),
+            error: error_text(&answer),
+        })
+    }
+
+    async fn call(&mut self) -> Result<CallOutcome, DriverError> {
+        let answer = self.op(json!({"op": "call"})).await?;
+        Ok(match answer.get("error") {
+            Some(e) => CallOutcome::Err {
+                kind: e["kind"].as_str().unwrap_or("?").to_string(),
+                message: e["message"].as_str().unwrap_or("").to_string(),
+            },
+            None => CallOutcome::Ok {
+                arn: answer["arn"].as_str().unwrap_or("").to_string(),
+                access_key_id: answer["access_key_id"].as_str().map(str::to_string),
+            },
+        })
+    }
+
+    async fn drop_client(&mut self) -> Result<(), DriverError> {
+        self.op(json!({"op": "drop_client"})).await.map(drop)
+    }
+}
