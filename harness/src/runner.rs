@@ -165,14 +165,38 @@ pub async fn run_planned(
     options: &RunOptions,
     progress: &(dyn Fn(&CellResult, usize) + Sync),
 ) -> Vec<CellResult> {
+    // Create every SDK environment first, one at a time; a failure shows up as the
+    // setup error of each cell that needs it.
+    let mut prepared: Vec<(crate::driver::spec::DriverSpec, Result<(), String>)> = Vec::new();
+    for planned in &cells {
+        if !prepared.iter().any(|(spec, _)| *spec == planned.cell.driver) {
+            let outcome = driver::prepare(&planned.cell.driver, &options.setup).await.map_err(|e| e.to_string());
+            prepared.push((planned.cell.driver.clone(), outcome));
+        }
+    }
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let count = cells.len();
     for (i, planned) in cells.into_iter().enumerate() {
         let (permits, setup) = (permits.clone(), options.setup.clone());
+        let failed_setup = prepared
+            .iter()
+            .find(|(spec, outcome)| *spec == planned.cell.driver && outcome.is_err())
+            .and_then(|(_, outcome)| outcome.clone().err());
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let mut result = run_cell(&planned.scenario, &planned.cell, &setup).await;
+            let mut result = match failed_setup {
+                Some(e) => CellResult {
+                    index: planned.index,
+                    scenario: planned.scenario.name.clone(),
+                    cell: planned.cell.id(),
+                    driver: planned.cell.driver.name.clone(),
+                    strategy: planned.cell.strategy.clone(),
+                    sdk_version: None,
+                    outcome: CellOutcome::SetupError(e),
+                },
+                None => run_cell(&planned.scenario, &planned.cell, &setup).await,
+            };
             result.index = planned.index;
             (i, result)
         });

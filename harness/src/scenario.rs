@@ -155,6 +155,9 @@ pub struct Expectation {
     pub error_kind: Option<String>,
     /// Exact number of IMDS requests between recovery and the end of the attempts.
     pub imds_requests_after_recovery: Option<usize>,
+    /// Exact number of distinct access keys that signed accepted calls (1: kept the old
+    /// credentials; 2: fetched new ones).
+    pub keys_used: Option<usize>,
 }
 
 impl Expectation {
@@ -188,6 +191,9 @@ impl fmt::Display for Expectation {
         }
         if let Some(n) = self.imds_requests_after_recovery {
             parts.push(format!("{n} IMDS requests after recovery"));
+        }
+        if let Some(n) = self.keys_used {
+            parts.push(format!("{n} signing keys"));
         }
         f.write_str(&parts.join(", "))
     }
@@ -299,6 +305,7 @@ struct RawExpect {
     within: Option<Duration>,
     error_kind: Option<String>,
     imds_requests_after_recovery: Option<usize>,
+    keys_used: Option<usize>,
 }
 
 /// Parses `500ms`, `2s`, `1m 30s` (humantime syntax).
@@ -625,12 +632,14 @@ pub fn parse_with_seed(
             within: e.within,
             error_kind: e.error_kind,
             imds_requests_after_recovery: e.imds_requests_after_recovery,
+            keys_used: e.keys_used,
         };
         let span = e.driver.as_ref().or(e.strategy.as_ref()).map(|s| s.span());
         if expectation.recovers.is_none()
             && expectation.within.is_none()
             && expectation.error_kind.is_none()
             && expectation.imds_requests_after_recovery.is_none()
+            && expectation.keys_used.is_none()
         {
             return Err(at(
                 span,
@@ -658,7 +667,7 @@ pub fn parse_with_seed(
     if let Some(last_recovery) = schedule.recoveries().last() {
         // A single call may span the recovery with the SDK's own retries: no warning.
         for strategy in strategies.values().filter(|s| s.attempts > 1) {
-            let ends = strategy.min_span();
+            let Some(ends) = strategy.min_span() else { continue };
             if ends < *last_recovery {
                 warnings.push(format!(
                     "{}: strategy `{}` makes its last attempt at {}, before IMDS recovers at {}: no cell with it can recover",

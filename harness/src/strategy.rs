@@ -159,11 +159,12 @@ impl Strategy {
         }
     }
 
-    /// The earliest the last attempt can start (for the "ends before recovery" warning).
-    pub fn min_span(&self) -> Duration {
+    /// The earliest the last attempt can start, when it is known in advance (not with
+    /// jittered backoff): for the "ends before recovery" warning.
+    pub fn min_span(&self) -> Option<Duration> {
         match self.pacing {
-            Pacing::Backoff { jitter: true, .. } => Duration::ZERO,
-            _ => self.max_span(),
+            Pacing::Backoff { jitter: true, .. } => None,
+            _ => Some(self.max_span()),
         }
     }
 }

@@ -43,6 +43,19 @@ pub struct Verdict {
     pub access_key_id: Option<String>,
     /// Calls the SDK reported as successful that STS never accepted (should be 0).
     pub unverified_successes: u32,
+    /// Every distinct access key that signed an accepted call, in order of first use:
+    /// one key is "kept using the old credentials", two is "fetched new ones".
+    #[serde(default)]
+    pub keys_used: Vec<String>,
+    /// The longest client creation (botocore resolves credentials there, so an outage
+    /// makes it slow); serialized as `longest_client_creation_ms`.
+    #[serde(
+        default,
+        rename = "longest_client_creation_ms",
+        serialize_with = "serialize_opt_ms",
+        deserialize_with = "deserialize_opt_ms"
+    )]
+    pub longest_client_creation: Option<Duration>,
 }
 
 fn deserialize_opt_ms<'de, D: serde::Deserializer<'de>>(
@@ -75,6 +88,28 @@ impl Verdict {
             })
             .collect();
         let recoveries = timeline.recoveries();
+        let mut keys_used: Vec<String> = Vec::new();
+        for (at, key) in &accepted {
+            let in_attempt = timeline.attempts().any(|(start, duration, _, outcome)| {
+                outcome.is_ok() && *at >= start && *at <= start + duration
+            });
+            if let (true, Some(key)) = (in_attempt, key) {
+                if !keys_used.contains(key) {
+                    keys_used.push(key.clone());
+                }
+            }
+        }
+        let longest_client_creation = timeline
+            .entries()
+            .iter()
+            .filter_map(|e| match e {
+                crate::timeline::Entry::Driver {
+                    event: crate::timeline::DriverEvent::ClientCreated { duration, .. },
+                    ..
+                } => Some(*duration),
+                _ => None,
+            })
+            .max();
         let mut v = Verdict::default();
         let mut window: Option<(Duration, Duration)> = None;
         for (start, duration, attempt, outcome) in timeline.attempts() {
@@ -143,6 +178,8 @@ impl Verdict {
                 Some(imds_at(from))
             };
         }
+        v.keys_used = keys_used;
+        v.longest_client_creation = longest_client_creation;
         v
     }
 
@@ -194,6 +231,15 @@ impl Verdict {
                 failures.push(format!(
                     "expected every failure to be {kind}, also saw {}",
                     others.join(", ")
+                ));
+            }
+        }
+        if let Some(want) = expectation.keys_used {
+            if self.keys_used.len() != want {
+                failures.push(format!(
+                    "expected {want} distinct signing keys, saw {}{}",
+                    self.keys_used.len(),
+                    if self.keys_used.is_empty() { String::new() } else { format!(" ({})", self.keys_used.join(", ")) }
                 ));
             }
         }

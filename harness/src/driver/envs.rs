@@ -44,7 +44,9 @@ with tempfile.TemporaryDirectory() as tmp:
         with zipfile.ZipFile(wheel[0]) as z:
             meta = [n for n in z.namelist() if n.endswith(".dist-info/METADATA")][0]
             for req in email.message_from_bytes(z.read(meta)).get_all("Requires-Dist") or []:
-                m = re.match(r"botocore\s*\(?\s*([^;)]*)", req)
+                if "extra ==" in req:
+                    continue  # botocore[crt] for the `crt` extra
+                m = re.match(r"botocore\s*\(?\s*([<>=!~][^;)]*)", req)
                 if m:
                     spec = m.group(1)
                     low = re.search(r"(?:>=|==)\s*([0-9.]+)", spec)

@@ -217,6 +217,22 @@ pub trait Driver: Send {
     async fn drop_client(&mut self) -> Result<(), DriverError>;
 }
 
+/// Creates the environment `spec` needs (a cached venv or node_modules for a pinned
+/// version) if it does not exist yet; a no-op for the project's own versions. The runner
+/// calls this for every driver before any cell starts, so that installing an SDK never
+/// competes for the CPU with a running cell's timing.
+///
+/// # Errors
+/// [`DriverError::Start`] when the environment cannot be created.
+pub async fn prepare(spec: &spec::DriverSpec, setup: &DriverSetup) -> Result<(), DriverError> {
+    let version = spec.version.as_deref();
+    match spec.kind {
+        DriverKind::RustSdk => Ok(()),
+        DriverKind::Boto3 | DriverKind::AwsCli => envs::python_for(spec.kind.clone(), version, setup).await.map(drop),
+        DriverKind::JsV3 => envs::js_dir_for(version, setup).await.map(drop),
+    }
+}
+
 /// Starts the driver `spec` names (for child drivers: creates the SDK version's
 /// environment on first use, spawns the process and waits until the SDK is loaded).
 ///

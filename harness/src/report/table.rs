@@ -25,7 +25,8 @@ pub fn render(report: &Report, color: bool) -> String {
             "attempts",
             "IMDS reqs after up",
             "errors seen",
-            "signing key",
+            "signing keys",
+            "client init",
             "expected?",
         ]);
     let mut notes = Vec::new();
@@ -75,12 +76,17 @@ pub fn render(report: &Report, color: bool) -> String {
                     } else {
                         errors
                     }),
-                    TableCell::new(v.access_key_id.clone().unwrap_or_else(|| "—".into())),
+                    TableCell::new(match v.keys_used.as_slice() {
+                        [] => "—".to_string(),
+                        [one] => one.clone(),
+                        [first, rest @ ..] => format!("{first} +{} more", rest.len()),
+                    }),
+                    TableCell::new(v.longest_client_creation.map_or("—".to_string(), fmt_ms)),
                     verdict_cell.add_attribute(comfy_table::Attribute::Bold),
                 ]);
             }
             CellOutcome::SetupError(e) | CellOutcome::DriverError(e) => {
-                row.extend((0..6).map(|_| TableCell::new("—")));
+                row.extend((0..7).map(|_| TableCell::new("—")));
                 row.push(TableCell::new("✗ error").fg(Color::Red));
                 notes.push(format!("✗ {} {}: {e}", r.scenario, r.cell));
             }
