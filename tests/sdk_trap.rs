@@ -85,6 +85,41 @@ async fn builtin_suite_reproduces_the_boto3_trap_for_every_outage_kind() {
         }
     }
 
+    // A sample of the other pinned behaviours, checked here as well as by the files.
+    let v =
+        |scenario: &str, cell: &str| &by_cell[&(scenario.to_string(), cell.to_string())].verdict;
+    let cached = v("js-v3-cached-failure", "js-v3@3.26.0/call-retry");
+    assert!(
+        !cached.recovered && cached.imds_requests_after_recovery == Some(0),
+        "{cached:?}"
+    );
+    assert!(v("js-v3-cached-failure", "js-v3@3.27.0/call-retry").recovered);
+    assert!(
+        v("token-403-v1-fallback", "boto3/call-retry").recovered,
+        "botocore falls back to IMDSv1"
+    );
+    assert!(!v("token-403-v1-fallback", "rust-sdk/call-retry").recovered);
+    assert!(!v("token-400-no-fallback", "boto3/call-retry").recovered);
+    let stale = v("expired-credentials-static-stability", "boto3/call-retry");
+    assert_eq!(
+        stale.error_kinds.keys().collect::<Vec<_>>(),
+        vec!["ExpiredToken"]
+    );
+    assert!(
+        v("strategies-refuse", "aws-cli/call-retry").recovered,
+        "a new process per call"
+    );
+    assert!(v("strategies-refuse", "js-v3/call-retry").recovered);
+    let old = results
+        .iter()
+        .find(|r| r.scenario == "boto3-versions" && r.driver == "boto3@1.26.0")
+        .unwrap();
+    assert_eq!(
+        old.sdk_version.as_deref(),
+        Some("boto3 1.26.0 (botocore 1.29.0)"),
+        "the botocore that release shipped with"
+    );
+
     // The scenarios' own expectations hold too (what `imds-harness run` exits 0 on).
     for r in &results {
         assert!(r.passed(), "{} {}: {:?}", r.scenario, r.cell, r.outcome);

@@ -169,8 +169,13 @@ pub async fn run_planned(
     // setup error of each cell that needs it.
     let mut prepared: Vec<(crate::driver::spec::DriverSpec, Result<(), String>)> = Vec::new();
     for planned in &cells {
-        if !prepared.iter().any(|(spec, _)| *spec == planned.cell.driver) {
-            let outcome = driver::prepare(&planned.cell.driver, &options.setup).await.map_err(|e| e.to_string());
+        if !prepared
+            .iter()
+            .any(|(spec, _)| *spec == planned.cell.driver)
+        {
+            let outcome = driver::prepare(&planned.cell.driver, &options.setup)
+                .await
+                .map_err(|e| e.to_string());
             prepared.push((planned.cell.driver.clone(), outcome));
         }
     }

@@ -667,7 +667,9 @@ pub fn parse_with_seed(
     if let Some(last_recovery) = schedule.recoveries().last() {
         // A single call may span the recovery with the SDK's own retries: no warning.
         for strategy in strategies.values().filter(|s| s.attempts > 1) {
-            let Some(ends) = strategy.min_span() else { continue };
+            let Some(ends) = strategy.min_span() else {
+                continue;
+            };
             if ends < *last_recovery {
                 warnings.push(format!(
                     "{}: strategy `{}` makes its last attempt at {}, before IMDS recovers at {}: no cell with it can recover",

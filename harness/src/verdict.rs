@@ -239,7 +239,11 @@ impl Verdict {
                 failures.push(format!(
                     "expected {want} distinct signing keys, saw {}{}",
                     self.keys_used.len(),
-                    if self.keys_used.is_empty() { String::new() } else { format!(" ({})", self.keys_used.join(", ")) }
+                    if self.keys_used.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", self.keys_used.join(", "))
+                    }
                 ));
             }
         }

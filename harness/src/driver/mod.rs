@@ -228,7 +228,11 @@ pub async fn prepare(spec: &spec::DriverSpec, setup: &DriverSetup) -> Result<(),
     let version = spec.version.as_deref();
     match spec.kind {
         DriverKind::RustSdk => Ok(()),
-        DriverKind::Boto3 | DriverKind::AwsCli => envs::python_for(spec.kind.clone(), version, setup).await.map(drop),
+        DriverKind::Boto3 | DriverKind::AwsCli => {
+            envs::python_for(spec.kind.clone(), version, setup)
+                .await
+                .map(drop)
+        }
         DriverKind::JsV3 => envs::js_dir_for(version, setup).await.map(drop),
     }
 }
