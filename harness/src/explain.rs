@@ -139,16 +139,21 @@ pub fn diagnose(cell: &CellResult) -> String {
             (n, _) if n > 1 => "with a new client",
             _ => "on its first attempt",
         };
+        let when = if recoveries.is_empty() {
+            "into the run"
+        } else {
+            "after IMDS was back"
+        };
         return format!(
-            "recovered {how}; the first accepted call came {} after IMDS was up, signed by {}.",
+            "recovered {how}; the first accepted call came {} {when}, signed by {}.",
             v.recovery_time.map(fmt_ms).unwrap_or_else(|| "—".into()),
             v.access_key_id.as_deref().unwrap_or("an unreported key")
         );
     }
     let kinds: Vec<String> = v.error_kinds.keys().cloned().collect();
     let mut text = format!(
-        "client created while IMDS was `{state_at_first_client}`; never recovered ({} attempts failed with {}).",
-        v.attempts,
+        "client created while IMDS was `{state_at_first_client}`; never recovered ({} failed with {}).",
+        if v.attempts == 1 { "the one attempt".to_string() } else { format!("all {} attempts", v.attempts) },
         if kinds.is_empty() { "no error".to_string() } else { kinds.join(", ") }
     );
     match (last_recovery, v.imds_requests_after_recovery) {
