@@ -100,22 +100,42 @@ pub enum EventKind {
     },
 }
 
-/// A shared, append-only log. Cloning shares the same log.
+/// The events kept in memory, oldest first, and how many older ones were dropped.
+#[derive(Debug, Default)]
+struct Kept {
+    events: std::collections::VecDeque<Event>,
+    dropped: u64,
+}
+
+/// Events a log keeps in memory unless told otherwise: enough for any scenario, bounded
+/// for soak runs (about 200 MB at most; stream to a file with a sink for more).
+pub const DEFAULT_CAPACITY: usize = 1_000_000;
+
+/// A shared, append-only log that keeps the newest `capacity` events in memory (a ring
+/// buffer) and can stream every event to a sink. Cloning shares the same log.
 #[derive(Clone, Debug)]
 pub struct EventLog {
     epoch: Instant,
-    events: Arc<Mutex<Vec<Event>>>,
+    capacity: usize,
+    kept: Arc<Mutex<Kept>>,
     sink: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
 }
 
 impl EventLog {
-    /// A new, empty log whose clock starts at `epoch`.
+    /// A new, empty log whose clock starts at `epoch`, keeping [`DEFAULT_CAPACITY`] events.
     pub fn new(epoch: Instant) -> Self {
         Self {
             epoch,
-            events: Arc::default(),
+            capacity: DEFAULT_CAPACITY,
+            kept: Arc::default(),
             sink: None,
         }
+    }
+
+    /// The same log keeping at most `capacity` events in memory (at least 1).
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
     }
 
     /// A new log that also sends a copy of every event to `sink` (e.g. a task writing
@@ -137,16 +157,21 @@ impl EventLog {
         Instant::now().saturating_duration_since(self.epoch)
     }
 
-    /// Appends an event stamped `at`.
+    /// Appends an event stamped `at`, dropping the oldest when the log is full.
     pub fn record_at(&self, at: Duration, kind: EventKind) {
         let event = Event { at, kind };
         if let Some(sink) = &self.sink {
             let _ = sink.send(event.clone());
         }
-        self.events
+        let mut kept = self
+            .kept
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(event);
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.events.len() >= self.capacity {
+            kept.events.pop_front();
+            kept.dropped += 1;
+        }
+        kept.events.push_back(event);
     }
 
     /// Appends an event stamped now.
@@ -154,14 +179,62 @@ impl EventLog {
         self.record_at(self.now(), kind);
     }
 
-    /// A copy of all events so far, sorted by time (stable for equal times).
+    /// A copy of the events kept, sorted by time (stable for equal times).
     pub fn snapshot(&self) -> Vec<Event> {
-        let mut events = self
-            .events
+        let mut events: Vec<Event> = self
+            .kept
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
+            .events
+            .iter()
+            .cloned()
+            .collect();
         events.sort_by_key(|e| e.at);
         events
+    }
+
+    /// How many events were dropped from memory because the log was full.
+    pub fn dropped(&self) -> u64 {
+        self.kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .dropped
+    }
+
+    /// Events recorded so far, kept or dropped.
+    pub fn recorded(&self) -> u64 {
+        let kept = self
+            .kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        kept.events.len() as u64 + kept.dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_newest_events_up_to_capacity() {
+        let log = EventLog::new(Instant::now()).with_capacity(3);
+        for i in 0..5u64 {
+            log.record_at(
+                Duration::from_millis(i),
+                EventKind::Transition {
+                    state: ImdsState::up(),
+                },
+            );
+        }
+        let kept: Vec<Duration> = log.snapshot().iter().map(|e| e.at).collect();
+        assert_eq!(
+            kept,
+            vec![
+                Duration::from_millis(2),
+                Duration::from_millis(3),
+                Duration::from_millis(4)
+            ]
+        );
+        assert_eq!((log.dropped(), log.recorded()), (2, 5));
     }
 }

@@ -41,6 +41,7 @@ pub struct MockImdsBuilder {
     seed: Option<u64>,
     control_addr: Option<SocketAddr>,
     event_sink: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
+    event_capacity: usize,
 }
 
 impl Default for MockImdsBuilder {
@@ -56,6 +57,7 @@ impl Default for MockImdsBuilder {
             seed: None,
             control_addr: None,
             event_sink: None,
+            event_capacity: crate::events::DEFAULT_CAPACITY,
         }
     }
 }
@@ -112,6 +114,14 @@ impl MockImdsBuilder {
         self
     }
 
+    /// Keep at most this many events in memory (default
+    /// [`crate::events::DEFAULT_CAPACITY`]); older ones are dropped, so a soak run's memory
+    /// stays bounded. Events sent to a sink are unaffected.
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
+        self.event_capacity = capacity;
+        self
+    }
+
     /// Also send every event, as it is recorded, to `sink`.
     pub fn event_sink(mut self, sink: tokio::sync::mpsc::UnboundedSender<Event>) -> Self {
         self.event_sink = Some(sink);
@@ -127,7 +137,8 @@ impl MockImdsBuilder {
         let events = match self.event_sink {
             Some(sink) => EventLog::with_sink(epoch, sink),
             None => EventLog::new(epoch),
-        };
+        }
+        .with_capacity(self.event_capacity);
         let seed = self.seed.unwrap_or_else(rand::random);
         let credentials = self.config.role_name.clone().map(|role| {
             Arc::new(CredentialStore::new(

@@ -67,6 +67,9 @@ enum Command {
         /// Seed for fault probabilities and jitter (default: random, printed).
         #[arg(long)]
         seed: Option<u64>,
+        /// Events kept in memory for `ctl events` (older ones are dropped; --events keeps all).
+        #[arg(long, default_value_t = mock_imds::events::DEFAULT_CAPACITY)]
+        event_capacity: usize,
     },
     /// Talk to a running `mock-imds serve` through its control API.
     Ctl {
@@ -146,6 +149,7 @@ async fn serve(command: Command) -> anyhow::Result<()> {
         hop_limit,
         events,
         seed,
+        event_capacity,
     } = command
     else {
         unreachable!("serve called with another command")
@@ -180,7 +184,8 @@ async fn serve(command: Command) -> anyhow::Result<()> {
         .bind(SocketAddr::new(host, port))
         .sts_bind(SocketAddr::new(host, sts_port))
         .control(SocketAddr::from(([127, 0, 0, 1], control_port)))
-        .initial_state(state);
+        .initial_state(state)
+        .event_capacity(event_capacity);
     if let Some(seed) = seed {
         builder = builder.seed(seed);
     }
