@@ -69,6 +69,15 @@ pub struct CellResult {
     pub strategy: crate::strategy::Strategy,
     /// The SDK the driver ran, with versions.
     pub sdk_version: Option<String>,
+    /// The cell's whole wall time: driver start-up, the run, tear-down; serialized as
+    /// `wall_ms`. Minus the timeline's length, the harness's per-cell overhead.
+    #[serde(
+        default,
+        rename = "wall_ms",
+        serialize_with = "mock_imds::events::serialize_ms",
+        deserialize_with = "mock_imds::events::deserialize_ms"
+    )]
+    pub wall: Duration,
     /// The run, or why the driver failed.
     #[serde(flatten)]
     pub outcome: CellOutcome,
@@ -198,6 +207,7 @@ pub async fn run_planned(
                     driver: planned.cell.driver.name.clone(),
                     strategy: planned.cell.strategy.clone(),
                     sdk_version: None,
+                    wall: Duration::ZERO,
                     outcome: CellOutcome::SetupError(e),
                 },
                 None => run_cell(&planned.scenario, &planned.cell, &setup).await,
@@ -223,6 +233,13 @@ pub async fn run_planned(
 
 /// Runs one cell on fresh mocks.
 pub async fn run_cell(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -> CellResult {
+    let started = Instant::now();
+    let mut result = run_cell_inner(scenario, cell, setup).await;
+    result.wall = started.elapsed();
+    result
+}
+
+async fn run_cell_inner(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -> CellResult {
     let mut result = CellResult {
         index: 0,
         scenario: scenario.name.clone(),
@@ -230,6 +247,7 @@ pub async fn run_cell(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -> 
         driver: cell.driver.name.clone(),
         strategy: cell.strategy.clone(),
         sdk_version: None,
+        wall: Duration::ZERO,
         outcome: CellOutcome::SetupError(String::new()),
     };
     // The driver starts (interpreter, imports) before the scenario clock does.
