@@ -31,6 +31,14 @@ use crate::ec2_http::HttpResponse;
 use crate::fault::Fault;
 use crate::imds_service::ConnectionClosed;
 
+/// Largest request head (request line plus header fields) a mock listener accepts, in
+/// bytes. A larger head is answered 431 and the connection closed. EC2 documents no limit;
+/// common servers allow 8–16 KiB, and an IMDS request (a 56-character token, a path of a
+/// few dozen bytes) needs well under 1 KiB. Without an explicit limit hyper enforces only
+/// its read buffer size, and only while a head is incomplete, so a 100 KiB header that
+/// arrives in one read was accepted.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
 /// Answers one request; `Err` ends the connection without an answer.
 pub type Handler = Arc<
     dyn Fn(
@@ -180,7 +188,14 @@ async fn run(
                     }
                 }
             }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(joined) = connections.join_next(), if !connections.is_empty() => {
+                // A panicking connection task must not pass unnoticed.
+                if let Err(err) = joined {
+                    if err.is_panic() {
+                        tracing::error!(%err, "a connection task panicked");
+                    }
+                }
+            }
         }
     }
 }
@@ -240,6 +255,17 @@ async fn rebind(addr: SocketAddr, backlog: u32) -> TcpListener {
     }
 }
 
+/// RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without a `Host` field
+/// and to any request with more than one. (hyper checks framing but leaves this to the
+/// service.) HTTP/1.0 requests may omit it.
+fn host_is_valid<B>(req: &Request<B>) -> bool {
+    match req.headers().get_all(http::header::HOST).iter().count() {
+        0 => req.version() < http::Version::HTTP_11,
+        1 => true,
+        _ => false,
+    }
+}
+
 async fn serve_connection(stream: TcpStream, handler: Handler) {
     // A second handle on the socket, to turn the close into a reset when asked.
     let raw = stream.into_std().and_then(|s| {
@@ -250,12 +276,19 @@ async fn serve_connection(stream: TcpStream, handler: Handler) {
     let twin = Arc::new(twin);
     let socket = ConnectionSocket(twin.clone());
     let service = service_fn(move |mut req: Request<Incoming>| {
+        if !host_is_valid(&req) {
+            let answer: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(std::future::ready(Ok(
+                crate::ec2_http::error_page(http::StatusCode::BAD_REQUEST),
+            )));
+            return answer;
+        }
         req.extensions_mut().insert(socket.clone());
         handler(req)
     });
     let served = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
         .max_buf_size(64 * 1024)
+        .max_header_size(MAX_HEAD_BYTES)
         .serve_connection(TokioIo::new(stream), service)
         .await;
     if let Err(err) = served {
