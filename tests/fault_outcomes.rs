@@ -11,9 +11,7 @@ use mock_imds::{FaultSpec, ImdsConfig, MockImds};
 /// Creates a client and makes one call with `kind` while `fault` is active; returns the
 /// outcome as `ok` or the error kind, and how many credential documents were fetched.
 async fn probe(kind: DriverKind, config: ImdsConfig, fault: &str) -> (String, usize) {
-    let setup = DriverSetup {
-        python: common::python(),
-    };
+    let setup = DriverSetup::new(common::python());
     let mut driver = driver::start(&kind, &setup).await.unwrap();
     let imds = MockImds::builder()
         .config(config)

@@ -28,9 +28,7 @@ async fn builtin_suite_reproduces_the_boto3_trap_for_every_outage_kind() {
         &scenarios,
         &RunOptions {
             jobs: 4,
-            setup: DriverSetup {
-                python: common::python(),
-            },
+            setup: DriverSetup::new(common::python()),
         },
         &|_, _| {},
     )

@@ -1,12 +1,15 @@
 //! `imds-harness`: run scenario files against real SDKs and print the verdict table.
 //!
 //! Exit status: 0 when every expectation holds, 1 when one does not (or a driver broke
-//! mid-run), 2 on bad input or a setup problem (invalid scenario, missing Python venv),
-//! 130 when interrupted (every driver process is stopped first).
+//! mid-run: crashed, hung past `--operation-timeout`, or printed something that is not
+//! the protocol), 2 on bad input or a setup problem (invalid scenario, missing Python
+//! venv, a driver that could not start), 130 when interrupted (every driver process is
+//! stopped first and its temporary home removed).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use harness::driver::DriverSetup;
@@ -46,12 +49,24 @@ enum Command {
         /// Seed for schedule generators and fault probabilities (default: each file's `seed`, else 0).
         #[arg(long)]
         seed: Option<u64>,
+        /// Longest a driver may take to start or to answer one operation before it counts as hung and its cell fails as a driver error, e.g. `2s`, `90s`.
+        #[arg(long, value_name = "DURATION", env = "IMDS_HARNESS_OPERATION_TIMEOUT", default_value = "60s", value_parser = parse_timeout)]
+        operation_timeout: Duration,
     },
     /// Check scenario files without running them.
     Validate {
         /// Scenario files or directories (default: the built-in `scenarios/`).
         paths: Vec<PathBuf>,
     },
+}
+
+/// A positive duration such as `2s` or `500ms`.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be longer than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("not a duration like \"2s\" or \"500ms\": {e}")),
+    }
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -140,6 +155,30 @@ fn progress_line(result: &CellResult, done: usize, total: usize) -> String {
     )
 }
 
+/// A future that completes on SIGINT (Ctrl-C). The handler is installed when this
+/// function returns, not when the future is first polled. Must run inside the runtime.
+fn interrupt_listener() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::interrupt()) {
+            Ok(mut sigint) => Box::pin(async move {
+                sigint.recv().await;
+            }),
+            Err(e) => {
+                eprintln!("warning: cannot listen for Ctrl-C: {e}");
+                Box::pin(std::future::pending())
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
 fn main() -> ExitCode {
     sanitize_own_environment();
     tracing_subscriber::fmt()
@@ -183,6 +222,7 @@ fn main() -> ExitCode {
             jobs,
             python,
             seed,
+            operation_timeout,
         } => {
             let (scenarios, errors) = load_all(paths, seed);
             if !errors.is_empty() {
@@ -199,6 +239,7 @@ fn main() -> ExitCode {
                 jobs,
                 setup: DriverSetup {
                     python: python.unwrap_or_else(paths::default_python),
+                    operation_timeout,
                 },
             };
             let total: usize = scenarios.iter().map(|s| s.cells.len()).sum();
@@ -210,9 +251,12 @@ fn main() -> ExitCode {
             let progress =
                 |r: &CellResult, done: usize| eprintln!("{}", progress_line(r, done, total));
             let results = runtime.block_on(async {
+                // Listen for Ctrl-C before the first driver starts: a SIGINT that arrived
+                // before the listener would kill this process and orphan the drivers.
+                let interrupted = interrupt_listener();
                 tokio::select! {
                     results = runner::run_all(&scenarios, &options, &progress) => Some(results),
-                    _ = tokio::signal::ctrl_c() => None,
+                    _ = interrupted => None,
                 }
             });
             // Dropping the runtime stops every cell: driver processes are killed and

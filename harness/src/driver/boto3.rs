@@ -4,8 +4,6 @@
 //! before the scenario clock starts. The child creates one `boto3.session.Session` when
 //! configured and makes clients from it, as most applications do.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
@@ -15,14 +13,12 @@ use super::{CallOutcome, ClientOutcome, Driver, DriverError, DriverKind, DriverS
 /// The driver program, embedded so the binary works from any directory.
 pub const SCRIPT: &str = include_str!("../../drivers/boto3_driver.py");
 
-/// Longest a single operation may take before the child counts as hung.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// A boto3 child process.
 #[derive(Debug)]
 pub struct Boto3Driver {
     child: JsonLinesChild,
     version: String,
+    timeout: std::time::Duration,
     _home: tempfile::TempDir,
 }
 
@@ -53,7 +49,7 @@ impl Boto3Driver {
             sanitized_command(&setup.python, home.path()).map_err(|e| start_err(e.to_string()))?;
         cmd.arg("-I").arg(&script);
         let mut child = JsonLinesChild::spawn(DriverKind::Boto3, cmd)?;
-        let ready = child.read(OPERATION_TIMEOUT).await.map_err(|e| {
+        let ready = child.read(setup.operation_timeout).await.map_err(|e| {
             start_err(format!(
                 "{} could not run the driver (is the pinned boto3 installed there? run scripts/setup, or pass --python / set IMDS_HARNESS_PYTHON): {e}",
                 setup.python.display()
@@ -70,12 +66,13 @@ impl Boto3Driver {
         Ok(Self {
             child,
             version,
+            timeout: setup.operation_timeout,
             _home: home,
         })
     }
 
     async fn op(&mut self, request: Value) -> Result<Value, DriverError> {
-        let answer = self.child.request(&request, OPERATION_TIMEOUT).await?;
+        let answer = self.child.request(&request, self.timeout).await?;
         if let Some(problem) = answer.get("driver_error").and_then(Value::as_str) {
             return Err(DriverError::Broken {
                 driver: DriverKind::Boto3,

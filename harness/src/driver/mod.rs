@@ -12,6 +12,7 @@ pub mod rust_sdk;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -137,11 +138,30 @@ pub struct Endpoints {
     pub region: String,
 }
 
-/// Where to find what the child-process drivers need.
+/// Default for [`DriverSetup::operation_timeout`]: 60 s.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where to find what the child-process drivers need, and how long to wait for them.
 #[derive(Debug, Clone)]
 pub struct DriverSetup {
     /// The Python interpreter that has the pinned boto3 (the project's `.venv`).
     pub python: PathBuf,
+    /// Longest a child driver may take to start (interpreter start-up, `import boto3`)
+    /// or to answer one operation (configure, new client, call, drop client) before it
+    /// counts as hung: it is killed and the cell fails as a driver error carrying its
+    /// stderr. Wall-clock time; default [`DEFAULT_OPERATION_TIMEOUT`]
+    /// (`imds-harness run --operation-timeout`).
+    pub operation_timeout: Duration,
+}
+
+impl DriverSetup {
+    /// A setup with `python` and the default operation timeout.
+    pub fn new(python: PathBuf) -> Self {
+        Self {
+            python,
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+        }
+    }
 }
 
 /// One SDK behind one interface. All methods are called in order, never concurrently.
