@@ -17,6 +17,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::Request;
@@ -51,7 +52,7 @@ pub type Handler = Arc<
 /// The connection a request arrived on, in the request's extensions, so a handler can set
 /// socket options on its answer (the IMDSv2 hop limit).
 #[derive(Debug, Clone)]
-pub struct ConnectionSocket(Arc<std::net::TcpStream>);
+pub struct ConnectionSocket(Arc<TcpStream>);
 
 impl ConnectionSocket {
     /// Sets the IP TTL (IPv4) or unicast hop limit (IPv6) of the packets sent from now on.
@@ -266,15 +267,66 @@ fn host_is_valid<B>(req: &Request<B>) -> bool {
     }
 }
 
+/// The accepted socket, shared by hyper (which reads and writes it through this) and by
+/// the handlers and [`serve_connection`] (which set socket options on it): one file
+/// descriptor per connection. (A `try_clone` twin used to double the descriptors, so at
+/// 10,000 connections the mock hit a 20,000 limit and stopped accepting, control API
+/// included.)
+struct SharedStream(Arc<TcpStream>);
+
+impl tokio::io::AsyncRead for SharedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            std::task::ready!(self.0.poll_read_ready(cx))?;
+            match self.0.try_read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                // Readiness was stale; `try_read` cleared it, so poll again.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for SharedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            std::task::ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write(data) {
+                Ok(n) => return Poll::Ready(Ok(n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let shut = socket2::SockRef::from(&*self.0).shutdown(std::net::Shutdown::Write);
+        Poll::Ready(match shut {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        })
+    }
+}
+
 async fn serve_connection(stream: TcpStream, handler: Handler) {
-    // A second handle on the socket, to turn the close into a reset when asked.
-    let raw = stream.into_std().and_then(|s| {
-        let twin = s.try_clone()?;
-        Ok((TcpStream::from_std(s)?, twin))
-    });
-    let Ok((stream, twin)) = raw else { return };
-    let twin = Arc::new(twin);
-    let socket = ConnectionSocket(twin.clone());
+    let stream = Arc::new(stream);
+    let socket = ConnectionSocket(stream.clone());
     let service = service_fn(move |mut req: Request<Incoming>| {
         if !host_is_valid(&req) {
             let answer: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(std::future::ready(Ok(
@@ -289,7 +341,7 @@ async fn serve_connection(stream: TcpStream, handler: Handler) {
         .keep_alive(true)
         .max_buf_size(64 * 1024)
         .max_header_size(MAX_HEAD_BYTES)
-        .serve_connection(TokioIo::new(stream), service)
+        .serve_connection(TokioIo::new(SharedStream(stream.clone())), service)
         .await;
     if let Err(err) = served {
         let reset = std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |e| {
@@ -297,7 +349,9 @@ async fn serve_connection(stream: TcpStream, handler: Handler) {
         })
         .any(|e| e.downcast_ref::<ConnectionClosed>() == Some(&ConnectionClosed::Reset));
         if reset {
-            let _ = socket2::SockRef::from(&twin).set_linger(Some(Duration::ZERO));
+            // The socket closes when the last handle (this one) drops: with a zero
+            // linger, that close is a reset.
+            let _ = socket2::SockRef::from(&*stream).set_linger(Some(Duration::ZERO));
         }
     }
 }
