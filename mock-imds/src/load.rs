@@ -76,6 +76,8 @@ pub struct LoadReport {
     pub reconnects: u64,
     /// Answers by status code.
     pub statuses: BTreeMap<u16, u64>,
+    /// Dropped requests by the client's error, and failed reconnects by their error.
+    pub errors: BTreeMap<String, u64>,
     /// Fault changes made through the control API.
     pub fault_changes: u64,
     /// Fault changes that failed.
@@ -104,6 +106,18 @@ struct Counters {
     resent: AtomicU64,
     reconnects: AtomicU64,
     statuses: Mutex<BTreeMap<u16, u64>>,
+    errors: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Counters {
+    fn error(&self, what: &str, error: &dyn std::fmt::Display) {
+        *self
+            .errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(format!("{what}: {error}"))
+            .or_default() += 1;
+    }
 }
 
 type Sender = SendRequest<Empty<Bytes>>;
@@ -164,7 +178,8 @@ async fn worker(
                         counters.reconnects.fetch_add(1, Ordering::Relaxed);
                         s
                     }
-                    Err(_) => {
+                    Err(e) => {
+                        counters.error("reconnect", &e);
                         // Refused or out of descriptors: back off briefly and retry.
                         tokio::time::sleep(Duration::from_millis(2)).await;
                         continue;
@@ -197,6 +212,7 @@ async fn worker(
                         req = unsent;
                     }
                     None => {
+                        counters.error("dropped", e.error());
                         counters.sent.fetch_add(1, Ordering::Relaxed);
                         counters.dropped.fetch_add(1, Ordering::Relaxed);
                         break;
@@ -379,6 +395,11 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
     report.reconnects = counters.reconnects.load(Ordering::Relaxed);
     report.statuses = counters
         .statuses
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    report.errors = counters
+        .errors
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
