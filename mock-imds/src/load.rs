@@ -82,6 +82,8 @@ pub struct LoadReport {
     pub fault_changes: u64,
     /// Fault changes that failed.
     pub fault_change_errors: u64,
+    /// Mean time between fault changes, in milliseconds (wall-clock).
+    pub mean_fault_change_interval_ms: f64,
     /// IMDS request events the mock logged.
     pub imds_request_events: u64,
     /// Whether `imds_request_events` must equal `answered + dropped` (no socket-level
@@ -269,6 +271,46 @@ async fn set_faults(control: SocketAddr, state: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `PUT /state` over a kept-alive control connection (opened when `None`).
+async fn set_faults_on(
+    connection: &mut Option<SendRequest<Full<Bytes>>>,
+    control: SocketAddr,
+    state: &str,
+) -> anyhow::Result<()> {
+    let sender = match connection {
+        Some(sender) if !sender.is_closed() => sender,
+        _ => {
+            let stream = TcpStream::connect(control).await?;
+            let _ = stream.set_nodelay(true);
+            let (sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            connection.insert(sender)
+        }
+    };
+    sender.ready().await?;
+    let request = http::Request::builder()
+        .method("PUT")
+        .uri("/state")
+        .header(http::header::HOST, control.to_string())
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(
+            serde_json::json!({ "state": state }).to_string(),
+        )))?;
+    let response = sender.send_request(request).await?;
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await?.to_bytes();
+    if status != 200 {
+        bail!(
+            "PUT /state {state:?}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    Ok(())
+}
+
 /// The fields of an event the count needs.
 #[derive(Deserialize)]
 struct EventType {
@@ -352,25 +394,40 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
             counters.clone(),
         ));
     }
-    let (stop_toggling, mut stopped) = tokio::sync::watch::channel(false);
+    // The fault switcher runs on its own thread and runtime, over one kept-alive control
+    // connection, so the 10,000 workers do not delay its ticks.
+    let stop_toggling = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let toggler = options.toggle_every.map(|every| {
         let control = options.control;
         let faults = options.faults.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let (mut changes, mut errors) = (0u64, 0u64);
-            for state in faults.iter().cycle() {
-                tokio::select! {
-                    _ = ticks.tick() => {}
-                    _ = stopped.changed() => break,
+        let stop = stop_toggling.clone();
+        std::thread::spawn(move || -> (u64, u64) {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return (0, 1);
+            };
+            runtime.block_on(async move {
+                let mut ticks = tokio::time::interval(every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let (mut changes, mut errors) = (0u64, 0u64);
+                let mut connection = None;
+                for state in faults.iter().cycle() {
+                    ticks.tick().await;
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    match set_faults_on(&mut connection, control, state).await {
+                        Ok(()) => changes += 1,
+                        Err(_) => {
+                            connection = None;
+                            errors += 1;
+                        }
+                    }
                 }
-                match set_faults(control, state).await {
-                    Ok(()) => changes += 1,
-                    Err(_) => errors += 1,
-                }
-            }
-            (changes, errors)
+                (changes, errors)
+            })
         })
     });
     while let Some(joined) = workers.join_next().await {
@@ -379,11 +436,14 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
-    let _ = stop_toggling.send(true);
+    stop_toggling.store(true, Ordering::Relaxed);
     if let Some(toggler) = toggler {
-        let (changes, errors) = toggler.await?;
+        let (changes, errors) = toggler
+            .join()
+            .map_err(|_| anyhow::anyhow!("the fault switcher panicked"))?;
         report.fault_changes = changes;
         report.fault_change_errors = errors;
+        report.mean_fault_change_interval_ms = report.seconds * 1000.0 / (changes.max(1) as f64);
     }
     set_faults(options.control, "up").await?;
 
