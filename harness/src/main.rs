@@ -79,6 +79,9 @@ enum Command {
         /// Python with the pinned boto3 (default: $IMDS_HARNESS_PYTHON, else the project's .venv/bin/python).
         #[arg(long, value_name = "PATH")]
         python: Option<PathBuf>,
+        /// Longest a driver may take to start or to answer one operation before it counts as hung and its cell fails as a driver error, e.g. `2s`, `90s`.
+        #[arg(long, value_name = "DURATION", env = "IMDS_HARNESS_OPERATION_TIMEOUT", default_value = "60s", value_parser = parse_timeout)]
+        operation_timeout: std::time::Duration,
     },
     /// List the scenarios and their cells (after --filter and --shard).
     List {
@@ -133,6 +136,39 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// A positive duration such as `2s` or `500ms`.
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be longer than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("not a duration like \"2s\" or \"500ms\": {e}")),
+    }
+}
+
+/// A future that completes on SIGINT (Ctrl-C). The handler is installed when this
+/// function returns, not when the future is first polled. Must run inside the runtime.
+fn interrupt_listener() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::interrupt()) {
+            Ok(mut sigint) => Box::pin(async move {
+                sigint.recv().await;
+            }),
+            Err(e) => {
+                eprintln!("warning: cannot listen for Ctrl-C: {e}");
+                Box::pin(std::future::pending())
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 fn parse_shard(text: &str) -> Result<(usize, usize), String> {
@@ -330,9 +366,12 @@ fn run_cells(
         None => eprintln!("{}", progress_line(r, done, total)),
     };
     let results = runtime.block_on(async {
+        // Listen for Ctrl-C before the first driver starts: a SIGINT that arrived before
+        // the listener would kill this process and orphan the drivers.
+        let interrupted = interrupt_listener();
         tokio::select! {
             results = runner::run_planned(cells, options, &progress) => Some(results),
-            _ = tokio::signal::ctrl_c() => None,
+            _ = interrupted => None,
         }
     });
     drop(runtime);
@@ -342,13 +381,20 @@ fn run_cells(
     Ok(results)
 }
 
-fn options(jobs: Option<u16>, python: Option<PathBuf>) -> RunOptions {
+fn options(
+    jobs: Option<u16>,
+    python: Option<PathBuf>,
+    operation_timeout: std::time::Duration,
+) -> RunOptions {
     RunOptions {
         jobs: jobs.map_or_else(
             || std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
             usize::from,
         ),
-        setup: DriverSetup::with_python(python.unwrap_or_else(paths::default_python)),
+        setup: DriverSetup {
+            operation_timeout,
+            ..DriverSetup::with_python(python.unwrap_or_else(paths::default_python))
+        },
     }
 }
 
@@ -428,6 +474,7 @@ fn real_main(cli: Cli) -> Result<ExitCode, ExitCode> {
             outputs,
             jobs,
             python,
+            operation_timeout,
         } => {
             let scenarios = load_or_exit(&select.paths, select.seed)?;
             let selection = Selection {
@@ -447,7 +494,8 @@ fn real_main(cli: Cli) -> Result<ExitCode, ExitCode> {
                 .filter(|s| planned.iter().any(|c| c.scenario.name == s.name))
                 .cloned()
                 .collect();
-            let Some(results) = run_cells(planned, &options(jobs, python))? else {
+            let Some(results) = run_cells(planned, &options(jobs, python, operation_timeout))?
+            else {
                 eprintln!("interrupted: every driver process was stopped");
                 return Err(ExitCode::from(130));
             };
@@ -496,7 +544,10 @@ fn real_main(cli: Cli) -> Result<ExitCode, ExitCode> {
                         );
                         return Err(ExitCode::from(2));
                     }
-                    match run_cells(planned, &options(Some(1), python))? {
+                    match run_cells(
+                        planned,
+                        &options(Some(1), python, harness::driver::DEFAULT_OPERATION_TIMEOUT),
+                    )? {
                         Some(results) => results,
                         None => return Err(ExitCode::from(130)),
                     }
@@ -568,9 +619,10 @@ fn real_main(cli: Cli) -> Result<ExitCode, ExitCode> {
             };
             let runtime = runtime()?;
             let outcome = runtime.block_on(async {
+                let interrupted = interrupt_listener();
                 tokio::select! {
                     outcome = exec::run(&command, schedule, config) => Some(outcome),
-                    _ = tokio::signal::ctrl_c() => None,
+                    _ = interrupted => None,
                 }
             });
             drop(runtime);

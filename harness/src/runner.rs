@@ -18,8 +18,11 @@ use crate::strategy::Wait;
 use crate::timeline::{DriverEvent, Timeline};
 use crate::verdict::Verdict;
 
-/// Longest a single driver operation may take in the runner before the cell is failed.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(90);
+/// How much longer than [`DriverSetup::operation_timeout`] the runner waits for one
+/// driver operation before failing the cell itself (30 s; so 90 s by default). Child
+/// drivers hit their own deadline first (and report their stderr); this backstop is for
+/// an in-process driver that hangs.
+pub const OPERATION_TIMEOUT_GRACE: Duration = Duration::from_secs(30);
 
 /// The region every client uses.
 pub const REGION: &str = "us-east-1";
@@ -276,12 +279,14 @@ async fn run_cell_inner(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -
         }
     };
     let mut driver_events = Vec::new();
+    let limit = setup.operation_timeout + OPERATION_TIMEOUT_GRACE;
     let played = play(
         driver.as_mut(),
         &mock,
         cell,
         scenario.seed,
         &mut driver_events,
+        limit,
     )
     .await;
     let timeline = Timeline::merge(mock.events(), driver_events);
@@ -313,16 +318,17 @@ async fn timed<T>(
     op: impl std::future::Future<Output = Result<T, DriverError>>,
     what: &str,
     driver: &crate::driver::DriverKind,
+    limit: Duration,
 ) -> Result<(T, Duration), DriverError> {
     let started = Instant::now();
-    match tokio::time::timeout(OPERATION_TIMEOUT, op).await {
+    match tokio::time::timeout(limit, op).await {
         Ok(Ok(value)) => Ok((value, started.elapsed())),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(DriverError::Broken {
             driver: driver.clone(),
             message: format!(
                 "{what} did not return within {}",
-                humantime::format_duration(OPERATION_TIMEOUT)
+                humantime::format_duration(limit)
             ),
             stderr: String::new(),
         }),
@@ -335,6 +341,7 @@ async fn play(
     cell: &Cell,
     seed: u64,
     events: &mut Vec<(Duration, DriverEvent)>,
+    limit: Duration,
 ) -> Result<(), DriverError> {
     let clock = mock.event_log();
     let kind = &cell.driver.kind;
@@ -344,7 +351,7 @@ async fn play(
         region: REGION.to_string(),
         settings: cell.driver.settings.clone(),
     };
-    timed(driver.configure(&endpoints), "configure", kind).await?;
+    timed(driver.configure(&endpoints), "configure", kind, limit).await?;
     let strategy = &cell.strategy;
     let mut rng = StdRng::seed_from_u64(seed);
     let first = Instant::now();
@@ -359,13 +366,13 @@ async fn play(
         }
         if strategy.new_client_before(attempt) {
             if attempt > 1 {
-                timed(driver.drop_client(), "drop_client", kind).await?;
+                timed(driver.drop_client(), "drop_client", kind, limit).await?;
             }
             if strategy.new_session_before(attempt) {
-                timed(driver.new_session(), "new_session", kind).await?;
+                timed(driver.new_session(), "new_session", kind, limit).await?;
             }
             let at = clock.now();
-            let (outcome, duration) = timed(driver.new_client(), "new_client", kind).await?;
+            let (outcome, duration) = timed(driver.new_client(), "new_client", kind, limit).await?;
             events.push((
                 at,
                 DriverEvent::ClientCreated {
@@ -376,7 +383,7 @@ async fn play(
             ));
         }
         let at = clock.now();
-        let (outcome, duration) = timed(driver.call(), "call", kind).await?;
+        let (outcome, duration) = timed(driver.call(), "call", kind, limit).await?;
         previous_end = Instant::now();
         let ok = outcome.is_ok();
         events.push((

@@ -17,6 +17,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::Request;
@@ -31,6 +32,14 @@ use crate::ec2_http::HttpResponse;
 use crate::fault::Fault;
 use crate::imds_service::ConnectionClosed;
 
+/// Largest request head (request line plus header fields) a mock listener accepts, in
+/// bytes. A larger head is answered 431 and the connection closed. EC2 documents no limit;
+/// common servers allow 8–16 KiB, and an IMDS request (a 56-character token, a path of a
+/// few dozen bytes) needs well under 1 KiB. Without an explicit limit hyper enforces only
+/// its read buffer size, and only while a head is incomplete, so a 100 KiB header that
+/// arrives in one read was accepted.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
 /// Answers one request; `Err` ends the connection without an answer.
 pub type Handler = Arc<
     dyn Fn(
@@ -43,7 +52,7 @@ pub type Handler = Arc<
 /// The connection a request arrived on, in the request's extensions, so a handler can set
 /// socket options on its answer (the IMDSv2 hop limit).
 #[derive(Debug, Clone)]
-pub struct ConnectionSocket(Arc<std::net::TcpStream>);
+pub struct ConnectionSocket(Arc<TcpStream>);
 
 impl ConnectionSocket {
     /// Sets the IP TTL (IPv4) or unicast hop limit (IPv6) of the packets sent from now on.
@@ -180,7 +189,14 @@ async fn run(
                     }
                 }
             }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(joined) = connections.join_next(), if !connections.is_empty() => {
+                // A panicking connection task must not pass unnoticed.
+                if let Err(err) = joined {
+                    if err.is_panic() {
+                        tracing::error!(%err, "a connection task panicked");
+                    }
+                }
+            }
         }
     }
 }
@@ -240,23 +256,92 @@ async fn rebind(addr: SocketAddr, backlog: u32) -> TcpListener {
     }
 }
 
+/// RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without a `Host` field
+/// and to any request with more than one. (hyper checks framing but leaves this to the
+/// service.) HTTP/1.0 requests may omit it.
+fn host_is_valid<B>(req: &Request<B>) -> bool {
+    match req.headers().get_all(http::header::HOST).iter().count() {
+        0 => req.version() < http::Version::HTTP_11,
+        1 => true,
+        _ => false,
+    }
+}
+
+/// The accepted socket, shared by hyper (which reads and writes it through this) and by
+/// the handlers and [`serve_connection`] (which set socket options on it): one file
+/// descriptor per connection. (A `try_clone` twin used to double the descriptors, so at
+/// 10,000 connections the mock hit a 20,000 limit and stopped accepting, control API
+/// included.)
+struct SharedStream(Arc<TcpStream>);
+
+impl tokio::io::AsyncRead for SharedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            std::task::ready!(self.0.poll_read_ready(cx))?;
+            match self.0.try_read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                // Readiness was stale; `try_read` cleared it, so poll again.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for SharedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            std::task::ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write(data) {
+                Ok(n) => return Poll::Ready(Ok(n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let shut = socket2::SockRef::from(&*self.0).shutdown(std::net::Shutdown::Write);
+        Poll::Ready(match shut {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        })
+    }
+}
+
 async fn serve_connection(stream: TcpStream, handler: Handler) {
-    // A second handle on the socket, to turn the close into a reset when asked.
-    let raw = stream.into_std().and_then(|s| {
-        let twin = s.try_clone()?;
-        Ok((TcpStream::from_std(s)?, twin))
-    });
-    let Ok((stream, twin)) = raw else { return };
-    let twin = Arc::new(twin);
-    let socket = ConnectionSocket(twin.clone());
+    let stream = Arc::new(stream);
+    let socket = ConnectionSocket(stream.clone());
     let service = service_fn(move |mut req: Request<Incoming>| {
+        if !host_is_valid(&req) {
+            let answer: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(std::future::ready(Ok(
+                crate::ec2_http::error_page(http::StatusCode::BAD_REQUEST),
+            )));
+            return answer;
+        }
         req.extensions_mut().insert(socket.clone());
         handler(req)
     });
     let served = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
         .max_buf_size(64 * 1024)
-        .serve_connection(TokioIo::new(stream), service)
+        .max_header_size(MAX_HEAD_BYTES)
+        .serve_connection(TokioIo::new(SharedStream(stream.clone())), service)
         .await;
     if let Err(err) = served {
         let reset = std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |e| {
@@ -264,7 +349,9 @@ async fn serve_connection(stream: TcpStream, handler: Handler) {
         })
         .any(|e| e.downcast_ref::<ConnectionClosed>() == Some(&ConnectionClosed::Reset));
         if reset {
-            let _ = socket2::SockRef::from(&twin).set_linger(Some(Duration::ZERO));
+            // The socket closes when the last handle (this one) drops: with a zero
+            // linger, that close is a reset.
+            let _ = socket2::SockRef::from(&*stream).set_linger(Some(Duration::ZERO));
         }
     }
 }

@@ -12,6 +12,8 @@ use std::io::Write as _;
 
 use tokio::io::AsyncWriteExt;
 
+mod load;
+
 /// A fake EC2 Instance Metadata Service (IMDSv1/IMDSv2) and a fake STS that checks
 /// SigV4 signatures against the credentials the fake IMDS issued, both of which fail on
 /// command.
@@ -71,6 +73,33 @@ enum Command {
         #[arg(long, default_value_t = mock_imds::events::DEFAULT_CAPACITY)]
         event_capacity: usize,
     },
+    /// Load-test a running `mock-imds serve` (what `scripts/load-test` runs): hold many
+    /// keep-alive connections, send a fixed number of requests over them while switching
+    /// faults through the control API, then check the mock logged one event per request.
+    /// Prints a JSON report; exits 1 when the accounting does not hold or the deadline hit.
+    Load {
+        /// IMDS port on loopback.
+        #[arg(long)]
+        port: u16,
+        /// Control API port on loopback.
+        #[arg(long)]
+        control_port: u16,
+        /// Keep-alive connections to hold open at once (fewer if the descriptor limit says so).
+        #[arg(long, default_value_t = 1000)]
+        connections: usize,
+        /// Requests to send in total.
+        #[arg(long, default_value_t = 100_000)]
+        requests: u64,
+        /// How often to switch the faults, e.g. `10ms`; `0s` never switches.
+        #[arg(long, default_value = "10ms", value_parser = humantime::parse_duration)]
+        toggle_every: std::time::Duration,
+        /// The states cycled through, separated by `|` (each `up` or fault specs joined by `;`).
+        #[arg(long, default_value = load::DEFAULT_FAULTS)]
+        faults: String,
+        /// Wall-clock bound on the whole run.
+        #[arg(long, default_value = "600s", value_parser = humantime::parse_duration)]
+        deadline: std::time::Duration,
+    },
     /// Talk to a running `mock-imds serve` through its control API.
     Ctl {
         /// Control API port on loopback.
@@ -125,6 +154,50 @@ async fn main() -> std::process::ExitCode {
             control_port,
             action,
         } => ctl(control_port, action).await,
+        Command::Load {
+            port,
+            control_port,
+            connections,
+            requests,
+            toggle_every,
+            faults,
+            deadline,
+        } => {
+            let options = load::LoadOptions {
+                imds: SocketAddr::from(([127, 0, 0, 1], port)),
+                control: SocketAddr::from(([127, 0, 0, 1], control_port)),
+                connections,
+                requests,
+                toggle_every: (!toggle_every.is_zero()).then_some(toggle_every),
+                faults: faults.split('|').map(|f| f.trim().to_string()).collect(),
+                deadline,
+            };
+            match load::run(options).await {
+                Ok(report) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&report).unwrap_or_default()
+                    );
+                    if report.accounting_ok && !report.deadline_hit {
+                        Ok(())
+                    } else {
+                        eprintln!(
+                            "load: {} (events {}, answered {} + dropped {})",
+                            if report.deadline_hit {
+                                "the deadline stopped the run"
+                            } else {
+                                "the event count does not match the requests"
+                            },
+                            report.imds_request_events,
+                            report.answered,
+                            report.dropped
+                        );
+                        return std::process::ExitCode::from(1);
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -36,7 +36,9 @@ fn ctl(port: &str, args: &[&str]) -> String {
 
 #[test]
 fn serve_and_ctl_reproduce_the_trap_with_a_plain_python_script() {
-    let python = root().join(".venv/bin/python");
+    // The same Python the harness uses: $IMDS_HARNESS_PYTHON, else the project's venv.
+    let python = std::env::var_os("IMDS_HARNESS_PYTHON")
+        .map_or_else(|| root().join(".venv/bin/python"), std::path::PathBuf::from);
     assert!(
         python.exists(),
         "run scripts/setup first: {} is missing",

@@ -18,11 +18,15 @@ pub const SCRIPT: &str = include_str!("../../drivers/boto3_driver.py");
 /// the AWS CLI installed as `sitecustomize`).
 pub const LOOPBACK_GUARD: &str = include_str!("../../drivers/loopback_guard.py");
 
-/// Spawns the boto3 child with `python` and waits for it to import boto3.
+/// Spawns the boto3 child with `python` and waits (at most `timeout`, also the limit for
+/// each later operation) for it to import boto3.
 ///
 /// # Errors
 /// [`DriverError::Start`] when Python or boto3 is missing.
-pub async fn start(python: &Path) -> Result<JsonLinesDriver, DriverError> {
+pub async fn start(
+    python: &Path,
+    timeout: std::time::Duration,
+) -> Result<JsonLinesDriver, DriverError> {
     let start_err = |message: String| DriverError::Start {
         driver: DriverKind::Boto3,
         message,
@@ -52,6 +56,7 @@ pub async fn start(python: &Path) -> Result<JsonLinesDriver, DriverError> {
         child,
         home,
         &python.display().to_string(),
+        timeout,
     )
     .await
 }

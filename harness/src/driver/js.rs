@@ -16,7 +16,10 @@ pub const SCRIPT: &str = include_str!("../../drivers/js_driver.cjs");
 ///
 /// # Errors
 /// [`DriverError::Start`] when Node or the SDK is missing.
-pub async fn start(js_dir: &Path) -> Result<JsonLinesDriver, DriverError> {
+pub async fn start(
+    js_dir: &Path,
+    timeout: std::time::Duration,
+) -> Result<JsonLinesDriver, DriverError> {
     let start_err = |message: String| DriverError::Start {
         driver: DriverKind::JsV3,
         message,
@@ -40,5 +43,12 @@ pub async fn start(js_dir: &Path) -> Result<JsonLinesDriver, DriverError> {
     let mut cmd = sanitized_command(&node, home.path()).map_err(|e| start_err(e.to_string()))?;
     cmd.env("NODE_PATH", &modules).arg(&script);
     let child = JsonLinesChild::spawn(DriverKind::JsV3, cmd)?;
-    JsonLinesDriver::greet(DriverKind::JsV3, child, home, &node.display().to_string()).await
+    JsonLinesDriver::greet(
+        DriverKind::JsV3,
+        child,
+        home,
+        &node.display().to_string(),
+        timeout,
+    )
+    .await
 }

@@ -17,20 +17,19 @@ use serde_json::{json, Value};
 use super::child::JsonLinesChild;
 use super::{CallOutcome, ClientOutcome, Driver, DriverError, DriverKind, Endpoints};
 
-/// Longest a single operation may take before the child counts as hung.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// A running JSON-lines driver.
 #[derive(Debug)]
 pub struct JsonLinesDriver {
     kind: DriverKind,
     child: JsonLinesChild,
     version: String,
+    timeout: Duration,
     _home: tempfile::TempDir,
 }
 
 impl JsonLinesDriver {
-    /// Waits for the child's greeting. `program` names the interpreter in errors.
+    /// Waits for the child's greeting. `program` names the interpreter in errors;
+    /// `timeout` bounds the greeting and every later operation.
     ///
     /// # Errors
     /// [`DriverError::Start`] when the child does not greet within the timeout.
@@ -39,12 +38,13 @@ impl JsonLinesDriver {
         mut child: JsonLinesChild,
         home: tempfile::TempDir,
         program: &str,
+        timeout: Duration,
     ) -> Result<Self, DriverError> {
         let start_err = |message: String| DriverError::Start {
             driver: kind.clone(),
             message,
         };
-        let ready = child.read(OPERATION_TIMEOUT).await.map_err(|e| {
+        let ready = child.read(timeout).await.map_err(|e| {
             start_err(format!(
                 "{program} could not run the {kind} driver (is the SDK installed there? run scripts/setup): {e}"
             ))
@@ -60,12 +60,13 @@ impl JsonLinesDriver {
             kind,
             child,
             version,
+            timeout,
             _home: home,
         })
     }
 
     async fn op(&mut self, request: Value) -> Result<Value, DriverError> {
-        let answer = self.child.request(&request, OPERATION_TIMEOUT).await?;
+        let answer = self.child.request(&request, self.timeout).await?;
         if let Some(problem) = answer.get("driver_error").and_then(Value::as_str) {
             return Err(DriverError::Broken {
                 driver: self.kind.clone(),

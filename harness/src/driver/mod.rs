@@ -165,9 +165,18 @@ pub struct Endpoints {
     pub settings: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-/// Where to find what the child-process drivers need.
+/// Default for [`DriverSetup::operation_timeout`]: 60 s.
+pub const DEFAULT_OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Where to find what the child-process drivers need, and how long to wait for them.
 #[derive(Debug, Clone)]
 pub struct DriverSetup {
+    /// Longest a child driver may take to start (interpreter start-up, `import boto3`)
+    /// or to answer one operation (configure, new client, call, drop client) before it
+    /// counts as hung: it is killed and the cell fails as a driver error carrying its
+    /// stderr. Wall-clock time; default [`DEFAULT_OPERATION_TIMEOUT`]
+    /// (`imds-harness run --operation-timeout`).
+    pub operation_timeout: std::time::Duration,
     /// The Python interpreter that has the pinned boto3 and awscli (the project's `.venv`).
     pub python: PathBuf,
     /// The folder whose `node_modules` has the pinned `@aws-sdk/client-sts`
@@ -188,7 +197,13 @@ impl DriverSetup {
                 .join("drivers")
                 .join("js"),
             cache_dir: crate::paths::default_cache(),
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
         }
+    }
+
+    /// The same as [`Self::with_python`].
+    pub fn new(python: PathBuf) -> Self {
+        Self::with_python(python)
     }
 }
 
@@ -251,7 +266,9 @@ pub async fn start(
         DriverKind::RustSdk => Ok(Box::new(rust_sdk::RustSdkDriver::new())),
         DriverKind::Boto3 => {
             let python = envs::python_for(DriverKind::Boto3, version, setup).await?;
-            Ok(Box::new(boto3::start(&python).await?))
+            Ok(Box::new(
+                boto3::start(&python, setup.operation_timeout).await?,
+            ))
         }
         DriverKind::AwsCli => {
             let python = envs::python_for(DriverKind::AwsCli, version, setup).await?;
@@ -259,7 +276,7 @@ pub async fn start(
         }
         DriverKind::JsV3 => {
             let js_dir = envs::js_dir_for(version, setup).await?;
-            Ok(Box::new(js::start(&js_dir).await?))
+            Ok(Box::new(js::start(&js_dir, setup.operation_timeout).await?))
         }
     }
 }
