@@ -4,7 +4,7 @@
 //!
 //! | request | effect | answer |
 //! | --- | --- | --- |
-//! | `GET /state` | — | `{"state": "refuse; status(403) on token", "up": false, "seed": 7}` |
+//! | `GET /state` | — | `{"state": "refuse; status(403) on token", "up": false, "seed": 7, "events_recorded", "events_dropped", "imds_requests_recorded"}` |
 //! | `PUT /state` `{"state": "…"}` | replace the whole state (`up`, or specs joined by `;`) | the state |
 //! | `POST /faults` `{"fault": "status(403) on token p=0.5"}` | set one fault (or `up on TARGET`) | the state |
 //! | `DELETE /faults` | remove every fault (up) | the state |
@@ -58,9 +58,17 @@ fn bad_request(message: impl std::fmt::Display) -> HttpResponse {
 
 fn state_json(control: &Control) -> HttpResponse {
     let state = control.state();
+    let (recorded, dropped, imds_requests) = control.event_counts();
     json_response(
         StatusCode::OK,
-        &json!({ "state": state.to_string(), "up": state.is_up(), "seed": control.seed() }),
+        &json!({
+            "state": state.to_string(),
+            "up": state.is_up(),
+            "seed": control.seed(),
+            "events_recorded": recorded,
+            "events_dropped": dropped,
+            "imds_requests_recorded": imds_requests,
+        }),
     )
 }
 

@@ -105,6 +105,7 @@ pub enum EventKind {
 struct Kept {
     events: std::collections::VecDeque<Event>,
     dropped: u64,
+    imds_requests: u64,
 }
 
 /// Events a log keeps in memory unless told otherwise: enough for any scenario, bounded
@@ -167,6 +168,9 @@ impl EventLog {
             .kept
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if matches!(event.kind, EventKind::ImdsRequest { .. }) {
+            kept.imds_requests += 1;
+        }
         if kept.events.len() >= self.capacity {
             kept.events.pop_front();
             kept.dropped += 1;
@@ -199,6 +203,15 @@ impl EventLog {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .dropped
+    }
+
+    /// IMDS request events recorded so far, kept or dropped: the count a load test
+    /// compares with the requests it saw answered.
+    pub fn imds_requests_recorded(&self) -> u64 {
+        self.kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .imds_requests
     }
 
     /// Events recorded so far, kept or dropped.
@@ -236,5 +249,6 @@ mod tests {
             ]
         );
         assert_eq!((log.dropped(), log.recorded()), (2, 5));
+        assert_eq!(log.imds_requests_recorded(), 0);
     }
 }

@@ -450,6 +450,12 @@ impl Control {
         }
     }
 
+    /// `(recorded, dropped from memory, IMDS requests recorded)` event counts.
+    pub fn event_counts(&self) -> (u64, u64, u64) {
+        let log = &self.0.events;
+        (log.recorded(), log.dropped(), log.imds_requests_recorded())
+    }
+
     /// Events at or after `since` on the mock's clock.
     pub fn events_since(&self, since: std::time::Duration) -> Vec<Event> {
         self.0

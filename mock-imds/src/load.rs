@@ -26,7 +26,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::net::TcpStream;
 
 /// The default fault cycle: handler-level faults only, with `up` between them.
@@ -49,6 +49,9 @@ pub struct LoadOptions {
     pub faults: Vec<String>,
     /// Wall-clock bound on the whole run.
     pub deadline: Duration,
+    /// Soak mode: send requests for this long instead of a fixed number (`requests` is
+    /// then ignored and reaching the end is not a deadline hit).
+    pub soak: Option<Duration>,
 }
 
 /// What happened (printed as JSON).
@@ -312,12 +315,6 @@ async fn set_faults_on(
 }
 
 /// The fields of an event the count needs.
-#[derive(Deserialize)]
-struct EventType {
-    #[serde(rename = "type")]
-    kind: String,
-}
-
 /// Socket-level faults can drop requests before the handler sees them.
 fn has_socket_fault(states: &[String]) -> bool {
     states
@@ -379,8 +376,13 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
         );
     }
 
-    // Phase 2: the requests, while the faults change.
+    // Phase 2: the requests, while the faults change: a fixed number, or for the soak
+    // duration.
     let started = Instant::now();
+    let (total, stop_at) = match options.soak {
+        Some(soak) => (u64::MAX, stop_at.min(started + soak)),
+        None => (options.requests, stop_at),
+    };
     let counters = Arc::new(Counters::default());
     let next = Arc::new(AtomicU64::new(0));
     let mut workers = tokio::task::JoinSet::new();
@@ -389,7 +391,7 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
             options.imds,
             Some(sender),
             next.clone(),
-            options.requests,
+            total,
             stop_at,
             counters.clone(),
         ));
@@ -463,18 +465,22 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    report.deadline_hit = report.sent < options.requests;
+    report.deadline_hit = options.soak.is_none() && report.sent < options.requests;
     report.requests_per_second = report.sent as f64 / report.seconds.max(f64::EPSILON);
 
     // Every connection of ours is closed (the workers own them and have ended), so no
     // request of ours is still in the mock's hands: count its events.
-    let (status, body) = control_call(options.control, "GET", "/events", None).await?;
+    // The counters of GET /state include events the bounded log has dropped from memory
+    // (a soak run records more than it keeps) and cost nothing to fetch.
+    let (status, body) = control_call(options.control, "GET", "/state", None).await?;
     if status != 200 {
-        bail!("GET /events: {status}");
+        bail!("GET /state: {status}");
     }
-    let events: Vec<EventType> =
-        serde_json::from_slice(&body).context("GET /events did not return a JSON array")?;
-    report.imds_request_events = events.iter().filter(|e| e.kind == "imds-request").count() as u64;
+    let state: serde_json::Value =
+        serde_json::from_slice(&body).context("GET /state did not return JSON")?;
+    report.imds_request_events = state["imds_requests_recorded"]
+        .as_u64()
+        .context("GET /state has no imds_requests_recorded")?;
     let seen = report.answered + report.dropped;
     report.accounting_ok = if report.exact_accounting {
         report.imds_request_events == seen

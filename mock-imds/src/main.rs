@@ -99,6 +99,10 @@ enum Command {
         /// Wall-clock bound on the whole run.
         #[arg(long, default_value = "600s", value_parser = humantime::parse_duration)]
         deadline: std::time::Duration,
+        /// Soak mode: keep sending for this long (e.g. `30m`) instead of --requests;
+        /// raise --deadline above it.
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        soak: Option<std::time::Duration>,
     },
     /// Talk to a running `mock-imds serve` through its control API.
     Ctl {
@@ -162,6 +166,7 @@ async fn main() -> std::process::ExitCode {
             toggle_every,
             faults,
             deadline,
+            soak,
         } => {
             let options = load::LoadOptions {
                 imds: SocketAddr::from(([127, 0, 0, 1], port)),
@@ -171,6 +176,7 @@ async fn main() -> std::process::ExitCode {
                 toggle_every: (!toggle_every.is_zero()).then_some(toggle_every),
                 faults: faults.split('|').map(|f| f.trim().to_string()).collect(),
                 deadline,
+                soak,
             };
             match load::run(options).await {
                 Ok(report) => {
