@@ -1,0 +1,80 @@
+//! Drivers never reach anything but loopback, even when an SDK ignores the endpoint
+//! settings: the Python guard (boto3 driver, AWS CLI via sitecustomize) and the Node guard
+//! (js-v3 driver) refuse the connection before it is made. `0.0.0.0` stands in for a
+//! foreign address: it is not loopback, and if a guard ever failed, Linux would connect it
+//! to this machine, not the network.
+
+use std::process::Command;
+
+use harness::driver::spec::DriverSpec;
+use harness::driver::{self, CallOutcome, DriverKind, DriverSetup, Endpoints};
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+#[test]
+fn python_guard_refuses_non_loopback_and_allows_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("loopback_guard.py"),
+        harness::driver::boto3::LOOPBACK_GUARD,
+    )
+    .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!(
+        "import sys, socket\nsys.path.insert(0, {dir:?})\nimport loopback_guard\n\
+s = socket.socket()\ntry:\n    s.connect(('0.0.0.0', 9))\n    print('CONNECTED')\nexcept loopback_guard.NonLoopbackConnection as e:\n    print('blocked:', e)\n\
+ok = socket.create_connection(('127.0.0.1', {port}))\nprint('loopback ok')\n",
+        dir = dir.path().display().to_string()
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("blocked: imds-harness blocked a connection to 0.0.0.0:9"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("loopback ok"), "{stdout}");
+    assert!(!stdout.contains("CONNECTED"), "{stdout}");
+}
+
+#[tokio::test]
+async fn js_driver_refuses_non_loopback_endpoints() {
+    let setup = DriverSetup::with_python(root().join(".venv/bin/python"));
+    let spec = DriverSpec {
+        name: "js-v3".into(),
+        kind: DriverKind::JsV3,
+        version: None,
+        settings: Default::default(),
+    };
+    let mut js = driver::start(&spec, &setup)
+        .await
+        .expect("run scripts/setup first (npm ci in harness/drivers/js)");
+    js.configure(&Endpoints {
+        imds: "http://0.0.0.0:9".into(),
+        sts: "http://0.0.0.0:9".into(),
+        region: "us-east-1".into(),
+        settings: Default::default(),
+    })
+    .await
+    .unwrap();
+    js.new_client().await.unwrap();
+    match js.call().await.unwrap() {
+        CallOutcome::Err { message, .. } => {
+            assert!(
+                message.contains("imds-harness blocked a connection to 0.0.0.0"),
+                "{message}"
+            )
+        }
+        ok => panic!("a call to 0.0.0.0 succeeded: {ok:?}"),
+    }
+}
