@@ -158,6 +158,9 @@ pub struct Expectation {
     /// Exact number of distinct access keys that signed accepted calls (1: kept the old
     /// credentials; 2: fetched new ones).
     pub keys_used: Option<usize>,
+    /// Exact number of calls STS rejected (bad signature, expired token, …), retries
+    /// inside one SDK call included.
+    pub sts_rejections: Option<usize>,
 }
 
 impl Expectation {
@@ -194,6 +197,9 @@ impl fmt::Display for Expectation {
         }
         if let Some(n) = self.keys_used {
             parts.push(format!("{n} signing keys"));
+        }
+        if let Some(n) = self.sts_rejections {
+            parts.push(format!("{n} STS rejections"));
         }
         f.write_str(&parts.join(", "))
     }
@@ -306,6 +312,7 @@ struct RawExpect {
     error_kind: Option<String>,
     imds_requests_after_recovery: Option<usize>,
     keys_used: Option<usize>,
+    sts_rejections: Option<usize>,
 }
 
 /// Parses `500ms`, `2s`, `1m 30s` (humantime syntax).
@@ -633,6 +640,7 @@ pub fn parse_with_seed(
             error_kind: e.error_kind,
             imds_requests_after_recovery: e.imds_requests_after_recovery,
             keys_used: e.keys_used,
+            sts_rejections: e.sts_rejections,
         };
         let span = e.driver.as_ref().or(e.strategy.as_ref()).map(|s| s.span());
         if expectation.recovers.is_none()
@@ -640,6 +648,7 @@ pub fn parse_with_seed(
             && expectation.error_kind.is_none()
             && expectation.imds_requests_after_recovery.is_none()
             && expectation.keys_used.is_none()
+            && expectation.sts_rejections.is_none()
         {
             return Err(at(
                 span,

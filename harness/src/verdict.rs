@@ -43,6 +43,10 @@ pub struct Verdict {
     pub access_key_id: Option<String>,
     /// Calls the SDK reported as successful that STS never accepted (should be 0).
     pub unverified_successes: u32,
+    /// STS calls rejected during the run, by error code (`SignatureDoesNotMatch`,
+    /// `ExpiredToken`, …), including ones an SDK retried inside one attempt.
+    #[serde(default)]
+    pub sts_rejections: BTreeMap<String, u32>,
     /// Every distinct access key that signed an accepted call, in order of first use:
     /// one key is "kept using the old credentials", two is "fetched new ones".
     #[serde(default)]
@@ -88,6 +92,16 @@ impl Verdict {
             })
             .collect();
         let recoveries = timeline.recoveries();
+        let mut sts_rejections: BTreeMap<String, u32> = BTreeMap::new();
+        for e in timeline.mock_events() {
+            if let EventKind::StsRequest {
+                outcome: StsOutcome::Rejected { code },
+                ..
+            } = &e.kind
+            {
+                *sts_rejections.entry(code.clone()).or_default() += 1;
+            }
+        }
         let mut keys_used: Vec<String> = Vec::new();
         for (at, key) in &accepted {
             let in_attempt = timeline.attempts().any(|(start, duration, _, outcome)| {
@@ -179,6 +193,7 @@ impl Verdict {
             };
         }
         v.keys_used = keys_used;
+        v.sts_rejections = sts_rejections;
         v.longest_client_creation = longest_client_creation;
         v
     }
@@ -231,6 +246,24 @@ impl Verdict {
                 failures.push(format!(
                     "expected every failure to be {kind}, also saw {}",
                     others.join(", ")
+                ));
+            }
+        }
+        if let Some(want) = expectation.sts_rejections {
+            let total: u32 = self.sts_rejections.values().sum();
+            if total as usize != want {
+                let seen: Vec<String> = self
+                    .sts_rejections
+                    .iter()
+                    .map(|(k, n)| format!("{k} ×{n}"))
+                    .collect();
+                failures.push(format!(
+                    "expected {want} STS rejections, saw {total}{}",
+                    if seen.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", seen.join(", "))
+                    }
                 ));
             }
         }
