@@ -73,7 +73,7 @@ enum Command {
         select: Select,
         #[command(flatten)]
         outputs: Outputs,
-        /// Cells run at the same time, at most (default: twice the CPU count).
+        /// Cells run at the same time, at most (default: four times the CPU count).
         #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
         jobs: Option<u16>,
         /// Python with the pinned boto3 (default: $IMDS_HARNESS_PYTHON, else the project's .venv/bin/python).
@@ -387,8 +387,10 @@ fn options(
     operation_timeout: std::time::Duration,
 ) -> RunOptions {
     RunOptions {
+        // Cells mostly wait (on schedules and timeouts), so several per core; the AWS
+        // CLI's per-call Python start-up is what bounds this on a small machine.
         jobs: jobs.map_or_else(
-            || std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            || std::thread::available_parallelism().map_or(4, |n| n.get() * 4),
             usize::from,
         ),
         setup: DriverSetup {
