@@ -100,6 +100,24 @@ impl Timeline {
         &self.entries
     }
 
+    /// When the last thing in the timeline ended: operations count with their duration,
+    /// events at their time. Zero for an empty timeline.
+    pub fn end(&self) -> Duration {
+        self.entries
+            .iter()
+            .map(|e| match e {
+                Entry::Driver {
+                    at,
+                    event:
+                        DriverEvent::Attempt { duration, .. }
+                        | DriverEvent::ClientCreated { duration, .. },
+                } => *at + *duration,
+                other => other.at(),
+            })
+            .max()
+            .unwrap_or_default()
+    }
+
     /// The attempts: `(start, duration, attempt number, outcome)`.
     pub fn attempts(&self) -> impl Iterator<Item = (Duration, Duration, u32, &CallOutcome)> {
         self.entries.iter().filter_map(|e| match e {

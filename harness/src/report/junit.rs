@@ -45,12 +45,7 @@ fn test_case(cell: &CellResult) -> TestCase {
                     .set_type("expectation");
                 status
             };
-            let end = run
-                .timeline
-                .entries()
-                .last()
-                .map(|e| e.at())
-                .unwrap_or_default();
+            let end = run.timeline.end();
             (status, end, explain::timeline_text(&run.timeline))
         }
         CellOutcome::SetupError(e) | CellOutcome::DriverError(e) => {

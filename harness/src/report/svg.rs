@@ -48,21 +48,7 @@ fn color(state: &ImdsState) -> &'static str {
 
 fn end_of(cell: &CellResult) -> Duration {
     match &cell.outcome {
-        CellOutcome::Ran(run) => run
-            .timeline
-            .entries()
-            .iter()
-            .map(|e| match e {
-                Entry::Driver {
-                    at,
-                    event:
-                        DriverEvent::Attempt { duration, .. }
-                        | DriverEvent::ClientCreated { duration, .. },
-                } => *at + *duration,
-                other => other.at(),
-            })
-            .max()
-            .unwrap_or_default(),
+        CellOutcome::Ran(run) => run.timeline.end(),
         _ => Duration::ZERO,
     }
 }
