@@ -190,7 +190,7 @@ impl MockImdsBuilder {
                 events,
                 credentials,
                 seed,
-                transition_lock: tokio::sync::Mutex::new(()),
+                transition_lock: tokio::sync::Mutex::new(mode),
                 schedule_task: std::sync::Mutex::new(None),
             }),
             control: None,
@@ -201,7 +201,7 @@ impl MockImdsBuilder {
         if let Some(addr) = self.control_addr {
             let handler = crate::control::handler(Control(mock.inner.clone()));
             mock.control = Some(
-                Listener::start(addr, handler, SocketMode::Open)
+                ControlThread::start(addr, handler)
                     .await
                     .map_err(|e| named("control API", addr, e))?,
             );
@@ -218,7 +218,9 @@ struct Inner {
     events: EventLog,
     credentials: Option<Arc<CredentialStore>>,
     seed: u64,
-    transition_lock: tokio::sync::Mutex<()>,
+    /// Serializes transitions; holds the socket's current mode, so a switch between
+    /// request-level faults never waits for the listener task.
+    transition_lock: tokio::sync::Mutex<SocketMode>,
     schedule_task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -249,7 +251,57 @@ pub struct Mark(std::time::Duration);
 #[derive(Debug)]
 pub struct MockImds {
     inner: Arc<Inner>,
-    control: Option<Listener>,
+    control: Option<ControlThread>,
+}
+
+/// The control API on a thread and runtime of its own, so that a switch from a second
+/// terminal or a load test's fault toggler is answered at once even while thousands of
+/// IMDS connections keep the main runtime busy.
+#[derive(Debug)]
+struct ControlThread {
+    addr: SocketAddr,
+    /// Dropping it stops the thread's runtime (and with it the listener).
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl ControlThread {
+    async fn start(addr: SocketAddr, handler: Handler) -> std::io::Result<Self> {
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<std::io::Result<SocketAddr>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("mock-imds-control".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match Listener::start(addr, handler, SocketMode::Open).await {
+                        Ok(listener) => {
+                            let _ = ready_tx.send(Ok(listener.local_addr()));
+                            let _ = stop_rx.await;
+                            drop(listener);
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+            })?;
+        let addr = ready_rx
+            .await
+            .map_err(|_| std::io::Error::other("the control API thread ended before binding"))??;
+        Ok(Self {
+            addr,
+            _stop: stop_tx,
+        })
+    }
 }
 
 impl Drop for MockImds {
@@ -335,9 +387,7 @@ impl MockImds {
 
     /// The control API's base URL, when it was asked for.
     pub fn control_endpoint(&self) -> Option<String> {
-        self.control
-            .as_ref()
-            .map(|l| format!("http://{}", l.local_addr()))
+        self.control.as_ref().map(|l| format!("http://{}", l.addr))
     }
 
     /// All events so far, sorted by time.
@@ -473,13 +523,17 @@ impl Control {
 }
 
 async fn transition(inner: &Inner, change: impl FnOnce(&mut ImdsState)) {
-    let _serial = inner.transition_lock.lock().await;
+    let mut socket_mode = inner.transition_lock.lock().await;
     let mut state = (**inner.imds.state().borrow()).clone();
     change(&mut state);
     // Handlers see the new state first (a kept-alive request must not be served in the
-    // old one), then the socket follows.
+    // old one), then the socket follows — only when its mode changes, so that switching
+    // request-level faults does not queue behind a listener busy accepting.
     let mode = SocketMode::for_fault(state.socket_fault());
     inner.imds.state().send_replace(Arc::new(state.clone()));
-    inner.imds_listener.apply(mode).await;
+    if mode != *socket_mode {
+        inner.imds_listener.apply(mode).await;
+        *socket_mode = mode;
+    }
     inner.events.record(EventKind::Transition { state });
 }
