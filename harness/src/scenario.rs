@@ -378,7 +378,7 @@ pub fn parse_with_seed(
             file: path.to_path_buf(),
             line,
             column,
-            message,
+            message: escape_controls(&message),
         }
     };
     let raw: RawScenario = toml::from_str(text).map_err(|e| at(e.span(), one_line(e.message())))?;
@@ -732,6 +732,22 @@ fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `message` with control characters (and U+2028/U+2029) written as Rust escapes
+/// (`\n`, `\u{1b}`): messages quote names and values from the file, and a TOML string
+/// can hold a newline or an ESC, which would break the one-line `FILE:LINE:COLUMN:`
+/// format or reach the terminal raw.
+fn escape_controls(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for c in message.chars() {
+        if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// 1-based line and character column of byte `offset` in `text`.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -835,6 +851,30 @@ within = "1500ms"
             "{:?}",
             short.warnings
         );
+    }
+
+    /// Found by the `scenario` fuzz target: a name or value with an escaped newline or
+    /// ESC was quoted raw, so the error spanned lines or sent ESC to the terminal.
+    #[test]
+    fn errors_quote_control_characters_escaped() {
+        for (text, expected) in [
+            (
+                "[matrix]\ndrivers = [\"rust\\nsdk\"]\nstrategies = [\"call-retry\"]\n",
+                "x.toml:2:12: unknown driver `rust\\nsdk`",
+            ),
+            (
+                "[matrix]\ndrivers = [\"rust-sdk\"]\nstrategies = [\"call\\u2028retry\"]\n",
+                "x.toml:3:15: unknown strategy `call\\u{2028}retry`",
+            ),
+            (
+                "[strategy.x]\ninterval = \"100\\u001bms\"\n",
+                "x.toml:2:12: invalid duration `100\\u{1b}ms`",
+            ),
+        ] {
+            let e = parse(Path::new("x.toml"), text).unwrap_err().to_string();
+            assert!(e.starts_with(expected), "{e}");
+            assert!(!e.chars().any(char::is_control), "{e:?}");
+        }
     }
 
     #[test]

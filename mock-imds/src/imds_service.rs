@@ -157,7 +157,10 @@ impl Imds {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .random_range(-j..=j);
-        Duration::from_secs_f64((delay.as_secs_f64() + offset).max(0.0))
+        // A delay near `Duration::MAX` (`latency(18446744073709551615s, 1s)` parses) rounds
+        // past it as f64: saturate rather than panic in `from_secs_f64`.
+        Duration::try_from_secs_f64((delay.as_secs_f64() + offset).max(0.0))
+            .unwrap_or(Duration::MAX)
     }
 
     /// True when this request is one too many for `target`'s one-second window.
@@ -717,6 +720,22 @@ mod tests {
             200
         );
         assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    /// Found by the `imds_request` fuzz target: a jittered delay near `Duration::MAX`
+    /// overflowed `Duration::from_secs_f64` and panicked the connection's task.
+    #[tokio::test(start_paused = true)]
+    async fn latency_near_duration_max_does_not_panic() {
+        let imds = imds(ImdsConfig::default());
+        set(&imds, "latency(18446744073709551615s, 1s)");
+        for _ in 0..8 {
+            let answer = tokio::time::timeout(
+                Duration::from_secs(3600),
+                imds.handle(req("GET", "/latest/meta-data/", &[])),
+            )
+            .await;
+            assert!(answer.is_err(), "still waiting after an hour");
+        }
     }
 
     #[tokio::test]
