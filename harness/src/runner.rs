@@ -194,7 +194,18 @@ pub async fn run_planned(
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let count = cells.len();
-    for (i, planned) in cells.into_iter().enumerate() {
+    // Longest cells first (by schedule and strategy length), so the suite's wall time is
+    // not a long cell started last; results still come back in plan order.
+    let mut order: Vec<(usize, PlannedCell)> = cells.into_iter().enumerate().collect();
+    order.sort_by_key(|(_, c)| {
+        std::cmp::Reverse(
+            c.scenario
+                .schedule
+                .duration()
+                .max(c.cell.strategy.max_span()),
+        )
+    });
+    for (i, planned) in order {
         let (permits, setup) = (permits.clone(), options.setup.clone());
         let failed_setup = prepared
             .iter()
