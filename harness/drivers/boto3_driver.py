@@ -2,7 +2,7 @@
 
 Reads one JSON object per line on stdin and answers one per line on stdout:
 
-  {"op": "configure", "imds_endpoint": URL, "sts_endpoint": URL, "region": R, "settings": {...}}
+  {"op": "configure", "imds_endpoint": URL, "sts_endpoint": URL, "region": R, "env": {...}}
       -> {"ok": true}          (sets the endpoint and setting variables, creates a Session)
   {"op": "new_session"}        -> {"ok": true}   (a new boto3 Session for later clients)
   {"op": "new_client"}
@@ -38,24 +38,6 @@ def error_of(exc):
     return {"kind": type(exc).__name__, "message": str(exc)}
 
 
-# Driver settings -> botocore's own environment variables.
-SETTING_VARIABLES = {
-    "metadata_service_timeout": "AWS_METADATA_SERVICE_TIMEOUT",
-    "metadata_service_num_attempts": "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
-    "retries_mode": "AWS_RETRY_MODE",
-    "retries_max_attempts": "AWS_MAX_ATTEMPTS",
-    "ec2_metadata_v1_disabled": "AWS_EC2_METADATA_V1_DISABLED",
-}
-
-
-def setting_text(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def main():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import loopback_guard  # noqa: F401  (refuses non-loopback connections)
@@ -85,10 +67,9 @@ def main():
                 os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = request["imds_endpoint"].rstrip("/") + "/"
                 os.environ["AWS_ENDPOINT_URL_STS"] = request["sts_endpoint"]
                 os.environ["AWS_DEFAULT_REGION"] = request["region"]
-                for key, value in (request.get("settings") or {}).items():
-                    if key not in SETTING_VARIABLES:
-                        raise ValueError("unknown setting %r" % key)
-                    os.environ[SETTING_VARIABLES[key]] = setting_text(value)
+                # botocore's settings, already mapped to its variables by the harness.
+                for name, value in (request.get("env") or {}).items():
+                    os.environ[name] = value
                 session = boto3.session.Session(region_name=request["region"])
                 answer({"ok": True})
             elif op == "new_session":

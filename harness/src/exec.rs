@@ -77,17 +77,9 @@ impl Summary {
         };
         for e in events {
             match &e.kind {
-                EventKind::ImdsRequest {
-                    method,
-                    path,
-                    status,
-                    ..
-                } => {
+                EventKind::ImdsRequest { method, path, .. } => {
                     bump(&mut s.imds_requests, format!("{method} {path}"));
-                    if *status == Some(200)
-                        && mock_imds::fault::is_credentials_path(path)
-                        && !path.ends_with('/')
-                    {
+                    if e.is_credential_fetch() {
                         s.credential_fetches += 1;
                     }
                 }
@@ -130,7 +122,12 @@ pub async fn run(
         .prefix("imds-harness-exec-")
         .tempdir()
         .map_err(|e| format!("temporary HOME: {e}"))?;
-    let program_path = which(program);
+    // The child's environment is cleared, so a bare name is resolved here.
+    let program_path = if program.contains('/') {
+        PathBuf::from(program)
+    } else {
+        crate::driver::envs::which(program).unwrap_or_else(|| PathBuf::from(program))
+    };
     let mut cmd = sanitized_command(&program_path, home.path()).map_err(|e| e.to_string())?;
     cmd.args(args)
         .current_dir(std::env::current_dir().map_err(|e| e.to_string())?)
@@ -230,22 +227,6 @@ pub async fn run(
         fmt_ms(ran_for)
     );
     Ok((code, out))
-}
-
-/// Resolves a bare program name against `PATH` (the child's environment is cleared, so
-/// resolution happens here).
-fn which(program: &str) -> PathBuf {
-    if program.contains('/') {
-        return PathBuf::from(program);
-    }
-    std::env::var_os("PATH")
-        .map(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(program))
-                .find(|candidate| candidate.is_file())
-                .unwrap_or_else(|| PathBuf::from(program))
-        })
-        .unwrap_or_else(|| PathBuf::from(program))
 }
 
 #[cfg(test)]

@@ -748,14 +748,7 @@ fn escape_controls(message: &str) -> String {
     out
 }
 
-/// 1-based line and character column of byte `offset` in `text`.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..text.floor_char_boundary(offset)];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
+pub use mock_imds::config::line_column;
 
 /// Finds scenario files: each path that is a file, and every `*.toml` directly in each
 /// path that is a directory, sorted by name.

@@ -113,6 +113,15 @@ impl Default for ImdsConfig {
     }
 }
 
+/// 1-based line and character column of byte `offset` in `text` (clamped to the text):
+/// where every config, schedule and scenario error points.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
 /// A config file that cannot be used: where and what.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{line}:{column}: {message}")]
@@ -128,10 +137,10 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error at byte `offset` of `text`.
     pub fn at(text: &str, offset: usize, message: String) -> Self {
-        let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
+        let (line, column) = line_column(text, offset);
         Self {
-            line: before.matches('\n').count() + 1,
-            column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+            line,
+            column,
             message: message.split_whitespace().collect::<Vec<_>>().join(" "),
         }
     }

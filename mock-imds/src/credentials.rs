@@ -38,7 +38,7 @@ impl IssuedCredentials {
     /// `meta-data/iam/security-credentials/<role>` (JSON, `" : "` separators, times in
     /// second precision with `Z`).
     pub fn to_document(&self) -> String {
-        let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+        let q = crate::ec2_http::json_string;
         format!(
             "{{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : {},\n  \"Type\" : \"AWS-HMAC\",\n  \"AccessKeyId\" : {},\n  \"SecretAccessKey\" : {},\n  \"Token\" : {},\n  \"Expiration\" : {}\n}}",
             q(&ec2_time(self.issued_at)),

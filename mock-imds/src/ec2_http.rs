@@ -10,6 +10,12 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body::{Frame, SizeHint};
 
+/// `s` as a JSON string literal, quotes included: for the documents IMDS writes by hand
+/// in EC2's `" : "` layout.
+pub fn json_string(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
+}
+
 /// The response type every handler in this crate produces.
 pub type HttpResponse = Response<Body>;
 

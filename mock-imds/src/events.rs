@@ -44,6 +44,15 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+impl Event {
+    /// True for a role credentials document (not the role listing) answered 200: one
+    /// credential fetch by a client.
+    pub fn is_credential_fetch(&self) -> bool {
+        matches!(&self.kind, EventKind::ImdsRequest { path, status: Some(200), .. }
+            if crate::fault::is_credentials_path(path) && !path.ends_with('/'))
+    }
+}
+
 /// How the fake STS answered a call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]

@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use crate::config::ImdsConfig;
 use crate::credentials::CredentialStore;
 use crate::events::{Event, EventKind, EventLog};
-use crate::fault::{is_credentials_path, Change, Fault, FaultSpec, ImdsState, Target};
+use crate::fault::{Change, Fault, FaultSpec, ImdsState, Target};
 use crate::imds_service::Imds;
 use crate::listener::{Handler, Listener, SocketMode};
 use crate::schedule::Schedule;
@@ -418,12 +418,7 @@ impl MockImds {
     pub fn credential_fetches_since(&self, mark: Mark) -> usize {
         self.events_since(mark)
             .iter()
-            .filter(|e| match &e.kind {
-                EventKind::ImdsRequest { path, status, .. } => {
-                    *status == Some(200) && is_credentials_path(path) && !path.ends_with('/')
-                }
-                _ => false,
-            })
+            .filter(|e| e.is_credential_fetch())
             .count()
     }
 

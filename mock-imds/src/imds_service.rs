@@ -342,7 +342,7 @@ impl Imds {
         };
         let creds = store.current(chrono::Utc::now());
         let id = &self.config.identity;
-        let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+        let q = crate::ec2_http::json_string;
         ec2_http::text(format!(
             "{{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : {},\n  \"InstanceProfileArn\" : {},\n  \"InstanceProfileId\" : \"AIPAMOCKINSTANCEPROFILE\"\n}}",
             q(&ec2_time(creds.issued_at)),
@@ -354,7 +354,7 @@ impl Imds {
 /// The credentials error document EC2 serves (status 200) when it cannot provide role
 /// credentials, e.g. `AssumeRoleUnauthorizedAccess`.
 pub fn error_document(code: &str, role: &str) -> String {
-    let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let q = crate::ec2_http::json_string;
     format!(
         "{{\n  \"Code\" : {},\n  \"Message\" : {},\n  \"LastUpdated\" : {}\n}}",
         q(code),

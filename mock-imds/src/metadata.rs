@@ -157,7 +157,7 @@ impl MetadataTree {
 /// EC2's field names and `" : "` separators.
 pub fn identity_document(config: &ImdsConfig) -> String {
     let id = &config.identity;
-    let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let q = crate::ec2_http::json_string;
     format!(
         "{{\n  \"accountId\" : {},\n  \"architecture\" : \"x86_64\",\n  \"availabilityZone\" : {},\n  \"billingProducts\" : null,\n  \"devpayProductCodes\" : null,\n  \"marketplaceProductCodes\" : null,\n  \"imageId\" : {},\n  \"instanceId\" : {},\n  \"instanceType\" : {},\n  \"kernelId\" : null,\n  \"pendingTime\" : \"2026-01-01T00:00:00Z\",\n  \"privateIp\" : {},\n  \"ramdiskId\" : null,\n  \"region\" : {},\n  \"version\" : \"2017-09-30\"\n}}",
         q(&id.account_id),

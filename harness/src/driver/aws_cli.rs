@@ -22,29 +22,6 @@ pub struct AwsCliDriver {
     home: tempfile::TempDir,
 }
 
-/// botocore's environment variable for each driver setting.
-fn variable(setting: &str) -> Option<&'static str> {
-    Some(match setting {
-        "metadata_service_timeout" => "AWS_METADATA_SERVICE_TIMEOUT",
-        "metadata_service_num_attempts" => "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
-        "retries_mode" => "AWS_RETRY_MODE",
-        "retries_max_attempts" => "AWS_MAX_ATTEMPTS",
-        "ec2_metadata_v1_disabled" => "AWS_EC2_METADATA_V1_DISABLED",
-        _ => return None,
-    })
-}
-
-fn setting_text(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) => n
-            .as_f64()
-            .filter(|f| f.fract() == 0.0)
-            .map_or_else(|| n.to_string(), |f| format!("{f:.0}")),
-        other => other.to_string(),
-    }
-}
-
 /// The CLI's failure as an error kind.
 pub fn error_kind(stderr: &str, status: Option<i32>) -> String {
     if stderr.contains("Unable to locate credentials") {
@@ -164,11 +141,7 @@ impl Driver for AwsCliDriver {
         )
         .env("AWS_ENDPOINT_URL_STS", &endpoints.sts)
         .env("PYTHONPATH", self.home.path());
-        for (key, value) in &endpoints.settings {
-            if let Some(var) = variable(key) {
-                cmd.env(var, setting_text(value));
-            }
-        }
+        cmd.envs(super::spec::botocore_env(&endpoints.settings));
         let out = cmd
             .output()
             .await

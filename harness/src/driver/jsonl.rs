@@ -101,6 +101,10 @@ impl Driver for JsonLinesDriver {
             "sts_endpoint": endpoints.sts,
             "region": endpoints.region,
             "settings": endpoints.settings,
+            // botocore reads its settings from the environment (boto3's child sets these).
+            "env": super::spec::botocore_env(&endpoints.settings)
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>(),
         }))
         .await
         .map(drop)

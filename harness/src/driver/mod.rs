@@ -200,11 +200,6 @@ impl DriverSetup {
             operation_timeout: DEFAULT_OPERATION_TIMEOUT,
         }
     }
-
-    /// The same as [`Self::with_python`].
-    pub fn new(python: PathBuf) -> Self {
-        Self::with_python(python)
-    }
 }
 
 /// One SDK behind one interface. All methods are called in order, never concurrently.

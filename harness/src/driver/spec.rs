@@ -76,6 +76,36 @@ impl fmt::Display for DriverSpec {
     }
 }
 
+/// botocore's environment variables for `boto3`/`aws-cli` settings: `(variable, value)`
+/// pairs, e.g. `metadata_service_timeout = 5` → `AWS_METADATA_SERVICE_TIMEOUT=5`. The one
+/// place this mapping lives: the AWS CLI driver sets them on each process, the boto3
+/// driver sends them to its child. Settings without a variable are skipped (validated
+/// before, by [`check_settings`]).
+pub fn botocore_env(settings: &BTreeMap<String, serde_json::Value>) -> Vec<(&'static str, String)> {
+    settings
+        .iter()
+        .filter_map(|(key, value)| {
+            let var = match key.as_str() {
+                "metadata_service_timeout" => "AWS_METADATA_SERVICE_TIMEOUT",
+                "metadata_service_num_attempts" => "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
+                "retries_mode" => "AWS_RETRY_MODE",
+                "retries_max_attempts" => "AWS_MAX_ATTEMPTS",
+                "ec2_metadata_v1_disabled" => "AWS_EC2_METADATA_V1_DISABLED",
+                _ => return None,
+            };
+            let text = match value {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => n
+                    .as_f64()
+                    .filter(|f| f.fract() == 0.0)
+                    .map_or_else(|| n.to_string(), |f| format!("{f:.0}")),
+                other => other.to_string(),
+            };
+            Some((var, text))
+        })
+        .collect()
+}
+
 /// Parses `kind[@version]`.
 ///
 /// # Errors
@@ -190,6 +220,24 @@ mod tests {
         assert!(
             e.contains("`js-v3` has no setting `metadata_service_timeout`; it takes `timeout_ms`"),
             "{e}"
+        );
+        let mut ok = BTreeMap::new();
+        ok.insert(
+            "metadata_service_timeout".to_string(),
+            serde_json::json!(5.0),
+        );
+        ok.insert(
+            "ec2_metadata_v1_disabled".to_string(),
+            serde_json::json!(true),
+        );
+        ok.insert("retries_mode".to_string(), serde_json::json!("standard"));
+        assert_eq!(
+            botocore_env(&ok),
+            vec![
+                ("AWS_EC2_METADATA_V1_DISABLED", "true".to_string()),
+                ("AWS_METADATA_SERVICE_TIMEOUT", "5".to_string()),
+                ("AWS_RETRY_MODE", "standard".to_string()),
+            ]
         );
         s.insert(
             "retries_mode".to_string(),
