@@ -186,9 +186,7 @@ impl JsonLinesChild {
                     Ok(Ok(s)) => format!("exited ({s})"),
                     _ => "closed its output".to_string(),
                 };
-                if let Some(reader) = self.stderr_reader.as_mut() {
-                    let _ = tokio::time::timeout(EXIT_GRACE, reader).await;
-                }
+                self.drain_stderr().await;
                 return Err(self.broken(how));
             }
             Ok(Ok(_)) if line.len() > MAX_LINE => {
@@ -216,10 +214,19 @@ impl JsonLinesChild {
     /// is part of the message however the reader task and the child were scheduled.
     async fn stop(&mut self, message: String) -> DriverError {
         self.kill_group();
-        if let Some(reader) = self.stderr_reader.as_mut() {
-            let _ = tokio::time::timeout(EXIT_GRACE, reader).await;
-        }
+        self.drain_stderr().await;
         self.broken(message)
+    }
+
+    /// Waits (at most [`EXIT_GRACE`]) until the stderr reader has read to the end, once:
+    /// the handle is taken, so a second call is a no-op rather than a poll of a finished
+    /// task; a reader still blocked (a grandchild holding the pipe) is aborted.
+    async fn drain_stderr(&mut self) {
+        if let Some(mut reader) = self.stderr_reader.take() {
+            if tokio::time::timeout(EXIT_GRACE, &mut reader).await.is_err() {
+                reader.abort();
+            }
+        }
     }
 
     /// Sends `request` and reads one answer line within `timeout`.
