@@ -27,7 +27,9 @@ async fn probe(kind: DriverKind, config: ImdsConfig, fault: &str) -> (String, us
         .await
         .unwrap();
     if fault != "up" {
-        imds.set_spec(fault.parse::<FaultSpec>().unwrap()).await;
+        imds.set_spec(fault.parse::<FaultSpec>().unwrap())
+            .await
+            .unwrap();
     }
     let mark = imds.mark();
     driver
@@ -40,7 +42,7 @@ async fn probe(kind: DriverKind, config: ImdsConfig, fault: &str) -> (String, us
         .await
         .unwrap();
     driver.new_client().await.unwrap();
-    let outcome = match driver.call().await.unwrap() {
+    let outcome = match driver.call("test.1").await.unwrap() {
         CallOutcome::Ok { .. } => "ok".to_string(),
         CallOutcome::Err { kind, message } => format!("{kind} | {message}"),
     };

@@ -96,7 +96,7 @@ async fn refuse_closes_the_listener_and_open_connections_then_reopens() {
         200
     );
 
-    imds.set_state(state("refuse")).await;
+    imds.set_state(state("refuse")).await.unwrap();
     let refused = TcpStream::connect(addr).await.unwrap_err();
     assert_eq!(
         refused.kind(),
@@ -114,7 +114,7 @@ async fn refuse_closes_the_listener_and_open_connections_then_reopens() {
         "a kept-alive connection must not keep serving during `refuse`"
     );
 
-    imds.set_state(ImdsState::up()).await;
+    imds.set_state(ImdsState::up()).await.unwrap();
     let mut fresh = TcpStream::connect(addr).await.unwrap();
     assert_eq!(
         exchange(&mut fresh, &get("/latest/meta-data/instance-id", ""), WAIT)
@@ -142,7 +142,7 @@ async fn blackhole_accepts_but_never_answers() {
     assert!(answer.is_none(), "blackhole answered: {answer:?}");
 
     // Lifting the fault does not answer the held request; new requests are served.
-    imds.set_state(ImdsState::up()).await;
+    imds.set_state(ImdsState::up()).await.unwrap();
     let late = exchange(&mut conn, "", Duration::from_millis(300)).await;
     assert!(
         late.is_none(),
@@ -175,7 +175,9 @@ async fn status_fault_answers_every_path_including_the_token_put() {
             .0,
         503
     );
-    imds.set_state(state("status(500, \"boom\")")).await;
+    imds.set_state(state("status(500, \"boom\")"))
+        .await
+        .unwrap();
     let (status, text) = exchange(&mut conn, &get("/latest/meta-data/", ""), WAIT)
         .await
         .unwrap();
@@ -210,7 +212,7 @@ async fn schedule_steps_are_applied_on_the_scenario_clock_and_logged() {
         .events()
         .into_iter()
         .filter_map(|e| match e.kind {
-            EventKind::Transition { state } => Some((e.at, state.to_string())),
+            EventKind::Transition { state, .. } => Some((e.at, state.to_string())),
             _ => None,
         })
         .collect();
@@ -242,7 +244,7 @@ async fn drop_syn_makes_connects_time_out_not_fail() {
             .0,
         200
     );
-    imds.set_state(state("drop-syn")).await;
+    imds.set_state(state("drop-syn")).await.unwrap();
     let attempt =
         tokio::time::timeout(Duration::from_millis(500), TcpStream::connect(imds.addr())).await;
     assert!(
@@ -259,7 +261,7 @@ async fn drop_syn_makes_connects_time_out_not_fail() {
         .is_none(),
         "open connections are closed"
     );
-    imds.set_state(ImdsState::up()).await;
+    imds.set_state(ImdsState::up()).await.unwrap();
     let mut fresh = TcpStream::connect(imds.addr()).await.unwrap();
     assert_eq!(
         exchange(&mut fresh, &get("/latest/meta-data/", ""), WAIT)

@@ -7,7 +7,8 @@ Reads one JSON object per line on stdin and answers one per line on stdout:
   {"op": "new_session"}        -> {"ok": true}   (a new boto3 Session for later clients)
   {"op": "new_client"}
       -> {"ok": true, "credentials_resolved": bool}  or  {"error": {...}}
-  {"op": "call"}               (sts.get_caller_identity on the current client)
+  {"op": "call", "call_id": ID} (sts.get_caller_identity on the current client; every
+                               STS request of the call carries x-mock-imds-call-id: ID)
       -> {"arn": ..., "access_key_id": ...}  or  {"error": {"kind": ..., "message": ...}}
   {"op": "drop_client"}        -> {"ok": true}
 
@@ -38,6 +39,21 @@ def error_of(exc):
     return {"kind": type(exc).__name__, "message": str(exc)}
 
 
+CALL_ID_HEADER = "x-mock-imds-call-id"
+
+
+class CallId:
+    """The id of the call in progress, added to every request the client sends for it
+    (botocore's retries inside one call included) by a before-send handler."""
+
+    def __init__(self):
+        self.current = None
+
+    def add_to(self, request, **kwargs):
+        if self.current is not None:
+            request.headers[CALL_ID_HEADER] = self.current
+
+
 def main():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import loopback_guard  # noqa: F401  (refuses non-loopback connections)
@@ -49,6 +65,7 @@ def main():
     session = None
     client = None
     settings = {}
+    call_id = CallId()
     for line in sys.stdin:
         line = line.strip()
         if not line:
@@ -89,17 +106,21 @@ def main():
                 except Exception as exc:  # client creation itself failed
                     answer({"error": error_of(exc)})
                     continue
+                client.meta.events.register("before-send.sts", call_id.add_to)
                 creds = getattr(client._request_signer, "_credentials", None)
                 answer({"ok": True, "credentials_resolved": creds is not None})
             elif op == "call":
                 if client is None:
                     answer({"error": {"kind": "NoClient", "message": "no client (creation failed)"}})
                     continue
+                call_id.current = request.get("call_id")
                 try:
                     response = client.get_caller_identity()
                 except Exception as exc:
                     answer({"error": error_of(exc)})
                     continue
+                finally:
+                    call_id.current = None
                 creds = getattr(client._request_signer, "_credentials", None)
                 key = getattr(creds, "access_key", None) if creds is not None else None
                 answer({"arn": response.get("Arn"), "access_key_id": key})

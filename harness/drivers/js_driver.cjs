@@ -59,6 +59,20 @@ function errorOf(e) {
   return { kind, message: String((e && e.message) || e) };
 }
 
+// Every STS request of a call carries the call's id, so the fake STS can tie it to the
+// attempt (added in the build step, before the SDK's retries and signing).
+const CALL_ID_HEADER = 'x-mock-imds-call-id';
+let currentCallId = null;
+
+function addCallId(next) {
+  return async (args) => {
+    if (currentCallId !== null && args.request && args.request.headers) {
+      args.request.headers[CALL_ID_HEADER] = currentCallId;
+    }
+    return next(args);
+  };
+}
+
 let settings = null;
 let client = null;
 
@@ -89,10 +103,12 @@ async function handle(request) {
         client = null;
         return { error: errorOf(e) };
       }
+      client.middlewareStack.add(addCallId, { step: 'build', name: 'mockImdsCallId' });
       return { ok: true, credentials_resolved: null };
     }
     case 'call': {
       if (!client) return { error: { kind: 'NoClient', message: 'no client (creation failed)' } };
+      currentCallId = request.call_id === undefined ? null : String(request.call_id);
       try {
         const out = await client.send(new sts.GetCallerIdentityCommand({}));
         let key = null;
@@ -105,6 +121,8 @@ async function handle(request) {
         return { arn: out.Arn, access_key_id: key };
       } catch (e) {
         return { error: errorOf(e) };
+      } finally {
+        currentCallId = null;
       }
     }
     case 'drop_client':

@@ -98,7 +98,7 @@ impl Summary {
                     }
                     StsOutcome::Rejected { code } => bump(&mut s.sts_rejected, code.clone()),
                 },
-                EventKind::Transition { .. } => {}
+                EventKind::Transition { .. } | EventKind::TransitionFailed { .. } => {}
             }
         }
         s

@@ -17,7 +17,29 @@ pub fn timeline_text(timeline: &Timeline) -> String {
         let at = entry.at().as_secs_f64() * 1000.0;
         let line = match entry {
             Entry::Mock(e) => match &e.kind {
-                EventKind::Transition { state } => format!("IMDS  is now {state}"),
+                EventKind::Transition {
+                    state, asked_at, ..
+                } => {
+                    let late = e.at.saturating_sub(*asked_at);
+                    if late >= std::time::Duration::from_millis(1) {
+                        format!(
+                            "IMDS  is now {state} (asked for at {}, {} later)",
+                            fmt_ms(*asked_at),
+                            fmt_ms(late)
+                        )
+                    } else {
+                        format!("IMDS  is now {state}")
+                    }
+                }
+                EventKind::TransitionFailed {
+                    state,
+                    asked_at,
+                    error,
+                    ..
+                } => format!(
+                    "IMDS  could NOT be put in {state} (asked for at {}): {error}",
+                    fmt_ms(*asked_at)
+                ),
                 EventKind::ImdsRequest {
                     method,
                     path,
@@ -33,9 +55,13 @@ pub fn timeline_text(timeline: &Timeline) -> String {
                 EventKind::StsRequest {
                     action,
                     access_key_id,
+                    call_id,
                     outcome,
                 } => format!(
-                    "STS   {action} signed by {} → {}",
+                    "STS   {action}{} signed by {} → {}",
+                    call_id
+                        .as_deref()
+                        .map_or(String::new(), |id| format!(" (call {id})")),
                     access_key_id.as_deref().unwrap_or("nobody"),
                     match outcome {
                         StsOutcome::Accepted { arn } => format!("accepted ({arn})"),
@@ -64,10 +90,16 @@ pub fn timeline_text(timeline: &Timeline) -> String {
                 ),
                 DriverEvent::Attempt {
                     attempt,
+                    call_id,
                     duration,
                     outcome,
                 } => format!(
-                    "SDK   attempt {attempt} ({}): {}",
+                    "SDK   attempt {attempt}{} ({}): {}",
+                    if call_id.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (call {call_id})")
+                    },
                     fmt_ms(*duration),
                     match outcome {
                         CallOutcome::Ok { arn, .. } => format!("ok, {arn}"),
@@ -88,6 +120,12 @@ pub fn diagnose(cell: &CellResult) -> String {
         CellOutcome::SetupError(e) => return format!("the driver could not start: {e}"),
         CellOutcome::DriverError(e) => return format!("the driver broke during the run: {e}"),
     };
+    if !run.inconclusive.is_empty() {
+        return format!(
+            "inconclusive: the run did not test what the scenario says, so this is a harness result, not an SDK verdict: {}",
+            run.inconclusive.join("; ")
+        );
+    }
     let v = &run.verdict;
     let timeline = &run.timeline;
     let recoveries = timeline.recoveries();
@@ -107,7 +145,7 @@ pub fn diagnose(cell: &CellResult) -> String {
         .map(|client| {
             let mut state = "up".to_string();
             for e in timeline.mock_events().filter(|e| e.at <= client.at()) {
-                if let EventKind::Transition { state: s } = &e.kind {
+                if let EventKind::Transition { state: s, .. } = &e.kind {
                     state = s.to_string();
                 }
             }
@@ -127,9 +165,8 @@ pub fn diagnose(cell: &CellResult) -> String {
             )
         })
         .count();
-    let attempts_after_recovery = last_recovery.map_or(0, |r| {
-        timeline.attempts().filter(|(at, ..)| *at >= r).count()
-    });
+    let attempts_after_recovery =
+        last_recovery.map_or(0, |r| timeline.attempts().filter(|a| a.start >= r).count());
 
     if v.recovered {
         let how = match (clients, v.first_success_attempt) {

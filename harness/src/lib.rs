@@ -9,6 +9,9 @@
 //!   process, `boto3` in a sanitised Python child).
 //! - [`runner`]: runs each cell on fresh mocks, concurrently, and collects its timeline.
 //! - [`timeline`]: mock events and driver events merged on the scenario clock.
+//! - [`integrity`]: whether a timeline can carry a verdict (every schedule step took
+//!   effect on time, every STS call is this cell's, the scenario's premise held); a cell
+//!   that fails it is inconclusive, never an SDK verdict.
 //! - [`verdict`]: what a timeline shows (recovered, how fast, …) and expectation checks.
 //! - [`exec`]: `imds-harness exec`: any command through an outage, and what the mocks saw.
 //! - [`explain`]: one cell's timeline as text, and a diagnosis derived from its events.
@@ -18,6 +21,7 @@
 pub mod driver;
 pub mod exec;
 pub mod explain;
+pub mod integrity;
 pub mod paths;
 pub mod report;
 pub mod runner;

@@ -265,7 +265,9 @@ fn progress_line(result: &CellResult, done: usize, total: usize) -> String {
                     plural(v.attempts as usize, "attempt")
                 ),
             };
-            let expected = if run.checks.is_empty() {
+            let expected = if !run.inconclusive.is_empty() {
+                ", INCONCLUSIVE (a harness result, not an SDK verdict)"
+            } else if run.checks.is_empty() {
                 ""
             } else if result.passed() {
                 ", as expected"

@@ -1,6 +1,10 @@
-//! The runner: for each cell, start a fresh mock IMDS + STS on the scenario clock, start
-//! the driver, play the strategy, and collect one timeline; cells run concurrently, each
-//! with its own mocks on their own loopback ports, at most `jobs` at a time.
+//! The runner: for each cell, start the driver, start a fresh mock IMDS + STS, configure
+//! the driver, and only then start the scenario clock (so a slow interpreter or SDK
+//! import never eats into the outage), play the strategy, and collect one timeline;
+//! cells run concurrently, each with its own mocks on their own loopback ports (held for
+//! the cell's whole life, so no cell can reach another's), at most `jobs` at a time.
+//! Every call carries a call id `<cell nonce>.<attempt>` that the fake STS records; the
+//! timeline is then checked ([`crate::integrity`]) before its verdict counts.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +52,12 @@ pub struct CheckResult {
 /// A cell that ran to the end.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellRun {
+    /// Why the run cannot carry a verdict (a schedule step that did not take effect on
+    /// time, an STS call of another cell, a premise that did not hold; see
+    /// [`crate::integrity`]); empty when it can. A cell with any is *inconclusive*: a
+    /// harness result, reported as an error, never an SDK verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inconclusive: Vec<String>,
     /// What the timeline shows.
     pub verdict: Verdict,
     /// The expectations that apply to this cell and how they fared.
@@ -99,9 +109,19 @@ pub enum CellOutcome {
 }
 
 impl CellResult {
-    /// True when the cell ran and every expectation that applies holds.
+    /// True when the cell ran, its run can carry a verdict, and every expectation that
+    /// applies holds.
     pub fn passed(&self) -> bool {
-        matches!(&self.outcome, CellOutcome::Ran(run) if run.checks.iter().all(|c| c.failures.is_empty()))
+        matches!(&self.outcome, CellOutcome::Ran(run)
+            if run.inconclusive.is_empty() && run.checks.iter().all(|c| c.failures.is_empty()))
+    }
+
+    /// Why the cell is inconclusive (empty when it is not, or did not run).
+    pub fn inconclusive(&self) -> &[String] {
+        match &self.outcome {
+            CellOutcome::Ran(run) => &run.inconclusive,
+            _ => &[],
+        }
     }
 }
 
@@ -245,6 +265,27 @@ pub async fn run_planned(
     results.into_iter().flatten().collect()
 }
 
+/// The runtime every cell's mocks run on (listeners, request handling, schedules): two
+/// worker threads of their own, apart from the drivers' runtime. In-process SDK work (the
+/// Rust SDK signs and parses on the runner's threads, slowly in a debug build) would
+/// otherwise hold a worker for tens of milliseconds and delay a scheduled transition or
+/// an IMDS answer sharing it; the OS schedules threads fairly, tokio does not preempt.
+fn mock_runtime() -> Result<&'static tokio::runtime::Runtime, String> {
+    static RUNTIME: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>> =
+        std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("mock-imds")
+                .enable_all()
+                .build()
+                .map_err(|e| format!("could not start the mocks' runtime: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
 /// Runs one cell on fresh mocks.
 pub async fn run_cell(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -> CellResult {
     let started = Instant::now();
@@ -275,13 +316,18 @@ async fn run_cell_inner(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -
     result.sdk_version = Some(driver.sdk_version());
 
     let config = scenario.imds.config();
-    let mock = MockImds::builder()
+    let builder = MockImds::builder()
         .config(config)
-        .epoch(Instant::now())
+        .defer_schedule()
         .seed(scenario.seed)
-        .schedule(scenario.schedule.clone())
-        .start()
-        .await;
+        .schedule(scenario.schedule.clone());
+    let mock = match mock_runtime().map(|rt| rt.spawn(builder.start())) {
+        Ok(started) => started
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string())),
+        Err(e) => Err(e),
+    };
     let mock = match mock {
         Ok(mock) => mock,
         Err(e) => {
@@ -291,31 +337,55 @@ async fn run_cell_inner(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -
     };
     let mut driver_events = Vec::new();
     let limit = setup.operation_timeout + OPERATION_TIMEOUT_GRACE;
+    let nonce = format!("{:08x}", rand::random::<u32>());
     let played = play(
         driver.as_mut(),
         &mock,
         cell,
         scenario.seed,
+        &nonce,
         &mut driver_events,
         limit,
     )
     .await;
+    // A schedule step at or just before the end of the run may still be taking effect:
+    // give it its bound, so the check below sees it (or rightly finds it late).
+    let end = driver_events
+        .iter()
+        .map(|(at, e)| match e {
+            DriverEvent::Attempt { duration, .. } | DriverEvent::ClientCreated { duration, .. } => {
+                *at + *duration
+            }
+        })
+        .max()
+        .unwrap_or_default();
+    if let Some(step) = crate::integrity::last_step_before(&scenario.schedule, end) {
+        let settle =
+            (step + crate::integrity::TRANSITION_BOUND).saturating_sub(mock.event_log().now());
+        tokio::time::sleep(settle + Duration::from_millis(1)).await;
+    }
     let timeline = Timeline::merge(mock.events(), driver_events);
     drop(mock);
     result.outcome = match played {
         Err(e) => CellOutcome::DriverError(e.to_string()),
         Ok(()) => {
             let verdict = Verdict::from_timeline(&timeline);
-            let checks = scenario
+            let applying: Vec<&crate::scenario::Expectation> = scenario
                 .expectations
                 .iter()
                 .filter(|e| e.applies_to(cell))
+                .collect();
+            let inconclusive =
+                crate::integrity::check(&scenario.schedule, &nonce, &applying, &timeline);
+            let checks = applying
+                .iter()
                 .map(|e| CheckResult {
                     expectation: e.to_string(),
                     failures: verdict.check(e),
                 })
                 .collect();
             CellOutcome::Ran(CellRun {
+                inconclusive,
                 verdict,
                 checks,
                 timeline,
@@ -351,6 +421,7 @@ async fn play(
     mock: &MockImds,
     cell: &Cell,
     seed: u64,
+    nonce: &str,
     events: &mut Vec<(Duration, DriverEvent)>,
     limit: Duration,
 ) -> Result<(), DriverError> {
@@ -363,6 +434,9 @@ async fn play(
         settings: cell.driver.settings.clone(),
     };
     timed(driver.configure(&endpoints), "configure", kind, limit).await?;
+    // The driver is ready (interpreter up, SDK imported, first session made): the
+    // scenario clock starts now, so the outage meets the client however slow the start.
+    mock.start_schedule_clock();
     let strategy = &cell.strategy;
     let mut rng = StdRng::seed_from_u64(seed);
     let first = Instant::now();
@@ -393,14 +467,16 @@ async fn play(
                 },
             ));
         }
+        let call_id = format!("{nonce}.{attempt}");
         let at = clock.now();
-        let (outcome, duration) = timed(driver.call(), "call", kind, limit).await?;
+        let (outcome, duration) = timed(driver.call(&call_id), "call", kind, limit).await?;
         previous_end = Instant::now();
         let ok = outcome.is_ok();
         events.push((
             at,
             DriverEvent::Attempt {
                 attempt,
+                call_id,
                 duration,
                 outcome,
             },

@@ -161,6 +161,9 @@ pub struct Expectation {
     /// Exact number of calls STS rejected (bad signature, expired token, …), retries
     /// inside one SDK call included.
     pub sts_rejections: Option<usize>,
+    /// What the run must show before this expectation's verdict counts (else the cell is
+    /// inconclusive; see [`crate::integrity`]).
+    pub premise: Option<crate::integrity::Premise>,
 }
 
 impl Expectation {
@@ -200,6 +203,9 @@ impl fmt::Display for Expectation {
         }
         if let Some(n) = self.sts_rejections {
             parts.push(format!("{n} STS rejections"));
+        }
+        if let Some(p) = self.premise {
+            parts.push(format!("(premise: {p})"));
         }
         f.write_str(&parts.join(", "))
     }
@@ -313,6 +319,7 @@ struct RawExpect {
     imds_requests_after_recovery: Option<usize>,
     keys_used: Option<usize>,
     sts_rejections: Option<usize>,
+    premise: Option<Spanned<String>>,
 }
 
 /// Parses `500ms`, `2s`, `1m 30s` (humantime syntax).
@@ -631,6 +638,7 @@ pub fn parse_with_seed(
     }
 
     let mut expectations = Vec::new();
+    let mut warnings = Vec::new();
     for e in raw.expect {
         let expectation = Expectation {
             driver: e.driver.as_ref().map(check_driver_glob).transpose()?,
@@ -641,6 +649,11 @@ pub fn parse_with_seed(
             imds_requests_after_recovery: e.imds_requests_after_recovery,
             keys_used: e.keys_used,
             sts_rejections: e.sts_rejections,
+            premise: e
+                .premise
+                .as_ref()
+                .map(|p| p.get_ref().parse().map_err(|m| at(Some(p.span()), m)))
+                .transpose()?,
         };
         let span = e.driver.as_ref().or(e.strategy.as_ref()).map(|s| s.span());
         if expectation.recovers.is_none()
@@ -669,10 +682,31 @@ pub fn parse_with_seed(
                 "this [[expect]] matches no cell of the [matrix]".into(),
             ));
         }
+        if expectation.recovers == Some(false)
+            && expectation.error_kind.is_none()
+            && expectation.imds_requests_after_recovery.is_none()
+        {
+            // A bare "never recovers" also holds for a driver that broke, a misrouted
+            // endpoint or an SDK failing for some other reason.
+            warnings.push(format!(
+                "{}: an [[expect]] with recovers = false{} says nothing of why: add error_kind or imds_requests_after_recovery, or it also holds when the cell fails for another reason",
+                path.display(),
+                match (&expectation.driver, &expectation.strategy) {
+                    (None, None) => String::new(),
+                    (d, s) => format!(
+                        " ({})",
+                        [d.as_ref().map(|d| format!("driver {d}")), s.as_ref().map(|s| format!("strategy {s}"))]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }
+            ));
+        }
         expectations.push(expectation);
     }
 
-    let mut warnings = Vec::new();
     if let Some(last_recovery) = schedule.recoveries().last() {
         // A single call may span the recovery with the SDK's own retries: no warning.
         for strategy in strategies.values().filter(|s| s.attempts > 1) {

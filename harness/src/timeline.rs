@@ -32,6 +32,11 @@ pub enum DriverEvent {
     Attempt {
         /// 1-based.
         attempt: u32,
+        /// The id the driver sent with every STS request of this call
+        /// (`x-mock-imds-call-id`): `<cell nonce>.<attempt>`. The verdict ties accepted
+        /// STS calls to this attempt by it.
+        #[serde(default)]
+        call_id: String,
         /// How long the call took, serialized as `duration_ms`.
         #[serde(
             rename = "duration_ms",
@@ -42,6 +47,28 @@ pub enum DriverEvent {
         /// What the SDK returned.
         outcome: CallOutcome,
     },
+}
+
+/// One attempt as the timeline holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptView<'a> {
+    /// When the call started, on the scenario clock.
+    pub start: Duration,
+    /// How long it took.
+    pub duration: Duration,
+    /// 1-based.
+    pub attempt: u32,
+    /// The id its STS requests carried.
+    pub call_id: &'a str,
+    /// What the SDK returned.
+    pub outcome: &'a CallOutcome,
+}
+
+impl AttemptView<'_> {
+    /// When the call returned.
+    pub fn end(&self) -> Duration {
+        self.start + self.duration
+    }
 }
 
 /// One entry of the merged timeline.
@@ -118,18 +145,25 @@ impl Timeline {
             .unwrap_or_default()
     }
 
-    /// The attempts: `(start, duration, attempt number, outcome)`.
-    pub fn attempts(&self) -> impl Iterator<Item = (Duration, Duration, u32, &CallOutcome)> {
+    /// The attempts, in time order.
+    pub fn attempts(&self) -> impl Iterator<Item = AttemptView<'_>> {
         self.entries.iter().filter_map(|e| match e {
             Entry::Driver {
                 at,
                 event:
                     DriverEvent::Attempt {
                         attempt,
+                        call_id,
                         duration,
                         outcome,
                     },
-            } => Some((*at, *duration, *attempt, outcome)),
+            } => Some(AttemptView {
+                start: *at,
+                duration: *duration,
+                attempt: *attempt,
+                call_id,
+                outcome,
+            }),
             _ => None,
         })
     }
@@ -147,7 +181,7 @@ impl Timeline {
         let mut down = false;
         let mut out = Vec::new();
         for e in self.mock_events() {
-            if let EventKind::Transition { state } = &e.kind {
+            if let EventKind::Transition { state, .. } = &e.kind {
                 if state.is_up() && down {
                     out.push(e.at);
                 }

@@ -1,8 +1,10 @@
 //! Verdicts: what one cell's timeline shows, and whether the scenario's expectations hold.
 //!
 //! Derived from the timeline only. A call counts as successful only when the SDK returned
-//! a response *and* the fake STS logged an accepted `GetCallerIdentity` during that
-//! attempt: an SDK answer STS never saw is not a recovery.
+//! a response *and* the fake STS logged an accepted `GetCallerIdentity` carrying that
+//! attempt's call id: an SDK answer STS never saw is not a recovery. Calls are tied to
+//! attempts by that id, never by comparing timestamps (on a loaded machine STS may stamp
+//! a call after the driver's clock says the attempt ended).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -80,14 +82,16 @@ fn serialize_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<
 impl Verdict {
     /// Derives the verdict from a cell's timeline.
     pub fn from_timeline(timeline: &Timeline) -> Self {
-        let accepted: Vec<(Duration, Option<String>)> = timeline
+        // Accepted STS calls: (arrival, signing key, call id).
+        let accepted: Vec<(Duration, Option<String>, Option<String>)> = timeline
             .mock_events()
             .filter_map(|e| match &e.kind {
                 EventKind::StsRequest {
                     outcome: StsOutcome::Accepted { .. },
                     access_key_id,
+                    call_id,
                     ..
-                } => Some((e.at, access_key_id.clone())),
+                } => Some((e.at, access_key_id.clone(), call_id.clone())),
                 _ => None,
             })
             .collect();
@@ -102,12 +106,17 @@ impl Verdict {
                 *sts_rejections.entry(code.clone()).or_default() += 1;
             }
         }
+        let ok_call_ids: Vec<&str> = timeline
+            .attempts()
+            .filter(|a| a.outcome.is_ok() && !a.call_id.is_empty())
+            .map(|a| a.call_id)
+            .collect();
         let mut keys_used: Vec<String> = Vec::new();
-        for (at, key) in &accepted {
-            let in_attempt = timeline.attempts().any(|(start, duration, _, outcome)| {
-                outcome.is_ok() && *at >= start && *at <= start + duration
-            });
-            if let (true, Some(key)) = (in_attempt, key) {
+        for (_, key, call_id) in &accepted {
+            let of_ok_attempt = call_id
+                .as_deref()
+                .is_some_and(|id| ok_call_ids.contains(&id));
+            if let (true, Some(key)) = (of_ok_attempt, key) {
                 if !keys_used.contains(key) {
                     keys_used.push(key.clone());
                 }
@@ -126,24 +135,23 @@ impl Verdict {
             .max();
         let mut v = Verdict::default();
         let mut window: Option<(Duration, Duration)> = None;
-        for (start, duration, attempt, outcome) in timeline.attempts() {
+        for a in timeline.attempts() {
             v.attempts += 1;
-            let end = start + duration;
-            window = Some((window.map_or(start, |w| w.0), end));
-            match outcome {
+            window = Some((window.map_or(a.start, |w| w.0), a.end()));
+            match a.outcome {
                 CallOutcome::Err { kind, .. } => {
                     *v.error_kinds.entry(kind.clone()).or_default() += 1
                 }
                 CallOutcome::Ok { access_key_id, .. } => {
-                    let seen = accepted.iter().find(|(at, key)| {
-                        *at >= start
-                            && *at <= end
+                    let seen = accepted.iter().find(|(_, key, call_id)| {
+                        !a.call_id.is_empty()
+                            && call_id.as_deref() == Some(a.call_id)
                             && (access_key_id.is_none() || key.as_ref() == access_key_id.as_ref())
                     });
                     match seen {
-                        Some((at, key)) if !v.recovered => {
+                        Some((at, key, _)) if !v.recovered => {
                             v.recovered = true;
-                            v.first_success_attempt = Some(attempt);
+                            v.first_success_attempt = Some(a.attempt);
                             v.access_key_id = key.clone();
                             let since = recoveries
                                 .iter()
@@ -175,7 +183,7 @@ impl Verdict {
                 .mock_events()
                 .filter(|e| e.at <= last)
                 .filter_map(|e| match &e.kind {
-                    EventKind::Transition { state } => Some(!state.is_up()),
+                    EventKind::Transition { state, .. } => Some(!state.is_up()),
                     _ => None,
                 })
                 .last()
@@ -317,6 +325,8 @@ mod tests {
             at: ms(at),
             kind: EventKind::Transition {
                 state: state.parse::<ImdsState>().unwrap(),
+                asked_at: ms(at),
+                scheduled: true,
             },
         }
     }
@@ -334,12 +344,14 @@ mod tests {
         }
     }
 
-    fn sts(at: u64, accepted: bool) -> Event {
+    /// An STS call of attempt `attempt` (call id `n.<attempt>`).
+    fn sts(at: u64, attempt: u32, accepted: bool) -> Event {
         Event {
             at: ms(at),
             kind: EventKind::StsRequest {
                 action: "GetCallerIdentity".into(),
                 access_key_id: Some("ASIAMOCKAAAAAAAAAAAA".into()),
+                call_id: Some(format!("n.{attempt}")),
                 outcome: if accepted {
                     StsOutcome::Accepted { arn: "arn".into() }
                 } else {
@@ -356,6 +368,7 @@ mod tests {
             ms(at),
             DriverEvent::Attempt {
                 attempt: n,
+                call_id: format!("n.{n}"),
                 duration: ms(10),
                 outcome: if ok {
                     CallOutcome::Ok {
@@ -408,7 +421,7 @@ mod tests {
                 transition(2000, "up"),
                 imds(2501),
                 imds(2502),
-                sts(2505, true),
+                sts(2505, 2, true),
             ],
             vec![attempt(0, 1, false), attempt(2500, 2, true)],
         );
@@ -430,7 +443,7 @@ mod tests {
 
     #[test]
     fn sdk_success_without_sts_acceptance_is_not_recovery() {
-        let t = Timeline::merge(vec![sts(5, false)], vec![attempt(0, 1, true)]);
+        let t = Timeline::merge(vec![sts(5, 1, false)], vec![attempt(0, 1, true)]);
         let v = Verdict::from_timeline(&t);
         assert!(!v.recovered);
         assert_eq!(v.unverified_successes, 1);
@@ -446,5 +459,75 @@ mod tests {
             ..Expectation::default()
         };
         assert!(v.check(&e)[0].contains("had not recovered"));
+    }
+
+    /// On a loaded machine STS may stamp a call after the driver's clock says the attempt
+    /// ended (trap-status-500: 65 ms after). The call id still ties it to its attempt.
+    #[test]
+    fn an_accepted_call_stamped_after_its_attempt_still_counts() {
+        let t = Timeline::merge(
+            vec![
+                transition(0, "refuse"),
+                transition(100, "up"),
+                sts(4810, 1, true),
+            ],
+            vec![attempt(4700, 1, true)],
+        );
+        let v = Verdict::from_timeline(&t);
+        assert!(v.recovered, "{v:?}");
+        assert_eq!(v.unverified_successes, 0);
+        assert_eq!(v.keys_used, vec!["ASIAMOCKAAAAAAAAAAAA".to_string()]);
+    }
+
+    /// An accepted call during attempt 2's time window but carrying attempt 1's id (a
+    /// late retry of a failed call) does not make attempt 2 verified, and one from another
+    /// cell counts for nothing.
+    #[test]
+    fn accepted_calls_count_only_for_the_attempt_they_name() {
+        let t = Timeline::merge(
+            vec![sts(1005, 1, true)],
+            vec![attempt(0, 1, false), attempt(1000, 2, true)],
+        );
+        let v = Verdict::from_timeline(&t);
+        assert!(!v.recovered);
+        assert_eq!(v.unverified_successes, 1);
+        assert!(v.keys_used.is_empty());
+    }
+
+    /// "IMDS requests after recovery" counts from the last recovery to the end of the
+    /// last attempt: not the requests before the recovery, not those after the attempts.
+    #[test]
+    fn imds_requests_after_recovery_counts_only_the_window_after_the_last_recovery() {
+        let t = Timeline::merge(
+            vec![
+                transition(0, "refuse"),
+                imds(100), // during the outage (a hung connection answered, say)
+                transition(1000, "up"),
+                transition(1500, "status(500)"),
+                imds(1600), // between the two outages
+                transition(2000, "up"),
+                imds(2100),
+                imds(2990),
+                imds(3500), // after the last attempt ended (2990 + 10)
+            ],
+            vec![
+                attempt(0, 1, false),
+                attempt(1000, 2, false),
+                attempt(2000, 3, false),
+                attempt(2980, 4, false), // ends at 2990
+            ],
+        );
+        let v = Verdict::from_timeline(&t);
+        // From the first attempt's start to the last one's end: 100, 1600, 2100, 2990.
+        assert_eq!(v.imds_requests_during_attempts, 4);
+        assert_eq!(v.imds_requests_after_recovery, Some(2), "{v:?}");
+        let e = Expectation {
+            imds_requests_after_recovery: Some(0),
+            ..Expectation::default()
+        };
+        assert_eq!(
+            v.check(&e),
+            vec!["expected 0 IMDS requests after recovery, saw 2".to_string()]
+        );
     }
 }

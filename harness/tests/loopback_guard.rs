@@ -68,7 +68,7 @@ async fn js_driver_refuses_non_loopback_endpoints() {
     .await
     .unwrap();
     js.new_client().await.unwrap();
-    match js.call().await.unwrap() {
+    match js.call("guard.1").await.unwrap() {
         CallOutcome::Err { message, .. } => {
             assert!(
                 message.contains("imds-harness blocked a connection to 0.0.0.0"),

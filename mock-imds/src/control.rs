@@ -142,10 +142,7 @@ async fn handle(control: &Control, req: Request<Incoming>) -> HttpResponse {
             Err(response) => response,
             Ok(b) => match b.state.parse::<ImdsState>() {
                 Err(e) => bad_request(e),
-                Ok(state) => {
-                    control.set_state(state).await;
-                    state_json(control)
-                }
+                Ok(state) => in_force(control, control.set_state(state).await),
             },
         },
         (Method::POST, "/faults") => {
@@ -153,27 +150,18 @@ async fn handle(control: &Control, req: Request<Incoming>) -> HttpResponse {
                 Err(response) => response,
                 Ok(b) => match b.fault.parse::<Change>() {
                     Err(e) => bad_request(e),
-                    Ok(change) => {
-                        control.apply(change).await;
-                        state_json(control)
-                    }
+                    Ok(change) => in_force(control, control.apply(change).await),
                 },
             }
         }
-        (Method::DELETE, "/faults") => {
-            control.apply(Change::Up).await;
-            state_json(control)
-        }
+        (Method::DELETE, "/faults") => in_force(control, control.apply(Change::Up).await),
         (Method::DELETE, p) if p.starts_with("/faults/") => {
             let text = percent_decode(&p["/faults/".len()..]);
             match text.parse::<Target>() {
                 Err(e) => bad_request(format!(
                     "{e}; expected listener, token, credentials or path(GLOB)"
                 )),
-                Ok(target) => {
-                    control.apply(Change::Clear(target)).await;
-                    state_json(control)
-                }
+                Ok(target) => in_force(control, control.apply(Change::Clear(target)).await),
             }
         }
         (Method::POST, "/schedule") => {
@@ -231,8 +219,7 @@ async fn handle(control: &Control, req: Request<Incoming>) -> HttpResponse {
         }
         (Method::POST, "/reset") => {
             control.stop_schedule();
-            control.apply(Change::Up).await;
-            state_json(control)
+            in_force(control, control.apply(Change::Up).await)
         }
         (_, "/state" | "/faults" | "/schedule" | "/events" | "/reset") => json_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -241,6 +228,17 @@ async fn handle(control: &Control, req: Request<Incoming>) -> HttpResponse {
         _ => json_response(
             StatusCode::NOT_FOUND,
             &json!({ "error": format!("no such control endpoint {path}; see GET /state, POST /faults, DELETE /faults, POST /schedule, GET /events, POST /reset") }),
+        ),
+    }
+}
+
+/// The state after a transition, or 500 with why it could not be put in force.
+fn in_force(control: &Control, done: Result<(), crate::handle::TransitionError>) -> HttpResponse {
+    match done {
+        Ok(()) => state_json(control),
+        Err(e) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({ "error": e.to_string() }),
         ),
     }
 }

@@ -4,6 +4,7 @@
 //! The harness merges this log with its own driver events into one timeline, so both
 //! sides must use the same epoch: pass it to [`crate::MockImdsBuilder::epoch`].
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -69,14 +70,50 @@ pub enum StsOutcome {
     },
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum EventKind {
-    /// IMDS went into a new state (a schedule step or a direct `set_state`).
+    /// IMDS went into a new state (a schedule step or a direct `set_state`); the event's
+    /// time is when the state took effect (the socket, too, was in its new mode).
     Transition {
         /// The new state.
         state: ImdsState,
+        /// When the transition was asked for: a schedule step's own time, or when the
+        /// call (library or control API) arrived; serialized as `asked_at_ms`. The
+        /// event's time minus this is how late the transition took effect.
+        #[serde(
+            default,
+            rename = "asked_at_ms",
+            serialize_with = "serialize_ms",
+            deserialize_with = "deserialize_ms"
+        )]
+        asked_at: Duration,
+        /// True when a schedule step asked for it (then `asked_at` is the step's time).
+        #[serde(default, skip_serializing_if = "is_false")]
+        scheduled: bool,
+    },
+    /// A transition that could not be put in force (the socket could not be opened again).
+    /// Handlers serve the new state, but the socket refuses connections.
+    TransitionFailed {
+        /// The state that was asked for.
+        state: ImdsState,
+        /// When it was asked for; serialized as `asked_at_ms`.
+        #[serde(
+            rename = "asked_at_ms",
+            serialize_with = "serialize_ms",
+            deserialize_with = "deserialize_ms"
+        )]
+        asked_at: Duration,
+        /// True when a schedule step asked for it.
+        #[serde(default, skip_serializing_if = "is_false")]
+        scheduled: bool,
+        /// Why (the bind or listen error).
+        error: String,
     },
     /// An HTTP request reached IMDS (connections refused by a closed socket never do).
     ImdsRequest {
@@ -103,6 +140,11 @@ pub enum EventKind {
         action: String,
         /// The access key named in the signature, when there was one.
         access_key_id: Option<String>,
+        /// The caller's call id, when the request carried one (see
+        /// [`crate::sts::CALL_ID_HEADER`]): how a harness ties an STS call to the attempt
+        /// that made it without comparing timestamps.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<String>,
         /// How STS answered.
         #[serde(flatten)]
         outcome: StsOutcome,
@@ -123,9 +165,15 @@ pub const DEFAULT_CAPACITY: usize = 1_000_000;
 
 /// A shared, append-only log that keeps the newest `capacity` events in memory (a ring
 /// buffer) and can stream every event to a sink. Cloning shares the same log.
+///
+/// The log's clock is monotonic time since its epoch. The epoch can be moved later once,
+/// with [`EventLog::restart_clock`], for a mock whose schedule waits until its client is
+/// ready ([`crate::MockImdsBuilder::defer_schedule`]).
 #[derive(Clone, Debug)]
 pub struct EventLog {
-    epoch: Instant,
+    /// A fixed instant; the epoch is `base + epoch_ns`.
+    base: Instant,
+    epoch_ns: Arc<AtomicU64>,
     capacity: usize,
     kept: Arc<Mutex<Kept>>,
     sink: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
@@ -134,8 +182,13 @@ pub struct EventLog {
 impl EventLog {
     /// A new, empty log whose clock starts at `epoch`, keeping [`DEFAULT_CAPACITY`] events.
     pub fn new(epoch: Instant) -> Self {
+        // The base is never after now, so the epoch can later move to any instant from
+        // now on (an epoch in the future is an offset from the base).
+        let base = epoch.min(Instant::now());
+        let offset = u64::try_from(epoch.duration_since(base).as_nanos()).unwrap_or(u64::MAX);
         Self {
-            epoch,
+            base,
+            epoch_ns: Arc::new(AtomicU64::new(offset)),
             capacity: DEFAULT_CAPACITY,
             kept: Arc::default(),
             sink: None,
@@ -159,12 +212,21 @@ impl EventLog {
 
     /// The log's zero.
     pub fn epoch(&self) -> Instant {
-        self.epoch
+        self.base + Duration::from_nanos(self.epoch_ns.load(Ordering::Acquire))
+    }
+
+    /// Moves the log's zero to `epoch` (not before the log was created). Events
+    /// recorded before keep their times; a clock moved from a far-future epoch (a
+    /// deferred schedule) has stamped them all zero.
+    pub fn restart_clock(&self, epoch: Instant) {
+        let offset = epoch.saturating_duration_since(self.base).as_nanos();
+        self.epoch_ns
+            .store(u64::try_from(offset).unwrap_or(u64::MAX), Ordering::Release);
     }
 
     /// Time since the epoch (zero before it).
     pub fn now(&self) -> Duration {
-        Instant::now().saturating_duration_since(self.epoch)
+        Instant::now().saturating_duration_since(self.epoch())
     }
 
     /// Appends an event stamped `at`, dropping the oldest when the log is full.
@@ -238,6 +300,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_deferred_clock_reads_zero_until_restarted_then_counts_from_the_restart() {
+        let start = Instant::now();
+        let log = EventLog::new(start + Duration::from_secs(3600));
+        assert_eq!(log.now(), Duration::ZERO);
+        let restart = start + Duration::from_millis(5);
+        log.restart_clock(restart);
+        assert_eq!(log.epoch(), restart);
+        let since_restart = Instant::now().saturating_duration_since(restart);
+        let now = log.now();
+        assert!(now <= since_restart + Duration::from_millis(1), "{now:?}");
+        assert!(
+            now + Duration::from_millis(1)
+                >= since_restart.saturating_sub(Duration::from_millis(1)),
+            "{now:?}"
+        );
+    }
+
+    #[test]
     fn keeps_the_newest_events_up_to_capacity() {
         let log = EventLog::new(Instant::now()).with_capacity(3);
         for i in 0..5u64 {
@@ -245,6 +325,8 @@ mod tests {
                 Duration::from_millis(i),
                 EventKind::Transition {
                     state: ImdsState::up(),
+                    asked_at: Duration::ZERO,
+                    scheduled: false,
                 },
             );
         }

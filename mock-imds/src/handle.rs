@@ -5,16 +5,17 @@
 //! use mock_imds::{Fault, MockImds, Target};
 //! let imds = MockImds::builder().seed(7).start().await?;
 //! println!("IMDS at {}, STS at {}", imds.endpoint(), imds.sts_endpoint());
-//! imds.set_fault(Target::Listener, Fault::Refuse).await; // connection refused from now on
-//! imds.set_fault(Target::Token, Fault::Status { code: 403, body: None }).await;
+//! imds.set_fault(Target::Listener, Fault::Refuse).await?; // connection refused from now on
+//! imds.set_fault(Target::Token, Fault::Status { code: 403, body: None }).await?;
 //! let mark = imds.mark();
-//! imds.clear().await;                                    // up again
+//! imds.clear().await?;                                    // up again
 //! assert_eq!(imds.credential_fetches_since(mark), 0);
 //! # Ok(()) }
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -42,6 +43,7 @@ pub struct MockImdsBuilder {
     control_addr: Option<SocketAddr>,
     event_sink: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
     event_capacity: usize,
+    defer_schedule: bool,
 }
 
 impl Default for MockImdsBuilder {
@@ -58,6 +60,7 @@ impl Default for MockImdsBuilder {
             control_addr: None,
             event_sink: None,
             event_capacity: crate::events::DEFAULT_CAPACITY,
+            defer_schedule: false,
         }
     }
 }
@@ -108,6 +111,17 @@ impl MockImdsBuilder {
         self
     }
 
+    /// Hold the schedule's clock until [`MockImds::start_schedule_clock`]: the mock
+    /// serves the schedule's state at time zero from the start, but the event log's zero
+    /// and the schedule's later steps wait, so a client that needs a while to get ready
+    /// (an interpreter importing its SDK, a session loading its data files) meets the
+    /// schedule from its beginning however slow the machine is. Events before the clock
+    /// starts are stamped zero. Replaces [`Self::epoch`].
+    pub fn defer_schedule(mut self) -> Self {
+        self.defer_schedule = true;
+        self
+    }
+
     /// Also serve the HTTP control API (see [`crate::control`]) on `addr`.
     pub fn control(mut self, addr: SocketAddr) -> Self {
         self.control_addr = Some(addr);
@@ -128,12 +142,20 @@ impl MockImdsBuilder {
         self
     }
 
-    /// Binds the listeners and starts serving.
+    /// Binds the listeners and starts serving, on the current tokio runtime (listeners
+    /// and schedule run there).
     ///
     /// # Errors
     /// The bind error of either listener.
     pub async fn start(self) -> std::io::Result<MockImds> {
-        let epoch = self.epoch.unwrap_or_else(Instant::now);
+        let now = Instant::now();
+        // A deferred clock starts in the far future (every event so far at zero) until
+        // `start_schedule_clock` moves it to when it is called.
+        let epoch = if self.defer_schedule {
+            now.checked_add(DEFERRED_EPOCH).unwrap_or(now)
+        } else {
+            self.epoch.unwrap_or(now)
+        };
         let events = match self.event_sink {
             Some(sink) => EventLog::with_sink(epoch, sink),
             None => EventLog::new(epoch),
@@ -173,6 +195,7 @@ impl MockImdsBuilder {
             Box::pin(async move { Ok(sts.handle(req).await) })
         });
         let mode = SocketMode::for_fault(self.initial.socket_fault());
+        let starts_scheduled = self.schedule.is_some();
         let imds_listener = Listener::start(self.imds_addr, imds_handler, mode)
             .await
             .map_err(|e| named("IMDS", self.imds_addr, e))?;
@@ -181,6 +204,8 @@ impl MockImdsBuilder {
             .map_err(|e| named("STS", self.sts_addr, e))?;
         events.record(EventKind::Transition {
             state: self.initial,
+            asked_at: Duration::ZERO,
+            scheduled: starts_scheduled,
         });
         let mut mock = MockImds {
             inner: Arc::new(Inner {
@@ -192,11 +217,21 @@ impl MockImdsBuilder {
                 seed,
                 transition_lock: tokio::sync::Mutex::new(mode),
                 schedule_task: std::sync::Mutex::new(None),
+                deferred: std::sync::Mutex::new(None),
+                runtime: tokio::runtime::Handle::current(),
             }),
             control: None,
         };
-        if let Some(schedule) = self.schedule {
-            mock.run_schedule(schedule);
+        match (self.schedule, self.defer_schedule) {
+            (Some(schedule), false) => mock.run_schedule(schedule),
+            (Some(schedule), true) => {
+                *mock
+                    .inner
+                    .deferred
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(schedule);
+            }
+            (None, _) => {}
         }
         if let Some(addr) = self.control_addr {
             let handler = crate::control::handler(Control(mock.inner.clone()));
@@ -222,6 +257,26 @@ struct Inner {
     /// request-level faults never waits for the listener task.
     transition_lock: tokio::sync::Mutex<SocketMode>,
     schedule_task: std::sync::Mutex<Option<JoinHandle<()>>>,
+    /// A schedule waiting for [`MockImds::start_schedule_clock`].
+    deferred: std::sync::Mutex<Option<Schedule>>,
+    /// The runtime the mock was started on: its schedule task runs there too, whoever
+    /// starts it (a harness keeps its mocks on a runtime of their own, so that in-process
+    /// SDK work cannot delay a transition).
+    runtime: tokio::runtime::Handle,
+}
+
+/// How far ahead a deferred clock's epoch starts (so everything before it reads zero).
+const DEFERRED_EPOCH: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// A transition that could not be put in force.
+#[derive(Debug, thiserror::Error)]
+#[error("could not put `{state}` in force: the IMDS socket could not be opened again: {source}")]
+pub struct TransitionError {
+    /// The state asked for (handlers serve it; the socket refuses connections).
+    pub state: ImdsState,
+    /// The bind or listen error.
+    #[source]
+    pub source: std::io::Error,
 }
 
 impl Drop for Inner {
@@ -352,29 +407,62 @@ impl MockImds {
 
     /// Replaces the whole state and returns once it is in force: the next request (and,
     /// for socket faults, the next connection attempt) sees it. Logged as a transition.
-    pub async fn set_state(&self, state: ImdsState) {
-        transition(&self.inner, |s| *s = state).await;
+    ///
+    /// # Errors
+    /// [`TransitionError`] when the socket could not be opened again (logged as a
+    /// `transition-failed` event).
+    pub async fn set_state(&self, state: ImdsState) -> Result<(), TransitionError> {
+        transition(&self.inner, None, |s| *s = state).await
     }
 
     /// Applies one change (what a schedule step does).
-    pub async fn apply(&self, change: Change) {
-        transition(&self.inner, |s| s.apply(&change)).await;
+    ///
+    /// # Errors
+    /// As for [`Self::set_state`].
+    pub async fn apply(&self, change: Change) -> Result<(), TransitionError> {
+        transition(&self.inner, None, |s| s.apply(&change)).await
     }
 
     /// Sets `fault` on `target` (replacing the fault there), always firing.
-    pub async fn set_fault(&self, target: Target, fault: Fault) {
+    ///
+    /// # Errors
+    /// As for [`Self::set_state`].
+    pub async fn set_fault(&self, target: Target, fault: Fault) -> Result<(), TransitionError> {
         self.apply(Change::Set(FaultSpec::new(fault).on(target)))
-            .await;
+            .await
     }
 
     /// Sets a fault with its target and probability.
-    pub async fn set_spec(&self, spec: FaultSpec) {
-        self.apply(Change::Set(spec)).await;
+    ///
+    /// # Errors
+    /// As for [`Self::set_state`].
+    pub async fn set_spec(&self, spec: FaultSpec) -> Result<(), TransitionError> {
+        self.apply(Change::Set(spec)).await
     }
 
     /// Removes every fault: IMDS is up.
-    pub async fn clear(&self) {
-        self.apply(Change::Up).await;
+    ///
+    /// # Errors
+    /// As for [`Self::set_state`].
+    pub async fn clear(&self) -> Result<(), TransitionError> {
+        self.apply(Change::Up).await
+    }
+
+    /// Starts the clock of a schedule held by [`MockImdsBuilder::defer_schedule`]: the
+    /// event log's zero moves to now and the schedule's later steps run from it. A no-op
+    /// when there is no deferred schedule (the clock started with the mock).
+    pub fn start_schedule_clock(&self) {
+        let deferred = self
+            .inner
+            .deferred
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(schedule) = deferred {
+            let now = Instant::now();
+            self.inner.events.restart_clock(now);
+            start_schedule(&self.inner, schedule, now, true);
+        }
     }
 
     /// Applies `schedule` on the event log's clock in a background task (replacing any
@@ -432,14 +520,15 @@ impl MockImds {
 /// steps at zero were applied already (at start-up).
 fn start_schedule(inner: &Arc<Inner>, schedule: Schedule, start: Instant, skip_zero: bool) {
     let task_inner = inner.clone();
-    let task = tokio::spawn(async move {
+    let task = inner.runtime.spawn(async move {
         let inner = task_inner;
         for group in schedule.steps().chunk_by(|a, b| a.at == b.at) {
             if skip_zero && group[0].at.is_zero() {
                 continue;
             }
             tokio::time::sleep_until(start + group[0].at).await;
-            transition(&inner, |s| {
+            // A failure is in the event log (`transition-failed`); later steps still run.
+            let _ = transition(&inner, Some(group[0].at), |s| {
                 for step in group {
                     s.apply(&step.change);
                 }
@@ -468,13 +557,19 @@ impl Control {
     }
 
     /// Replaces the state (and returns once it is in force).
-    pub async fn set_state(&self, state: ImdsState) {
-        transition(&self.0, |s| *s = state).await;
+    ///
+    /// # Errors
+    /// As for [`MockImds::set_state`].
+    pub async fn set_state(&self, state: ImdsState) -> Result<(), TransitionError> {
+        transition(&self.0, None, |s| *s = state).await
     }
 
     /// Applies one change.
-    pub async fn apply(&self, change: Change) {
-        transition(&self.0, |s| s.apply(&change)).await;
+    ///
+    /// # Errors
+    /// As for [`MockImds::set_state`].
+    pub async fn apply(&self, change: Change) -> Result<(), TransitionError> {
+        transition(&self.0, None, |s| s.apply(&change)).await
     }
 
     /// Starts `schedule` from now, replacing any running schedule.
@@ -517,7 +612,16 @@ impl Control {
     }
 }
 
-async fn transition(inner: &Inner, change: impl FnOnce(&mut ImdsState)) {
+/// Applies `change` to the state and puts it in force. `step`: the schedule step's time
+/// when a schedule asked for it (then that is when it was asked for), else `None` (asked
+/// for now). Logs a `transition` event when it is in force, stamped then, with the time
+/// it was asked for; or a `transition-failed` event.
+async fn transition(
+    inner: &Inner,
+    step: Option<Duration>,
+    change: impl FnOnce(&mut ImdsState),
+) -> Result<(), TransitionError> {
+    let asked_at = step.unwrap_or_else(|| inner.events.now());
     let mut socket_mode = inner.transition_lock.lock().await;
     let mut state = (**inner.imds.state().borrow()).clone();
     change(&mut state);
@@ -527,8 +631,23 @@ async fn transition(inner: &Inner, change: impl FnOnce(&mut ImdsState)) {
     let mode = SocketMode::for_fault(state.socket_fault());
     inner.imds.state().send_replace(Arc::new(state.clone()));
     if mode != *socket_mode {
-        inner.imds_listener.apply(mode).await;
+        if let Err(source) = inner.imds_listener.apply(mode).await {
+            // The listener is left refusing connections.
+            *socket_mode = SocketMode::Refuse;
+            inner.events.record(EventKind::TransitionFailed {
+                state: state.clone(),
+                asked_at,
+                scheduled: step.is_some(),
+                error: source.to_string(),
+            });
+            return Err(TransitionError { state, source });
+        }
         *socket_mode = mode;
     }
-    inner.events.record(EventKind::Transition { state });
+    inner.events.record(EventKind::Transition {
+        state,
+        asked_at,
+        scheduled: step.is_some(),
+    });
+    Ok(())
 }

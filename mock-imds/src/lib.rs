@@ -43,5 +43,5 @@ pub use credentials::{CredentialStore, IssuedCredentials};
 pub use events::{Event, EventKind, EventLog, StsOutcome};
 pub use fault::{Change, Fault, FaultSpec, ImdsState, ParseFaultError, Target};
 pub use generate::{DurationRange, GenerateError, Generator};
-pub use handle::{Mark, MockImds, MockImdsBuilder};
+pub use handle::{Mark, MockImds, MockImdsBuilder, TransitionError};
 pub use schedule::{Schedule, ScheduleError, Step};

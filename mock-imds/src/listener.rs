@@ -8,9 +8,20 @@
 //! - A handler answering [`ConnectionClosed::Reset`] makes the connection end with a TCP
 //!   RST (`SO_LINGER` 0) instead of a FIN.
 //!
-//! The socket is bound again on the same port when the fault lifts. [`Listener::apply`]
-//! returns only once the socket matches the state, so the very next connection attempt
-//! after a state switch sees it.
+//! **The port is held for the listener's whole life.** Beside the live socket the
+//! listener keeps a *placeholder*: a socket bound to the same address and port with
+//! `SO_REUSEPORT` that never listens. A bound socket that is not listening answers a SYN
+//! with a RST (so `refuse` still reads as `ECONNREFUSED`), and while it exists the kernel
+//! hands the port to no one else: not to another listener binding port 0, not to an
+//! outgoing connection's ephemeral port (Linux skips ports with a bind bucket). Without
+//! it, closing the socket for `refuse` gave the port back to the kernel; with dozens of
+//! cells at once another cell's connection or mock could take it, its SDK talked to the
+//! wrong mock, and `up` waited for the port, possibly for the rest of the cell.
+//! Rebinding beside the placeholder cannot meet another owner, so a switch that still
+//! fails is an error ([`Listener::apply`] returns it), never a silent wait.
+//!
+//! [`Listener::apply`] returns only once the socket matches the state, so the very next
+//! connection attempt after a state switch sees it.
 
 use std::future::Future;
 use std::io;
@@ -90,14 +101,17 @@ impl SocketMode {
     }
 }
 
-type Command = (SocketMode, oneshot::Sender<()>);
+type Command = (SocketMode, oneshot::Sender<io::Result<()>>);
 
-/// A running listener task. Dropping it closes the socket and every connection.
+/// A running listener task. Dropping it closes the socket and every connection, and
+/// releases the port.
 #[derive(Debug)]
 pub struct Listener {
     local_addr: SocketAddr,
     commands: tokio::sync::mpsc::UnboundedSender<Command>,
     task: tokio::task::JoinHandle<()>,
+    /// Bound, never listening: keeps the port ours while the live socket is closed.
+    _placeholder: socket2::Socket,
 }
 
 impl Drop for Listener {
@@ -106,6 +120,22 @@ impl Drop for Listener {
     }
 }
 
+/// A socket bound to `addr` (port 0: a free port) that does not listen, with
+/// `SO_REUSEPORT` so the live listener can share its port: the placeholder. Not
+/// `SO_REUSEADDR`: with it, any socket setting `SO_REUSEADDR` could bind the port while
+/// nothing listens on it (Linux relaxes the conflict check for two such sockets).
+fn placeholder(addr: SocketAddr) -> io::Result<socket2::Socket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket)
+}
+
+/// A listening socket on `addr` (beside the placeholder, which holds the port).
 fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
@@ -113,6 +143,7 @@ fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
         TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
     socket.bind(addr)?;
     socket.listen(backlog)
 }
@@ -135,16 +166,21 @@ impl Listener {
     /// # Errors
     /// The bind error (address in use, not permitted, …).
     pub async fn start(addr: SocketAddr, handler: Handler, mode: SocketMode) -> io::Result<Self> {
-        let listener = bind(addr, 1024)?;
-        let local_addr = listener.local_addr()?;
+        let placeholder = placeholder(addr)?;
+        let local_addr = placeholder
+            .local_addr()?
+            .as_socket()
+            .ok_or_else(|| io::Error::other("the placeholder socket has no IP address"))?;
+        let listener = bind(local_addr, 1024)?;
         let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
         let task = tokio::spawn(run(local_addr, Socket::Open(listener), handler, rx));
         let this = Self {
             local_addr,
             commands,
             task,
+            _placeholder: placeholder,
         };
-        this.apply(mode).await;
+        this.apply(mode).await?;
         Ok(this)
     }
 
@@ -154,11 +190,17 @@ impl Listener {
     }
 
     /// Puts the socket in `mode` and returns once it is.
-    pub async fn apply(&self, mode: SocketMode) {
+    ///
+    /// # Errors
+    /// The bind or listen error when the socket could not be opened again (the socket is
+    /// then closed: connections are refused), or an error when the listener task is gone.
+    pub async fn apply(&self, mode: SocketMode) -> io::Result<()> {
         let (done, wait) = oneshot::channel();
-        if self.commands.send((mode, done)).is_ok() {
-            let _ = wait.await;
-        }
+        self.commands
+            .send((mode, done))
+            .map_err(|_| io::Error::other("the listener task has stopped"))?;
+        wait.await
+            .map_err(|_| io::Error::other("the listener task stopped during a switch"))?
     }
 }
 
@@ -173,8 +215,9 @@ async fn run(
         tokio::select! {
             command = commands.recv() => {
                 let Some((mode, done)) = command else { return };
-                socket = switch(addr, socket, mode, &mut connections).await;
-                let _ = done.send(());
+                let switched;
+                (socket, switched) = switch(addr, socket, mode, &mut connections).await;
+                let _ = done.send(switched);
             }
             accepted = accept(&socket) => {
                 match accepted {
@@ -201,27 +244,35 @@ async fn run(
     }
 }
 
+/// Moves the socket to `mode`. On error the socket is left closed (refusing), which is
+/// what a client sees of a listener that could not open, and the error is returned.
 async fn switch(
     addr: SocketAddr,
     socket: Socket,
     mode: SocketMode,
     connections: &mut JoinSet<()>,
-) -> Socket {
+) -> (Socket, io::Result<()>) {
     match (mode, socket) {
-        (SocketMode::Open, open @ Socket::Open(_)) => open,
+        (SocketMode::Open, open @ Socket::Open(_)) => (open, Ok(())),
         (SocketMode::Open, old) => {
-            drop(old); // free the port before binding it again
-            Socket::Open(rebind(addr, 1024).await)
+            drop(old); // the placeholder keeps the port while we bind again
+            match bind(addr, 1024) {
+                Ok(listener) => (Socket::Open(listener), Ok(())),
+                Err(e) => (Socket::Closed, Err(e)),
+            }
         }
         (SocketMode::Refuse, _) => {
             connections.abort_all();
-            Socket::Closed
+            (Socket::Closed, Ok(()))
         }
-        (SocketMode::DropSyn, full @ Socket::Full(..)) => full,
+        (SocketMode::DropSyn, full @ Socket::Full(..)) => (full, Ok(())),
         (SocketMode::DropSyn, old) => {
             connections.abort_all();
             drop(old);
-            let listener = rebind(addr, 0).await;
+            let listener = match bind(addr, 0) {
+                Ok(listener) => listener,
+                Err(e) => return (Socket::Closed, Err(e)),
+            };
             let mut fillers = Vec::new();
             // Fill the accept queue until a connect no longer completes.
             for _ in 0..8 {
@@ -232,7 +283,7 @@ async fn switch(
                     _ => break,
                 }
             }
-            Socket::Full(listener, fillers)
+            (Socket::Full(listener, fillers), Ok(()))
         }
     }
 }
@@ -241,18 +292,6 @@ async fn accept(socket: &Socket) -> io::Result<(TcpStream, SocketAddr)> {
     match socket {
         Socket::Open(listener) => listener.accept().await,
         Socket::Closed | Socket::Full(..) => std::future::pending().await,
-    }
-}
-
-async fn rebind(addr: SocketAddr, backlog: u32) -> TcpListener {
-    loop {
-        match bind(addr, backlog) {
-            Ok(listener) => return listener,
-            Err(err) => {
-                tracing::warn!(%addr, %err, "could not bind again after a socket fault; retrying");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
     }
 }
 

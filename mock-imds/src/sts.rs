@@ -20,6 +20,38 @@ use crate::ec2_http::{self, HttpResponse};
 use crate::events::{EventKind, EventLog, StsOutcome};
 use crate::sigv4_check::{self, parse_authorization};
 
+/// The request header a caller may set to name its call (`[A-Za-z0-9._-]`, at most 64
+/// characters); the STS event records it as `call_id`. Real STS ignores unknown headers,
+/// and so does the signature check unless the header was signed.
+pub const CALL_ID_HEADER: &str = "x-mock-imds-call-id";
+
+/// The user-agent token that names a call for callers that cannot set a header (the AWS
+/// CLI: `AWS_EXECUTION_ENV=mock-imds-call-ID` puts `exec-env/mock-imds-call-ID` in
+/// botocore's `User-Agent`).
+pub const CALL_ID_USER_AGENT_PREFIX: &str = "mock-imds-call-";
+
+/// The call id of a request: the [`CALL_ID_HEADER`] value, else the id after
+/// [`CALL_ID_USER_AGENT_PREFIX`] in `User-Agent`; `None` when neither names a valid id.
+pub fn call_id(headers: &http::HeaderMap) -> Option<String> {
+    let valid = |id: &str| {
+        !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    if let Some(id) = headers.get(CALL_ID_HEADER).and_then(|v| v.to_str().ok()) {
+        return valid(id.trim()).then(|| id.trim().to_string());
+    }
+    let agent = headers.get(http::header::USER_AGENT)?.to_str().ok()?;
+    let rest = &agent[agent.find(CALL_ID_USER_AGENT_PREFIX)? + CALL_ID_USER_AGENT_PREFIX.len()..];
+    let id: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .collect();
+    valid(&id).then_some(id)
+}
+
 /// Largest request body read (bytes); larger gets 413.
 pub const MAX_BODY: usize = 64 * 1024;
 
@@ -77,6 +109,7 @@ impl Sts {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_authorization(v).ok())
             .map(|a| a.access_key_id);
+        let call_id = call_id(&parts.headers);
 
         let (mut response, outcome) = self.answer(&parts, &body, &action);
         // EC2ws is IMDS's server name, not STS's.
@@ -86,6 +119,7 @@ impl Sts {
             EventKind::StsRequest {
                 action,
                 access_key_id,
+                call_id,
                 outcome,
             },
         );
@@ -169,4 +203,41 @@ fn error(status: u16, code: &str, message: &str) -> (HttpResponse, StsOutcome) {
             code: code.to_string(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
+        let mut map = http::HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, v.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn call_id_comes_from_the_header_or_the_user_agent() {
+        assert_eq!(
+            call_id(&headers(&[(CALL_ID_HEADER, "c0ffee.3")])).as_deref(),
+            Some("c0ffee.3")
+        );
+        let cli = "aws-cli/1.45.11 md/Botocore#1.43.11 ua/2.1 os/linux exec-env/mock-imds-call-ab12.7 md/prompt#off";
+        assert_eq!(
+            call_id(&headers(&[("user-agent", cli)])).as_deref(),
+            Some("ab12.7")
+        );
+        // The header wins; an invalid id is no id.
+        assert_eq!(
+            call_id(&headers(&[(CALL_ID_HEADER, "x"), ("user-agent", cli)])).as_deref(),
+            Some("x")
+        );
+        assert_eq!(call_id(&headers(&[(CALL_ID_HEADER, "a b")])), None);
+        assert_eq!(
+            call_id(&headers(&[("user-agent", "mock-imds-call-")])),
+            None
+        );
+        assert_eq!(call_id(&headers(&[("user-agent", "boto3/1.43")])), None);
+    }
 }

@@ -114,7 +114,7 @@ impl Driver for AwsCliDriver {
         })
     }
 
-    async fn call(&mut self) -> Result<CallOutcome, DriverError> {
+    async fn call(&mut self, call_id: &str) -> Result<CallOutcome, DriverError> {
         let broken = |message: String| DriverError::Broken {
             driver: DriverKind::AwsCli,
             message,
@@ -140,7 +140,12 @@ impl Driver for AwsCliDriver {
             format!("{}/", endpoints.imds),
         )
         .env("AWS_ENDPOINT_URL_STS", &endpoints.sts)
-        .env("PYTHONPATH", self.home.path());
+        .env("PYTHONPATH", self.home.path())
+        // The CLI cannot add a header; botocore puts `exec-env/<this>` in its User-Agent.
+        .env(
+            "AWS_EXECUTION_ENV",
+            format!("{}{call_id}", mock_imds::sts::CALL_ID_USER_AGENT_PREFIX),
+        );
         cmd.envs(super::spec::botocore_env(&endpoints.settings));
         let out = cmd
             .output()

@@ -5,7 +5,9 @@
 //! - `{"op": "configure", "imds_endpoint", "sts_endpoint", "region", "settings"}` → `{"ok": true}`
 //! - `{"op": "new_session"}` → `{"ok": true}`
 //! - `{"op": "new_client"}` → `{"ok": true, "credentials_resolved": bool|null}` or `{"error": {…}}`
-//! - `{"op": "call"}` → `{"arn", "access_key_id"}` or `{"error": {"kind", "message"}}`
+//! - `{"op": "call", "call_id": "…"}` → `{"arn", "access_key_id"}` or
+//!   `{"error": {"kind", "message"}}`; every STS request of the call carries
+//!   `x-mock-imds-call-id: <call_id>`
 //! - `{"op": "drop_client"}` → `{"ok": true}`
 //! - a problem of the driver itself: `{"driver_error": "…"}`
 
@@ -122,8 +124,8 @@ impl Driver for JsonLinesDriver {
         })
     }
 
-    async fn call(&mut self) -> Result<CallOutcome, DriverError> {
-        let answer = self.op(json!({"op": "call"})).await?;
+    async fn call(&mut self, call_id: &str) -> Result<CallOutcome, DriverError> {
+        let answer = self.op(json!({"op": "call", "call_id": call_id})).await?;
         Ok(match answer.get("error") {
             Some(e) => CallOutcome::Err {
                 kind: e["kind"].as_str().unwrap_or("?").to_string(),

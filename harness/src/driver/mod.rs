@@ -220,8 +220,13 @@ pub trait Driver: Send {
     /// Creates a client (replacing any previous one), as the application would.
     async fn new_client(&mut self) -> Result<ClientOutcome, DriverError>;
 
-    /// Calls `sts:GetCallerIdentity` on the current client.
-    async fn call(&mut self) -> Result<CallOutcome, DriverError>;
+    /// Calls `sts:GetCallerIdentity` on the current client, naming the call `call_id`
+    /// so the fake STS can tell which attempt it was: the driver sends it in the
+    /// [`mock_imds::sts::CALL_ID_HEADER`] header on every request of the call (retries
+    /// inside the SDK included), or, where it cannot set a header, in the user agent
+    /// (see [`mock_imds::sts::call_id`]). The verdict ties accepted STS calls to attempts
+    /// by this id, never by time.
+    async fn call(&mut self, call_id: &str) -> Result<CallOutcome, DriverError>;
 
     /// Drops the current client.
     async fn drop_client(&mut self) -> Result<(), DriverError>;

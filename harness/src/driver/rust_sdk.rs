@@ -183,14 +183,22 @@ impl Driver for RustSdkDriver {
         }
     }
 
-    async fn call(&mut self) -> Result<CallOutcome, DriverError> {
+    async fn call(&mut self, call_id: &str) -> Result<CallOutcome, DriverError> {
         let Some(client) = &self.client else {
             return Ok(CallOutcome::Err {
                 kind: "NoClient".into(),
                 message: "no client (creation failed)".into(),
             });
         };
-        Ok(match client.get_caller_identity().send().await {
+        let id = call_id.to_string();
+        let call = client
+            .get_caller_identity()
+            .customize()
+            .mutate_request(move |req| {
+                req.headers_mut()
+                    .insert(mock_imds::sts::CALL_ID_HEADER, id.clone());
+            });
+        Ok(match call.send().await {
             Ok(output) => CallOutcome::Ok {
                 arn: output.arn().unwrap_or_default().to_string(),
                 // The Rust SDK does not expose the signing key; the STS log has it.

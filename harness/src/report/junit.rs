@@ -1,7 +1,7 @@
 //! JUnit XML (`--junit FILE`) with the `quick-junit` crate: one test suite per scenario,
 //! one test case per cell named `scenario/driver/strategy`. A failed expectation is a
-//! `<failure>` whose message states expected vs observed; a driver or setup problem is an
-//! `<error>`; the cell's event timeline (readable, one event per line) goes in
+//! `<failure>` whose message states expected vs observed; a driver or setup problem, or an
+//! inconclusive run (the harness could not stand behind a verdict), is an `<error>`; the cell's event timeline (readable, one event per line) goes in
 //! `<system-out>`.
 
 use std::time::Duration;
@@ -30,7 +30,13 @@ fn test_case(cell: &CellResult) -> TestCase {
     let (status, time, out) = match &cell.outcome {
         CellOutcome::Ran(run) => {
             let failures: Vec<&String> = run.checks.iter().flat_map(|c| &c.failures).collect();
-            let status = if failures.is_empty() {
+            let status = if !run.inconclusive.is_empty() {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                status
+                    .set_message(format!("inconclusive: {}", run.inconclusive.join("; ")))
+                    .set_type("inconclusive");
+                status
+            } else if failures.is_empty() {
                 TestCaseStatus::success()
             } else {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);

@@ -212,6 +212,7 @@ pub fn scenario_svg(scenario: &ScenarioSummary, cells: &[&CellResult]) -> String
                                     attempt,
                                     duration,
                                     outcome,
+                                    ..
                                 },
                         } => {
                             let (cx, ex) = (x(*at), x(*at + *duration));

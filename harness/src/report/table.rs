@@ -53,7 +53,13 @@ pub fn render(report: &Report, color: bool) -> String {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let failures: Vec<&String> = run.checks.iter().flat_map(|c| &c.failures).collect();
-                let verdict_cell = if run.checks.is_empty() {
+                let verdict_cell = if !run.inconclusive.is_empty() {
+                    // The run did not test what the scenario says: no SDK verdict.
+                    for why in &run.inconclusive {
+                        notes.push(format!("? {} {} inconclusive: {why}", r.scenario, r.cell));
+                    }
+                    TableCell::new("? inconclusive").fg(Color::Yellow)
+                } else if run.checks.is_empty() {
                     TableCell::new("(none)")
                 } else if failures.is_empty() {
                     TableCell::new("✓ as expected").fg(Color::Green)
@@ -138,13 +144,24 @@ pub fn render(report: &Report, color: bool) -> String {
     let failed_expectations: usize = results
         .iter()
         .map(|r| match &r.outcome {
-            CellOutcome::Ran(run) => run.checks.iter().filter(|c| !c.failures.is_empty()).count(),
+            CellOutcome::Ran(run) if run.inconclusive.is_empty() => {
+                run.checks.iter().filter(|c| !c.failures.is_empty()).count()
+            }
             _ => 0,
         })
         .sum();
+    let inconclusive = results
+        .iter()
+        .filter(|r| !r.inconclusive().is_empty())
+        .count();
     out.push_str(&format!(
-        "{} cells, {recovered} recovered, {failed_expectations} expectations failed\n",
-        results.len()
+        "{} cells, {recovered} recovered, {failed_expectations} expectations failed{}\n",
+        results.len(),
+        if inconclusive > 0 {
+            format!(", {inconclusive} inconclusive (harness results, not SDK verdicts)")
+        } else {
+            String::new()
+        }
     ));
     out.push_str(&format!(
         "{passed} passed, {} failed\n",

@@ -1,0 +1,258 @@
+//! Whether a cell's timeline can carry a verdict at all.
+//!
+//! A verdict says what an SDK did under the outage the scenario describes. It is only as
+//! good as the run behind it: if a schedule step never took effect (or took effect late),
+//! if the mock could not reopen its socket, if an STS call reached this cell's mock from
+//! another cell, or if the cell's client was not made under the outage the scenario is
+//! about, then the cell did not test what it says, and any verdict — red or green — would
+//! be about the harness, not the SDK. Such a cell is *inconclusive*: a harness result, shown
+//! as an error in every report, never an SDK verdict.
+//!
+//! The checks, each from the timeline alone:
+//! - every schedule step at or before the driver's last operation ended took effect
+//!   (a scheduled `transition` event asked for at the step's time) within
+//!   [`TRANSITION_BOUND`], and no transition failed;
+//! - every STS call carries a call id of this cell (`<nonce>.<attempt>`): a call without
+//!   one cannot be tied to an attempt, and one with another cell's nonce is cross-talk;
+//! - when the schedule opens with an outage, the cell's first operation started before it
+//!   ended (else the client was made after the outage, not during it);
+//! - an expectation with `premise = "resolved-during-outage"`: every IMDS request the cell
+//!   made until its first call returned arrived while the opening outage was in force, so
+//!   the client's first credential resolution saw only the outage (botocore's 1 s timeouts
+//!   make a trap cell depend on this).
+
+use std::time::Duration;
+
+use mock_imds::{EventKind, Schedule};
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::Expectation;
+use crate::timeline::{DriverEvent, Entry, Timeline};
+use crate::verdict::fmt_ms;
+
+/// How late a scheduled transition may take effect before the cell is inconclusive: 50 ms.
+/// The mock applies a step in one task on the scenario clock; on a 2-core machine with
+/// every built-in cell running at once beside two CPU-bound processes it stays well under
+/// this (see RELIABILITY.md, `scripts/stress-suite`).
+pub const TRANSITION_BOUND: Duration = Duration::from_millis(50);
+
+/// What the run must have shown before a cell's verdict counts, beyond the automatic
+/// checks above. Set per expectation as `premise = "…"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Premise {
+    /// Every IMDS request until the first call returned arrived during the opening outage.
+    ResolvedDuringOutage,
+}
+
+impl Premise {
+    /// Every premise, as written in scenario files.
+    pub const NAMES: &'static [&'static str] = &["resolved-during-outage"];
+}
+
+impl std::fmt::Display for Premise {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Premise::ResolvedDuringOutage => "resolved-during-outage",
+        })
+    }
+}
+
+impl std::str::FromStr for Premise {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "resolved-during-outage" => Ok(Premise::ResolvedDuringOutage),
+            other => Err(format!(
+                "unknown premise `{other}`; expected one of: {}",
+                Premise::NAMES.join(", ")
+            )),
+        }
+    }
+}
+
+/// When the driver's last operation ended (zero when it made none): the end of the run
+/// for the checks here.
+pub fn run_end(timeline: &Timeline) -> Duration {
+    timeline
+        .entries()
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Driver {
+                at,
+                event:
+                    DriverEvent::Attempt { duration, .. } | DriverEvent::ClientCreated { duration, .. },
+            } => Some(*at + *duration),
+            Entry::Mock(_) => None,
+        })
+        .max()
+        .unwrap_or_default()
+}
+
+/// The time of the latest schedule step at or before `end`, which the mock must have put
+/// in force before the timeline is read (the runner waits for it, up to the bound).
+pub fn last_step_before(schedule: &Schedule, end: Duration) -> Option<Duration> {
+    schedule
+        .steps()
+        .iter()
+        .map(|s| s.at)
+        .filter(|at| *at <= end)
+        .max()
+}
+
+/// Why the cell's timeline cannot carry a verdict; empty when it can.
+///
+/// `nonce` is the cell's call-id prefix; `expectations` are those that apply to the cell.
+pub fn check(
+    schedule: &Schedule,
+    nonce: &str,
+    expectations: &[&Expectation],
+    timeline: &Timeline,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let end = run_end(timeline);
+    transitions(schedule, end, timeline, &mut problems);
+    call_ids(nonce, timeline, &mut problems);
+    premises(schedule, expectations, timeline, &mut problems);
+    problems
+}
+
+fn transitions(schedule: &Schedule, end: Duration, timeline: &Timeline, out: &mut Vec<String>) {
+    for e in timeline.mock_events() {
+        if let EventKind::TransitionFailed {
+            state,
+            asked_at,
+            error,
+            ..
+        } = &e.kind
+        {
+            out.push(format!(
+                "IMDS could not be put in `{state}` (asked for at {}): {error}",
+                fmt_ms(*asked_at)
+            ));
+        }
+    }
+    for group in schedule.steps().chunk_by(|a, b| a.at == b.at) {
+        let step = group[0].at;
+        if step > end {
+            break;
+        }
+        let what: Vec<String> = group.iter().map(|s| s.change.to_string()).collect();
+        let what = what.join(", ");
+        let applied = timeline.mock_events().find_map(|e| match &e.kind {
+            EventKind::Transition {
+                asked_at,
+                scheduled: true,
+                ..
+            }
+            | EventKind::TransitionFailed {
+                asked_at,
+                scheduled: true,
+                ..
+            } if *asked_at == step => Some(e.at),
+            _ => None,
+        });
+        match applied {
+            None => out.push(format!(
+                "the schedule step at {} (`{what}`) never took effect, though the run lasted until {}",
+                fmt_ms(step),
+                fmt_ms(end)
+            )),
+            Some(at) if at.saturating_sub(step) > TRANSITION_BOUND => out.push(format!(
+                "the schedule step at {} (`{what}`) took effect {} late (at {}; the bound is {})",
+                fmt_ms(step),
+                fmt_ms(at - step),
+                fmt_ms(at),
+                fmt_ms(TRANSITION_BOUND)
+            )),
+            Some(_) => {}
+        }
+    }
+}
+
+fn call_ids(nonce: &str, timeline: &Timeline, out: &mut Vec<String>) {
+    let prefix = format!("{nonce}.");
+    let (mut anonymous, mut foreign) = (0, Vec::new());
+    for e in timeline.mock_events() {
+        if let EventKind::StsRequest { call_id, .. } = &e.kind {
+            match call_id {
+                None => anonymous += 1,
+                Some(id) if !id.starts_with(&prefix) => {
+                    if !foreign.contains(id) {
+                        foreign.push(id.clone());
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if anonymous > 0 {
+        out.push(format!(
+            "{anonymous} STS call(s) carried no call id, so they cannot be tied to an attempt (the driver did not name its calls)"
+        ));
+    }
+    if !foreign.is_empty() {
+        out.push(format!(
+            "STS calls of another run reached this cell's mock (call ids {}; this cell's are {prefix}N): cells must not reach each other",
+            foreign.join(", ")
+        ));
+    }
+}
+
+/// The opening outage's end, when the schedule opens with one: `Some(None)` for one that
+/// never ends, `None` when IMDS starts up.
+fn opening_outage(schedule: &Schedule) -> Option<Option<Duration>> {
+    if schedule.state_at(Duration::ZERO).is_up() {
+        return None;
+    }
+    Some(schedule.recoveries().first().copied())
+}
+
+fn premises(
+    schedule: &Schedule,
+    expectations: &[&Expectation],
+    timeline: &Timeline,
+    out: &mut Vec<String>,
+) {
+    let Some(Some(outage_end)) = opening_outage(schedule) else {
+        return;
+    };
+    let first_op = timeline.entries().iter().find_map(|e| match e {
+        Entry::Driver { at, .. } => Some(*at),
+        Entry::Mock(_) => None,
+    });
+    if let Some(first) = first_op {
+        if first >= outage_end {
+            out.push(format!(
+                "the cell's first operation started at {}, after the opening outage had ended at {}: it did not test a client made during the outage",
+                fmt_ms(first),
+                fmt_ms(outage_end)
+            ));
+            return;
+        }
+    }
+    let wanted = expectations
+        .iter()
+        .any(|e| e.premise == Some(Premise::ResolvedDuringOutage));
+    if !wanted {
+        return;
+    }
+    let Some(first_call_end) = timeline.attempts().next().map(|a| a.end()) else {
+        return;
+    };
+    let late: Vec<Duration> = timeline
+        .mock_events()
+        .filter(|e| matches!(e.kind, EventKind::ImdsRequest { .. }))
+        .map(|e| e.at)
+        .filter(|at| *at >= outage_end && *at <= first_call_end)
+        .collect();
+    if let Some(first_late) = late.first() {
+        out.push(format!(
+            "premise resolved-during-outage does not hold: {} IMDS request(s) before the first call returned at {} arrived after the opening outage ended at {} (the first at {}): the client's first credential resolution saw IMDS back",
+            late.len(),
+            fmt_ms(first_call_end),
+            fmt_ms(outage_end),
+            fmt_ms(*first_late)
+        ));
+    }
+}

@@ -1,0 +1,113 @@
+//! A socket fault must never give the port away. With dozens of cells at once, a port
+//! freed by `refuse` was taken by another cell's connection or listener: that cell's SDK
+//! then talked to the wrong mock, and `up` waited for the port, possibly for the rest of
+//! the cell, with no transition and no error. These tests take the port (as another cell
+//! could) while the fault is on, then ask for `up`.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use mock_imds::{Event, EventKind, Fault, MockImds, Target};
+
+/// What another cell could do to a free port: bind it as a listener, or use it as the
+/// local port of an outgoing connection. Returns what it got, to keep it while `up` runs.
+fn squat(addr: SocketAddr) -> Option<TcpListener> {
+    TcpListener::bind(addr).ok()
+}
+
+async fn port_survives(fault: Fault) {
+    let imds = MockImds::builder().start().await.unwrap();
+    let addr = imds.addr();
+    imds.set_fault(Target::Listener, fault.clone())
+        .await
+        .unwrap();
+
+    // Hold whatever we get while `up` runs, as the other cell would.
+    let squatter = squat(addr);
+    // An outgoing socket bound to the port (what a kernel-chosen ephemeral port of
+    // another cell's client would be) must fail too.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_reuse_address(true).unwrap();
+    let outgoing = socket.bind(&addr.into());
+
+    // `up` comes back promptly, in force, and logged with when it was asked for.
+    let up = tokio::time::timeout(Duration::from_secs(10), imds.clear()).await;
+    assert!(
+        squatter.is_none(),
+        "{fault}: the port was free while the fault was on: another cell bound {addr} (then `up`: {up:?})"
+    );
+    assert!(
+        outgoing.is_err(),
+        "{fault}: an outgoing socket could take the port {addr}"
+    );
+    up.unwrap_or_else(|_| panic!("{fault}: `up` did not come back within 10 s"))
+        .unwrap();
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5));
+    assert!(
+        stream.is_ok(),
+        "{fault}: up, yet connect failed: {stream:?}"
+    );
+    let last: Vec<Event> = imds
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e.kind, EventKind::Transition { .. }))
+        .collect();
+    match &last.last().unwrap().kind {
+        EventKind::Transition {
+            state,
+            asked_at,
+            scheduled,
+        } => {
+            assert!(state.is_up());
+            assert!(!scheduled);
+            assert!(*asked_at <= last.last().unwrap().at);
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(squatter);
+}
+
+#[tokio::test]
+async fn refuse_holds_the_port_and_up_comes_back() {
+    port_survives(Fault::Refuse).await;
+}
+
+#[tokio::test]
+async fn drop_syn_holds_the_port_and_up_comes_back() {
+    port_survives(Fault::DropSyn).await;
+}
+
+#[tokio::test]
+async fn refuse_still_refuses() {
+    let imds = MockImds::builder().start().await.unwrap();
+    imds.set_fault(Target::Listener, Fault::Refuse)
+        .await
+        .unwrap();
+    let err = TcpStream::connect_timeout(&imds.addr(), Duration::from_secs(5)).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
+}
+
+/// A port released when the mock is dropped can be bound again (the placeholder goes
+/// with the mock).
+#[tokio::test]
+async fn the_port_is_released_when_the_mock_is_dropped() {
+    let imds = MockImds::builder().start().await.unwrap();
+    let addr = imds.addr();
+    imds.set_fault(Target::Listener, Fault::Refuse)
+        .await
+        .unwrap();
+    drop(imds);
+    // Give the runtime a moment to run the listener task's abort.
+    let mut bound = None;
+    for _ in 0..100 {
+        if let Ok(l) = TcpListener::bind(addr) {
+            bound = Some(l);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        bound.is_some(),
+        "{addr} still held after the mock was dropped"
+    );
+}
