@@ -14,8 +14,11 @@ Reads one JSON object per line on stdin and answers one per line on stdout:
 
 Error kinds are boto3's own names: the exception class (NoCredentialsError,
 EndpointConnectionError, ...) or, for service errors, the error code STS returned
-(InvalidClientTokenId, ExpiredToken, ...). A driver-side problem is answered as
-{"driver_error": "..."}. The first line printed is the greeting with the versions.
+(InvalidClientTokenId, ExpiredToken, ...). A call on a client whose creation raised
+fails with the kind creation raised. A driver-side problem is answered as
+{"driver_error": "..."}: an unknown op, a bug in this file (an exception whose innermost
+frame is here), or a connection the loopback guard blocked (a misrouted endpoint) - never
+reported as an SDK error kind, so an expectation cannot hold because the driver broke. The first line printed is the greeting with the versions.
 Every connection to a non-loopback address is refused (loopback_guard).
 """
 
@@ -28,6 +31,28 @@ import traceback
 def answer(obj):
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
+
+
+DRIVER_FILES = ("boto3_driver.py", "loopback_guard.py")
+
+
+def driver_fault(exc):
+    """Why `exc` is the driver's own problem rather than the SDK's, or None."""
+    seen = set()
+    e = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if type(e).__name__ == "NonLoopbackConnection" or "imds-harness blocked a connection" in str(e):
+            return "the loopback guard blocked a connection (a misrouted endpoint): %s" % e
+        e = e.__cause__ or e.__context__
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is not None and os.path.basename(last.tb_frame.f_code.co_filename) in DRIVER_FILES:
+        return "the driver's own code raised %s" % "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return None
 
 
 def error_of(exc):
@@ -64,6 +89,7 @@ def main():
 
     session = None
     client = None
+    client_error = None  # what creating the current client raised
     settings = {}
     call_id = CallId()
     for line in sys.stdin:
@@ -97,6 +123,7 @@ def main():
                     answer({"driver_error": "new_client before configure"})
                     continue
                 client = None
+                client_error = None
                 try:
                     # The STS endpoint is passed in code too: botocore before 1.31 ignores
                     # AWS_ENDPOINT_URL_STS and would call the real STS.
@@ -104,20 +131,31 @@ def main():
                         "sts", region_name=settings["region"], endpoint_url=settings["sts_endpoint"]
                     )
                 except Exception as exc:  # client creation itself failed
-                    answer({"error": error_of(exc)})
+                    fault = driver_fault(exc)
+                    if fault:
+                        answer({"driver_error": fault})
+                        continue
+                    client_error = error_of(exc)
+                    answer({"error": client_error})
                     continue
                 client.meta.events.register("before-send.sts", call_id.add_to)
                 creds = getattr(client._request_signer, "_credentials", None)
                 answer({"ok": True, "credentials_resolved": creds is not None})
             elif op == "call":
                 if client is None:
-                    answer({"error": {"kind": "NoClient", "message": "no client (creation failed)"}})
+                    if client_error is None:
+                        answer({"driver_error": "call before new_client"})
+                    else:
+                        # The application has no client: its call fails with what creation raised.
+                        answer({"error": {"kind": client_error["kind"],
+                                          "message": "no client: creating it raised: %s" % client_error["message"]}})
                     continue
                 call_id.current = request.get("call_id")
                 try:
                     response = client.get_caller_identity()
                 except Exception as exc:
-                    answer({"error": error_of(exc)})
+                    fault = driver_fault(exc)
+                    answer({"driver_error": fault} if fault else {"error": error_of(exc)})
                     continue
                 finally:
                     call_id.current = None

@@ -59,6 +59,27 @@ function errorOf(e) {
   return { kind, message: String((e && e.message) || e) };
 }
 
+// Why `e` is this driver's own problem rather than the SDK's (a connection the loopback
+// guard blocked, i.e. a misrouted endpoint; or a programming error thrown from this
+// file), else null. Such errors are answered as driver_error, never as an SDK error kind.
+const GUARD_MARK = 'imds-harness blocked a connection';
+function driverFault(e) {
+  const seen = new Set();
+  for (let c = e; c && typeof c === 'object' && !seen.has(c); c = c.cause) {
+    seen.add(c);
+    if (String(c.message || '').includes(GUARD_MARK)) {
+      return `the loopback guard blocked a connection (a misrouted endpoint): ${c.message}`;
+    }
+  }
+  if (e instanceof TypeError || e instanceof ReferenceError || e instanceof SyntaxError) {
+    const frames = String(e.stack || '').split('\n').filter((l) => l.trim().startsWith('at '));
+    if (frames.length > 0 && frames[0].includes(__filename)) {
+      return `the driver's own code threw: ${e.stack}`;
+    }
+  }
+  return null;
+}
+
 // Every STS request of a call carries the call's id, so the fake STS can tie it to the
 // attempt (added in the build step, before the SDK's retries and signing).
 const CALL_ID_HEADER = 'x-mock-imds-call-id';
@@ -75,6 +96,7 @@ function addCallId(next) {
 
 let settings = null;
 let client = null;
+let clientError = null; // what creating the current client threw
 
 async function handle(request) {
   switch (request.op) {
@@ -97,17 +119,25 @@ async function handle(request) {
         if (s.max_retries !== undefined) options.maxRetries = s.max_retries;
         config.credentials = imdsProvider(options);
       }
+      clientError = null;
       try {
         client = new sts.STSClient(config);
       } catch (e) {
         client = null;
-        return { error: errorOf(e) };
+        const fault = driverFault(e);
+        if (fault) return { driver_error: fault };
+        clientError = errorOf(e);
+        return { error: clientError };
       }
       client.middlewareStack.add(addCallId, { step: 'build', name: 'mockImdsCallId' });
       return { ok: true, credentials_resolved: null };
     }
     case 'call': {
-      if (!client) return { error: { kind: 'NoClient', message: 'no client (creation failed)' } };
+      if (!client) {
+        if (!clientError) return { driver_error: 'call before new_client' };
+        // The application has no client: its call fails with what creation threw.
+        return { error: { kind: clientError.kind, message: `no client: creating it threw: ${clientError.message}` } };
+      }
       currentCallId = request.call_id === undefined ? null : String(request.call_id);
       try {
         const out = await client.send(new sts.GetCallerIdentityCommand({}));
@@ -120,7 +150,8 @@ async function handle(request) {
         }
         return { arn: out.Arn, access_key_id: key };
       } catch (e) {
-        return { error: errorOf(e) };
+        const fault = driverFault(e);
+        return fault ? { driver_error: fault } : { error: errorOf(e) };
       } finally {
         currentCallId = null;
       }

@@ -256,3 +256,259 @@ fn premises(
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::CallOutcome;
+    use mock_imds::{Event, ImdsState, Step, StsOutcome};
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn schedule(steps: &[(u64, &str)]) -> Schedule {
+        Schedule::new(
+            steps
+                .iter()
+                .map(|(at, c)| Step::new(ms(*at), c.parse().unwrap()))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn transition(at: u64, asked: u64, state: &str) -> Event {
+        Event {
+            at: ms(at),
+            kind: EventKind::Transition {
+                state: state.parse::<ImdsState>().unwrap(),
+                asked_at: ms(asked),
+                scheduled: true,
+            },
+        }
+    }
+
+    fn sts(at: u64, call_id: Option<&str>) -> Event {
+        Event {
+            at: ms(at),
+            kind: EventKind::StsRequest {
+                action: "GetCallerIdentity".into(),
+                access_key_id: Some("ASIAMOCKAAAAAAAAAAAA".into()),
+                call_id: call_id.map(str::to_string),
+                outcome: StsOutcome::Accepted { arn: "arn".into() },
+            },
+        }
+    }
+
+    fn imds(at: u64) -> Event {
+        Event {
+            at: ms(at),
+            kind: EventKind::ImdsRequest {
+                method: "GET".into(),
+                path: "/latest/meta-data/iam/security-credentials/".into(),
+                status: None,
+                token_present: false,
+                latency: ms(1),
+            },
+        }
+    }
+
+    fn attempt(at: u64, n: u32, duration: u64) -> (Duration, DriverEvent) {
+        (
+            ms(at),
+            DriverEvent::Attempt {
+                attempt: n,
+                call_id: format!("cafe.{n}"),
+                duration: ms(duration),
+                outcome: CallOutcome::Err {
+                    kind: "NoCredentialsError".into(),
+                    message: String::new(),
+                },
+            },
+        )
+    }
+
+    const TRAP: &[(u64, &str)] = &[(0, "refuse"), (2000, "up")];
+
+    #[test]
+    fn a_clean_run_has_no_problems() {
+        let t = Timeline::merge(
+            vec![
+                transition(0, 0, "refuse"),
+                transition(2003, 2000, "up"),
+                sts(2500, Some("cafe.2")),
+            ],
+            vec![attempt(0, 1, 10), attempt(2500, 2, 10)],
+        );
+        assert_eq!(
+            check(&schedule(TRAP), "cafe", &[], &t),
+            Vec::<String>::new()
+        );
+    }
+
+    /// The lost `up` of the flaky `strategies-refuse js-v3/call-retry` run: the run went on
+    /// past 4 s and the log has no transition for the step.
+    #[test]
+    fn a_step_that_never_took_effect_is_found() {
+        let t = Timeline::merge(
+            vec![transition(0, 0, "refuse")],
+            vec![attempt(0, 1, 10), attempt(3000, 2, 10)],
+        );
+        let problems = check(&schedule(TRAP), "cafe", &[], &t);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("the schedule step at 2.00s (`up`) never took effect"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_late_step_is_found_and_one_after_the_run_is_not_required() {
+        let t = Timeline::merge(
+            vec![transition(0, 0, "refuse"), transition(2051, 2000, "up")],
+            vec![attempt(0, 1, 10), attempt(2500, 2, 10)],
+        );
+        let problems = check(&schedule(TRAP), "cafe", &[], &t);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("took effect 51ms late"),
+            "{problems:?}"
+        );
+        // The run ended at 1 s: the step at 2 s need not have happened.
+        let short = Timeline::merge(vec![transition(0, 0, "refuse")], vec![attempt(0, 1, 1000)]);
+        assert!(check(&schedule(TRAP), "cafe", &[], &short).is_empty());
+    }
+
+    #[test]
+    fn a_failed_transition_is_found() {
+        let failed = Event {
+            at: ms(2001),
+            kind: EventKind::TransitionFailed {
+                state: ImdsState::up(),
+                asked_at: ms(2000),
+                scheduled: true,
+                error: "Address already in use".into(),
+            },
+        };
+        let t = Timeline::merge(
+            vec![transition(0, 0, "refuse"), failed],
+            vec![attempt(0, 1, 10), attempt(2500, 2, 10)],
+        );
+        let problems = check(&schedule(TRAP), "cafe", &[], &t);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("could not be put in `up`"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[0].contains("Address already in use"),
+            "{problems:?}"
+        );
+    }
+
+    /// The cross-talk of the flaky `js-v3-cached-failure` run: STS calls signed with a key
+    /// of another cell's mock reached this one.
+    #[test]
+    fn sts_calls_of_another_cell_or_without_an_id_are_found() {
+        let t = Timeline::merge(
+            vec![
+                transition(0, 0, "refuse"),
+                transition(2000, 2000, "up"),
+                sts(1100, Some("beef.3")),
+                sts(2600, None),
+            ],
+            vec![attempt(0, 1, 10), attempt(2500, 2, 200)],
+        );
+        let problems = check(&schedule(TRAP), "cafe", &[], &t);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("1 STS call(s) carried no call id")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p
+                .contains("STS calls of another run reached this cell's mock (call ids beef.3")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_client_made_after_the_opening_outage_is_found() {
+        let t = Timeline::merge(
+            vec![transition(0, 0, "refuse"), transition(2000, 2000, "up")],
+            vec![attempt(2100, 1, 10)],
+        );
+        let problems = check(&schedule(TRAP), "cafe", &[], &t);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains(
+                "first operation started at 2.10s, after the opening outage had ended at 2.00s"
+            ),
+            "{problems:?}"
+        );
+    }
+
+    /// trap-blackhole: botocore's IMDSv1 GET must land in the blackhole; if it arrives
+    /// after IMDS is back, the client did not resolve during the outage.
+    #[test]
+    fn premise_resolved_during_outage_is_checked_when_asked_for() {
+        let premise = Expectation {
+            premise: Some(Premise::ResolvedDuringOutage),
+            ..Expectation::default()
+        };
+        let blackhole: &[(u64, &str)] = &[(0, "blackhole"), (2000, "up")];
+        let held = Timeline::merge(
+            vec![
+                transition(0, 0, "blackhole"),
+                imds(100),
+                imds(1150),
+                transition(2000, 2000, "up"),
+            ],
+            vec![attempt(2400, 1, 5)],
+        );
+        // The first operation (here the call) must still start during the outage.
+        let held = Timeline::merge(
+            held.mock_events().cloned().collect(),
+            vec![
+                (
+                    ms(0),
+                    DriverEvent::ClientCreated {
+                        attempt: 1,
+                        duration: ms(2300),
+                        outcome: crate::driver::ClientOutcome {
+                            credentials_resolved: Some(false),
+                            error: None,
+                        },
+                    },
+                ),
+                attempt(2400, 1, 5),
+            ],
+        );
+        assert!(check(&schedule(blackhole), "cafe", &[&premise], &held).is_empty());
+        let missed = Timeline::merge(
+            vec![
+                transition(0, 0, "blackhole"),
+                imds(900),
+                imds(2050),
+                transition(2000, 2000, "up"),
+            ],
+            held.entries()
+                .iter()
+                .filter_map(|e| match e {
+                    Entry::Driver { at, event } => Some((*at, event.clone())),
+                    Entry::Mock(_) => None,
+                })
+                .collect(),
+        );
+        let problems = check(&schedule(blackhole), "cafe", &[&premise], &missed);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("premise resolved-during-outage does not hold: 1 IMDS request(s)"),
+            "{problems:?}"
+        );
+        // Without the premise, the same run is fine.
+        assert!(check(&schedule(blackhole), "cafe", &[], &missed).is_empty());
+    }
+}

@@ -682,31 +682,26 @@ pub fn parse_with_seed(
                 "this [[expect]] matches no cell of the [matrix]".into(),
             ));
         }
-        if expectation.recovers == Some(false)
-            && expectation.error_kind.is_none()
-            && expectation.imds_requests_after_recovery.is_none()
-        {
-            // A bare "never recovers" also holds for a driver that broke, a misrouted
-            // endpoint or an SDK failing for some other reason.
-            warnings.push(format!(
-                "{}: an [[expect]] with recovers = false{} says nothing of why: add error_kind or imds_requests_after_recovery, or it also holds when the cell fails for another reason",
-                path.display(),
-                match (&expectation.driver, &expectation.strategy) {
-                    (None, None) => String::new(),
-                    (d, s) => format!(
-                        " ({})",
-                        [d.as_ref().map(|d| format!("driver {d}")), s.as_ref().map(|s| format!("strategy {s}"))]
-                            .into_iter()
-                            .flatten()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                }
-            ));
-        }
         expectations.push(expectation);
     }
 
+    // A bare "never recovers" also holds for a driver that broke, a misrouted endpoint or
+    // an SDK failing for some other reason: some expectation of the cell must say why.
+    for cell in &cells {
+        let applying: Vec<&Expectation> =
+            expectations.iter().filter(|e| e.applies_to(cell)).collect();
+        let never = applying.iter().any(|e| e.recovers == Some(false));
+        let why = applying
+            .iter()
+            .any(|e| e.error_kind.is_some() || e.imds_requests_after_recovery.is_some());
+        if never && !why {
+            warnings.push(format!(
+                "{}: cell {} is expected never to recover, but no [[expect]] says why: add error_kind or imds_requests_after_recovery, or it also holds when the cell fails for another reason",
+                path.display(),
+                cell.id()
+            ));
+        }
+    }
     if let Some(last_recovery) = schedule.recoveries().last() {
         // A single call may span the recovery with the SDK's own retries: no warning.
         for strategy in strategies.values().filter(|s| s.attempts > 1) {
@@ -877,6 +872,54 @@ within = "1500ms"
             ),
             "{:?}",
             short.warnings
+        );
+    }
+
+    /// A bare `recovers = false` also holds when the driver broke or the SDK failed for
+    /// another reason: validation warns unless some expectation of the cell says why.
+    #[test]
+    fn a_never_recovers_expectation_without_a_reason_is_warned_about() {
+        let bare = GOOD.replace(
+            "error_kind = \"NoCredentialsError\"\nimds_requests_after_recovery = 0\n",
+            "",
+        );
+        let s = parse(Path::new("bare.toml"), &bare).unwrap();
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(
+            s.warnings[0].contains(
+                "cell boto3/call-retry is expected never to recover, but no [[expect]] says why"
+            ),
+            "{:?}",
+            s.warnings
+        );
+        // The reason may come from another block that applies to the same cell.
+        let split = format!(
+            "{bare}\n[[expect]]\ndriver = \"boto3\"\nerror_kind = \"NoCredentialsError\"\n"
+        );
+        let s = parse(Path::new("split.toml"), &split).unwrap();
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn premise_is_checked_and_named() {
+        let good = GOOD.replace(
+            "imds_requests_after_recovery = 0\n",
+            "imds_requests_after_recovery = 0\npremise = \"resolved-during-outage\"\n",
+        );
+        let s = parse(Path::new("p.toml"), &good).unwrap();
+        assert_eq!(
+            s.expectations[0].premise,
+            Some(crate::integrity::Premise::ResolvedDuringOutage)
+        );
+        let bad = GOOD.replace(
+            "imds_requests_after_recovery = 0\n",
+            "imds_requests_after_recovery = 0\npremise = \"resolved\"\n",
+        );
+        let e = err(&bad);
+        assert!(e.starts_with("s/x.toml:"), "{e}");
+        assert!(
+            e.contains("unknown premise `resolved`; expected one of: resolved-during-outage"),
+            "{e}"
         );
     }
 

@@ -124,3 +124,78 @@ fn missing_python_is_a_setup_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).contains("run scripts/setup"));
 }
+
+/// A cell whose premise did not hold is inconclusive — a harness result, never an SDK
+/// verdict — in the table, the JSON report and JUnit (as an error), and the run fails.
+/// Here IMDS answers 500 for only the first millisecond, so the Rust SDK's first credential
+/// resolution (which retries the 500s) necessarily meets IMDS back up.
+#[test]
+fn an_unmet_premise_is_inconclusive_in_every_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "blip.toml",
+        r#"
+[[schedule]]
+at = "0s"
+state = "status(500)"
+[[schedule]]
+at = "1ms"
+state = "up"
+[matrix]
+drivers = ["rust-sdk"]
+strategies = ["call-retry"]
+[strategy.call-retry]
+attempts = 1
+[[expect]]
+recovers = true
+premise = "resolved-during-outage"
+"#,
+    );
+    let json = dir.path().join("r.json");
+    let junit = dir.path().join("r.xml");
+    let out = harness()
+        .arg("run")
+        .arg(&path)
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("? inconclusive"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "? blip rust-sdk/call-retry inconclusive: premise resolved-during-outage does not hold"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 inconclusive (harness results, not SDK verdicts)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 passed, 1 failed"), "{stdout}");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["passed"], false);
+    let why = &report["cells"][0]["ran"]["inconclusive"];
+    assert_eq!(why.as_array().map(Vec::len), Some(1), "{why}");
+    assert!(
+        why[0]
+            .as_str()
+            .unwrap()
+            .contains("premise resolved-during-outage"),
+        "{why}"
+    );
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"<error message="inconclusive: premise resolved-during-outage"#),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"type="inconclusive""#), "{xml}");
+    assert!(!xml.contains("<failure"), "{xml}");
+}

@@ -7,7 +7,7 @@
 use std::process::Command;
 
 use harness::driver::spec::DriverSpec;
-use harness::driver::{self, CallOutcome, DriverKind, DriverSetup, Endpoints};
+use harness::driver::{self, CallOutcome, DriverError, DriverKind, DriverSetup, Endpoints};
 
 fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -47,34 +47,69 @@ ok = socket.create_connection(('127.0.0.1', {port}))\nprint('loopback ok')\n",
     assert!(!stdout.contains("CONNECTED"), "{stdout}");
 }
 
-#[tokio::test]
-async fn js_driver_refuses_non_loopback_endpoints() {
+/// A misrouted endpoint is the driver's problem: each child driver reports the blocked
+/// connection as a driver error, never as an SDK error kind an expectation could match.
+async fn blocked_call_is_a_driver_error(kind: DriverKind) {
     let setup = DriverSetup::with_python(root().join(".venv/bin/python"));
     let spec = DriverSpec {
-        name: "js-v3".into(),
-        kind: DriverKind::JsV3,
+        name: kind.to_string(),
+        kind: kind.clone(),
         version: None,
         settings: Default::default(),
     };
-    let mut js = driver::start(&spec, &setup)
+    let mut driver = driver::start(&spec, &setup)
         .await
-        .expect("run scripts/setup first (npm ci in harness/drivers/js)");
-    js.configure(&Endpoints {
-        imds: "http://0.0.0.0:9".into(),
-        sts: "http://0.0.0.0:9".into(),
-        region: "us-east-1".into(),
-        settings: Default::default(),
-    })
-    .await
-    .unwrap();
-    js.new_client().await.unwrap();
-    match js.call("guard.1").await.unwrap() {
-        CallOutcome::Err { message, .. } => {
+        .expect("run scripts/setup first (.venv, npm ci in harness/drivers/js)");
+    driver
+        .configure(&Endpoints {
+            imds: "http://0.0.0.0:9".into(),
+            sts: "http://0.0.0.0:9".into(),
+            region: "us-east-1".into(),
+            settings: Default::default(),
+        })
+        .await
+        .unwrap();
+    match driver.new_client().await {
+        // botocore resolves credentials at creation: IMDS is blocked there first.
+        Err(DriverError::Broken {
+            message, stderr, ..
+        }) => {
+            let text = format!("{message} {stderr}");
             assert!(
-                message.contains("imds-harness blocked a connection to 0.0.0.0"),
-                "{message}"
-            )
+                text.contains("imds-harness blocked a connection to 0.0.0.0"),
+                "{kind}: {text}"
+            );
+            return;
         }
-        ok => panic!("a call to 0.0.0.0 succeeded: {ok:?}"),
+        Err(e) => panic!("{kind}: {e}"),
+        Ok(_) => {}
     }
+    match driver.call("guard.1").await {
+        Err(DriverError::Broken {
+            message, stderr, ..
+        }) => {
+            let text = format!("{message} {stderr}");
+            assert!(text.contains("blocked a connection"), "{kind}: {text}")
+        }
+        Err(e) => panic!("{kind}: {e}"),
+        Ok(CallOutcome::Err { kind: k, message }) => {
+            panic!("{kind}: a blocked connection was reported as the SDK error {k}: {message}")
+        }
+        Ok(ok) => panic!("{kind}: a call to 0.0.0.0 succeeded: {ok:?}"),
+    }
+}
+
+#[tokio::test]
+async fn js_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
+    blocked_call_is_a_driver_error(DriverKind::JsV3).await;
+}
+
+#[tokio::test]
+async fn boto3_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
+    blocked_call_is_a_driver_error(DriverKind::Boto3).await;
+}
+
+#[tokio::test]
+async fn aws_cli_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
+    blocked_call_is_a_driver_error(DriverKind::AwsCli).await;
 }

@@ -152,6 +152,15 @@ impl Driver for AwsCliDriver {
             .await
             .map_err(|e| broken(format!("running aws: {e}")))?;
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        // A connection the loopback guard blocked is a misrouted endpoint: the driver's
+        // problem, never an SDK error kind.
+        if stderr.contains("imds-harness blocked a connection") {
+            return Err(DriverError::Broken {
+                driver: DriverKind::AwsCli,
+                message: "the loopback guard blocked a connection (a misrouted endpoint)".into(),
+                stderr,
+            });
+        }
         if out.status.success() {
             let parsed: serde_json::Value = serde_json::from_slice(&out.stdout)
                 .map_err(|e| broken(format!("aws printed something that is not JSON ({e})")))?;

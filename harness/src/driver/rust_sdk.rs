@@ -165,29 +165,26 @@ impl Driver for RustSdkDriver {
             message: "new_client before configure".into(),
             stderr: String::new(),
         })?;
-        match Self::build_client(endpoints) {
-            Ok(client) => {
-                self.client = Some(client);
-                Ok(ClientOutcome {
-                    credentials_resolved: None,
-                    error: None,
-                })
-            }
-            Err(message) => {
-                self.client = None;
-                Ok(ClientOutcome {
-                    credentials_resolved: None,
-                    error: Some(message),
-                })
-            }
-        }
+        // Building the client resolves nothing (the SDK resolves credentials per call);
+        // it fails only on the harness's own input (an IMDS endpoint it cannot parse).
+        let client = Self::build_client(endpoints).map_err(|message| DriverError::Broken {
+            driver: DriverKind::RustSdk,
+            message,
+            stderr: String::new(),
+        })?;
+        self.client = Some(client);
+        Ok(ClientOutcome {
+            credentials_resolved: None,
+            error: None,
+        })
     }
 
     async fn call(&mut self, call_id: &str) -> Result<CallOutcome, DriverError> {
         let Some(client) = &self.client else {
-            return Ok(CallOutcome::Err {
-                kind: "NoClient".into(),
-                message: "no client (creation failed)".into(),
+            return Err(DriverError::Broken {
+                driver: DriverKind::RustSdk,
+                message: "call before new_client".into(),
+                stderr: String::new(),
             });
         };
         let id = call_id.to_string();
