@@ -38,6 +38,7 @@ async fn probe(kind: DriverKind, config: ImdsConfig, fault: &str) -> (String, us
             sts: imds.sts_endpoint(),
             region: "us-east-1".into(),
             settings: Default::default(),
+            seed: 0,
         })
         .await
         .unwrap();

@@ -24,6 +24,7 @@ Every connection to a non-loopback address is refused (loopback_guard).
 
 import json
 import os
+import random
 import sys
 import traceback
 
@@ -105,6 +106,10 @@ def main():
         try:
             if op == "configure":
                 settings = request
+                # botocore's own jitter (credential expiry extension, retry backoff) draws
+                # from `random`: seeded, a scenario's run is the same every time.
+                if request.get("seed") is not None:
+                    random.seed(request["seed"])
                 # botocore reads these when a client resolves credentials; older botocore
                 # needs the trailing slash on the IMDS endpoint.
                 os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = request["imds_endpoint"].rstrip("/") + "/"

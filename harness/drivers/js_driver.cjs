@@ -50,6 +50,18 @@ function imdsProvider(options) {
   throw new Error('no credential-provider-imds package next to @aws-sdk/client-sts');
 }
 
+// mulberry32: a small, well-distributed 32-bit PRNG, seeded from the scenario's seed.
+function seededRandom(seed) {
+  let a = Number(BigInt.asUintN(32, BigInt(seed))) ^ 0x9e3779b9;
+  return function random() {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 function answer(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
@@ -102,6 +114,10 @@ async function handle(request) {
   switch (request.op) {
     case 'configure': {
       settings = request;
+      // The SDK's own jitter (the static-stability refresh time of extended credentials,
+      // retry backoff) draws from Math.random: seeded, a scenario's run is the same every
+      // time; another seed explores other draws.
+      if (request.seed !== undefined && request.seed !== null) Math.random = seededRandom(request.seed);
       process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = request.imds_endpoint.replace(/\/$/, '') + '/';
       process.env.AWS_ENDPOINT_URL_STS = request.sts_endpoint;
       process.env.AWS_REGION = request.region;

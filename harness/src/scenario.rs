@@ -151,6 +151,11 @@ pub struct Expectation {
     pub recovers: Option<bool>,
     /// Upper bound on the time from IMDS recovery to the first accepted call.
     pub within: Option<Duration>,
+    /// Upper bound on the attempts that started after IMDS recovered, up to and including
+    /// the first accepted one (0 when that one had started before): load-independent, for
+    /// drivers whose every call pays a process start-up (the AWS CLI), where a time bound
+    /// measures the machine rather than the SDK.
+    pub within_attempts: Option<u32>,
     /// Every failed attempt must have failed with this error kind (and one must have).
     pub error_kind: Option<String>,
     /// Exact number of IMDS requests between recovery and the end of the attempts.
@@ -191,6 +196,12 @@ impl fmt::Display for Expectation {
         }
         if let Some(w) = self.within {
             parts.push(format!("within {}", humantime::format_duration(w)));
+        }
+        if let Some(n) = self.within_attempts {
+            parts.push(format!(
+                "within {n} attempt{} after recovery",
+                if n == 1 { "" } else { "s" }
+            ));
         }
         if let Some(k) = &self.error_kind {
             parts.push(format!("fails with {k}"));
@@ -315,6 +326,7 @@ struct RawExpect {
     recovers: Option<bool>,
     #[serde(default, deserialize_with = "optional_duration")]
     within: Option<Duration>,
+    within_attempts: Option<u32>,
     error_kind: Option<String>,
     imds_requests_after_recovery: Option<usize>,
     keys_used: Option<usize>,
@@ -645,6 +657,7 @@ pub fn parse_with_seed(
             strategy: e.strategy.as_ref().map(check_strategy).transpose()?,
             recovers: e.recovers,
             within: e.within,
+            within_attempts: e.within_attempts,
             error_kind: e.error_kind,
             imds_requests_after_recovery: e.imds_requests_after_recovery,
             keys_used: e.keys_used,
@@ -658,6 +671,7 @@ pub fn parse_with_seed(
         let span = e.driver.as_ref().or(e.strategy.as_ref()).map(|s| s.span());
         if expectation.recovers.is_none()
             && expectation.within.is_none()
+            && expectation.within_attempts.is_none()
             && expectation.error_kind.is_none()
             && expectation.imds_requests_after_recovery.is_none()
             && expectation.keys_used.is_none()
@@ -672,6 +686,13 @@ pub fn parse_with_seed(
             return Err(at(
                 span,
                 "`within` bounds the time to recover, so it cannot go with `recovers = false`"
+                    .into(),
+            ));
+        }
+        if expectation.recovers == Some(false) && expectation.within_attempts.is_some() {
+            return Err(at(
+                span,
+                "`within_attempts` bounds the attempts to recover, so it cannot go with `recovers = false`"
                     .into(),
             ));
         }

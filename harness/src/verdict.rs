@@ -32,6 +32,10 @@ pub struct Verdict {
         deserialize_with = "deserialize_opt_ms"
     )]
     pub recovery_time: Option<Duration>,
+    /// Attempts that started at or after the last IMDS recovery before the first accepted
+    /// call, up to and including it (0 when that call had started before IMDS was back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_to_recover: Option<u32>,
     /// Calls made.
     pub attempts: u32,
     /// IMDS requests from the first attempt's start to the last attempt's end.
@@ -160,6 +164,11 @@ impl Verdict {
                                 .copied()
                                 .unwrap_or_default();
                             v.recovery_time = Some(at.saturating_sub(since));
+                            let after = timeline
+                                .attempts()
+                                .filter(|b| b.start >= since && b.attempt <= a.attempt)
+                                .count();
+                            v.attempts_to_recover = Some(after as u32);
                         }
                         Some(_) => {}
                         None => v.unverified_successes += 1,
@@ -235,6 +244,18 @@ impl Verdict {
                 None if expectation.recovers != Some(true) => failures.push(format!(
                     "expected recovery within {}, but it did not recover",
                     fmt_ms(within)
+                )),
+                None => {}
+            }
+        }
+        if let Some(most) = expectation.within_attempts {
+            match self.attempts_to_recover {
+                Some(took) if took <= most => {}
+                Some(took) => failures.push(format!(
+                    "expected recovery within {most} attempt(s) after IMDS was back, took {took}"
+                )),
+                None if expectation.recovers != Some(true) => failures.push(format!(
+                    "expected recovery within {most} attempt(s) after IMDS was back, but it did not recover"
                 )),
                 None => {}
             }
@@ -429,6 +450,21 @@ mod tests {
         assert!(v.recovered);
         assert_eq!(v.first_success_attempt, Some(2));
         assert_eq!(v.recovery_time, Some(ms(505)));
+        // Attempt 2 was the first to start after the recovery at 2 s.
+        assert_eq!(v.attempts_to_recover, Some(1));
+        let one = Expectation {
+            within_attempts: Some(1),
+            ..Expectation::default()
+        };
+        assert!(v.check(&one).is_empty());
+        let none = Expectation {
+            within_attempts: Some(0),
+            ..Expectation::default()
+        };
+        assert_eq!(
+            v.check(&none),
+            vec!["expected recovery within 0 attempt(s) after IMDS was back, took 1".to_string()]
+        );
         assert_eq!(v.imds_requests_after_recovery, Some(2));
         assert_eq!(v.access_key_id.as_deref(), Some("ASIAMOCKAAAAAAAAAAAA"));
         let slow = Expectation {

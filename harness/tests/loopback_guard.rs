@@ -66,6 +66,7 @@ async fn blocked_call_is_a_driver_error(kind: DriverKind) {
             sts: "http://0.0.0.0:9".into(),
             region: "us-east-1".into(),
             settings: Default::default(),
+            seed: 0,
         })
         .await
         .unwrap();

@@ -527,8 +527,11 @@ fn start_schedule(inner: &Arc<Inner>, schedule: Schedule, start: Instant, skip_z
                 continue;
             }
             tokio::time::sleep_until(start + group[0].at).await;
+            // Asked for at the step's time, on the event log's clock (a schedule posted
+            // to a running mock starts later than the log's zero).
+            let asked_at = start.saturating_duration_since(inner.events.epoch()) + group[0].at;
             // A failure is in the event log (`transition-failed`); later steps still run.
-            let _ = transition(&inner, Some(group[0].at), |s| {
+            let _ = transition(&inner, Some(asked_at), |s| {
                 for step in group {
                     s.apply(&step.change);
                 }
@@ -612,9 +615,8 @@ impl Control {
     }
 }
 
-/// Applies `change` to the state and puts it in force. `step`: the schedule step's time
-/// when a schedule asked for it (then that is when it was asked for), else `None` (asked
-/// for now). Logs a `transition` event when it is in force, stamped then, with the time
+/// Applies `change` to the state and puts it in force. `step`: when a schedule step asked
+/// for it, the step's time on the event log's clock, else `None` (asked for now). Logs a `transition` event when it is in force, stamped then, with the time
 /// it was asked for; or a `transition-failed` event.
 async fn transition(
     inner: &Inner,

@@ -2,7 +2,8 @@
 //! Python, the JS v3 SDK in Node). The protocol, one JSON object per line each way:
 //!
 //! - greeting (child → harness, once): `{"ready": true, "sdk": "boto3 1.43.11 (botocore 1.43.11)"}`
-//! - `{"op": "configure", "imds_endpoint", "sts_endpoint", "region", "settings"}` → `{"ok": true}`
+//! - `{"op": "configure", "imds_endpoint", "sts_endpoint", "region", "settings", "seed"}` →
+//!   `{"ok": true}` (the child seeds its language's random number generator with `seed`)
 //! - `{"op": "new_session"}` → `{"ok": true}`
 //! - `{"op": "new_client"}` → `{"ok": true, "credentials_resolved": bool|null}` or `{"error": {…}}`
 //! - `{"op": "call", "call_id": "…"}` → `{"arn", "access_key_id"}` or
@@ -103,6 +104,7 @@ impl Driver for JsonLinesDriver {
             "sts_endpoint": endpoints.sts,
             "region": endpoints.region,
             "settings": endpoints.settings,
+            "seed": endpoints.seed,
             // botocore reads its settings from the environment (boto3's child sets these).
             "env": super::spec::botocore_env(&endpoints.settings)
                 .into_iter()

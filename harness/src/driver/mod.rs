@@ -163,6 +163,11 @@ pub struct Endpoints {
     pub region: String,
     /// The SDK's own settings for this cell (see [`spec`]), already validated.
     pub settings: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The scenario's seed. Child drivers seed their language's random number generator
+    /// with it (Python's `random`, Node's `Math.random`), so the SDK's own jitter (botocore's
+    /// expiry extension, JS v3's static-stability refresh time, retry backoff) is the same
+    /// on every run of the scenario and a different seed explores other draws.
+    pub seed: u64,
 }
 
 /// Default for [`DriverSetup::operation_timeout`]: 60 s.
