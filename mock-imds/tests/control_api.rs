@@ -106,9 +106,161 @@ async fn schedules_run_from_now_and_events_are_readable() {
     }
     let (_, later) = call(&base, "GET", "/events?since_ms=99999999", "").await;
     assert_eq!(later.as_array().unwrap().len(), 0);
-    let (_, v) = call(&base, "POST", "/reset", "").await;
-    assert_eq!(v["state"], "up");
     drop(imds);
+}
+
+/// The `transition` events of `GET /events`, oldest first: `(at_ms, state, scheduled)`.
+async fn transitions(base: &str) -> Vec<(f64, String, bool)> {
+    let (_, events) = call(base, "GET", "/events", "").await;
+    events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "transition")
+        .map(|e| {
+            (
+                e["at_ms"].as_f64().unwrap(),
+                e["state"].as_str().unwrap().to_string(),
+                e["scheduled"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+/// Polls `GET /events` until a transition satisfying `pred` is logged (bounded by
+/// [`WAIT`]) and returns it.
+async fn wait_for_transition(
+    base: &str,
+    pred: impl Fn(&(f64, String, bool)) -> bool,
+) -> (f64, String, bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let seen = transitions(base).await;
+        if let Some(found) = seen.iter().find(|t| pred(t)) {
+            return found.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no such transition within {WAIT:?}: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One GET to IMDS on a fresh connection: its status, or how it failed.
+async fn imds_get(addr: SocketAddr) -> Result<u16, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut conn = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        conn.write_all(
+            b"GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .map_err(|e| format!("write: {e}"))?;
+        let mut answer = Vec::new();
+        conn.read_to_end(&mut answer)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        let text = String::from_utf8_lossy(&answer);
+        text.split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("no HTTP answer: {text:?}"))
+    };
+    tokio::time::timeout(WAIT, exchange)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {WAIT:?}")))
+}
+
+/// Generous bound on anything that should happen promptly (a loaded 2-core machine).
+const WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn reset_takes_a_down_mock_up_and_stops_its_schedule() {
+    let (imds, base) = started().await;
+    // Down twice over: a schedule whose later step would bring a fault back…
+    const LATER_STEP_MS: f64 = 2000.0;
+    let (s, _) = call(
+        &base,
+        "POST",
+        "/schedule",
+        r#"{"steps": [{"at": "0s", "state": "status(503) on token"}, {"at": "2s", "state": "refuse"}]}"#,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (first_at, _, _) = wait_for_transition(&base, |(_, state, scheduled)| {
+        *scheduled && state == "status(503) on token"
+    })
+    .await;
+    // …and a fault set by hand on top of it.
+    let (s, v) = call(&base, "POST", "/faults", r#"{"fault": "blackhole"}"#).await;
+    assert_eq!(
+        (s, v["state"].as_str()),
+        (200, Some("status(503) on token; blackhole"))
+    );
+    let (_, v) = call(&base, "GET", "/state", "").await;
+    assert_eq!(v["up"], false, "{v}");
+
+    let (s, v) = call(&base, "POST", "/reset", "").await;
+    assert_eq!(
+        (s, v["state"].as_str(), v["up"].as_bool()),
+        (200, Some("up"), Some(true))
+    );
+    let (reset_at, _, _) = *transitions(&base)
+        .await
+        .iter()
+        .rfind(|(_, state, scheduled)| state == "up" && !*scheduled)
+        .expect("the reset is logged as a transition to up");
+    // The schedule step fires at (schedule start + 2 s), and the schedule started before
+    // its first step was in force (`first_at`).
+    assert!(
+        reset_at < first_at + LATER_STEP_MS,
+        "the reset came after the later step was due ({reset_at} ms vs {first_at} + {LATER_STEP_MS} ms): this test proves nothing on a machine that slow"
+    );
+
+    // Past when the later step would have fired (with a second to spare), read off the
+    // mock's own clock: the arrival times of our requests in its event log. Every
+    // request in the meantime is served.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut probes = 0;
+    loop {
+        assert_eq!(
+            imds_get(imds.addr()).await,
+            Ok(200),
+            "probe {probes} after the reset"
+        );
+        probes += 1;
+        let (_, events) = call(&base, "GET", "/events", "").await;
+        let latest_request = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "imds-request")
+            .filter_map(|e| e["at_ms"].as_f64())
+            .fold(0.0, f64::max);
+        if latest_request > first_at + LATER_STEP_MS + 1000.0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the mock's clock did not pass the later step"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after_reset: Vec<_> = transitions(&base)
+        .await
+        .into_iter()
+        .filter(|(at, _, _)| *at > reset_at)
+        .collect();
+    assert_eq!(after_reset, vec![], "the schedule ran on after the reset");
+    let (_, v) = call(&base, "GET", "/state", "").await;
+    assert_eq!(
+        (v["state"].as_str(), v["up"].as_bool()),
+        (Some("up"), Some(true))
+    );
+    assert_eq!(imds.state(), ImdsState::up());
 }
 
 #[tokio::test]
