@@ -314,7 +314,6 @@ async fn set_faults_on(
     Ok(())
 }
 
-/// The fields of an event the count needs.
 /// Socket-level faults can drop requests before the handler sees them.
 fn has_socket_fault(states: &[String]) -> bool {
     states

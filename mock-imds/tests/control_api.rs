@@ -311,3 +311,50 @@ async fn bad_input_gets_400_with_what_is_accepted() {
     assert_eq!(call(&base, "GET", "/nope", "").await.0, 404);
     assert_eq!(call(&base, "PATCH", "/state", "").await.0, 405);
 }
+
+/// A schedule posted to a running mock starts when it is posted, not at the log's zero: its
+/// transitions say when they were asked for on the log's clock, so "how late" (at_ms −
+/// asked_at_ms) stays a lateness and not the mock's age.
+#[tokio::test]
+async fn a_posted_schedule_logs_when_its_steps_were_asked_for_on_the_log_clock() {
+    let (imds, base) = started().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (s, _) = call(
+        &base,
+        "POST",
+        "/schedule",
+        r#"{"steps": [{"at": "100ms", "state": "status(500)"}]}"#,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let (at, asked_at) = loop {
+        let found = imds.events().into_iter().find_map(|e| match e.kind {
+            mock_imds::EventKind::Transition {
+                asked_at,
+                scheduled: true,
+                ..
+            } => Some((e.at, asked_at)),
+            _ => None,
+        });
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the step never took effect"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        asked_at >= Duration::from_millis(400),
+        "asked for at {asked_at:?}: not on the log's clock"
+    );
+    assert!(at >= asked_at, "{at:?} before {asked_at:?}");
+    // Lateness is small on any machine that runs this test at all (not the mock's age).
+    assert!(
+        at - asked_at < Duration::from_secs(5),
+        "{:?} late",
+        at - asked_at
+    );
+}
