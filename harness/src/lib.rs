@@ -17,10 +17,14 @@
 //! - [`explain`]: one cell's timeline as text, and a diagnosis derived from its events.
 //! - [`report`]: the terminal table, JSON, JUnit XML and SVG timeline pictures.
 //! - [`paths`]: where the project's Python environment and scenarios are.
+//! - `fuzzing` (hidden, not an API): the body of the `fuzz/` `scenario` target, so that
+//!   `cargo test` runs its seeds too.
 
 pub mod driver;
 pub mod exec;
 pub mod explain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod integrity;
 pub mod paths;
 pub mod report;

@@ -21,6 +21,8 @@
 //! - [`sts`]: the fake STS endpoint (`GetCallerIdentity`).
 //! - [`handle`]: [`MockImds::builder`] and the [`MockImds`] handle a test holds.
 //! - [`control`]: the HTTP control API (JSON) for other languages and `mock-imds ctl`.
+//! - `fuzzing` (hidden, not an API): the bodies of the `fuzz/` targets, so that `cargo test`
+//!   runs their seeds too.
 
 pub mod config;
 pub mod control;
@@ -28,6 +30,8 @@ pub mod credentials;
 pub mod ec2_http;
 pub mod events;
 pub mod fault;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generate;
 pub mod handle;
 pub mod imds_service;

@@ -1,8 +1,13 @@
 //! `http_put_response_hop_limit`: the token answer leaves with that IP TTL, so a client
 //! one routed hop further away (a container behind a bridge, on EC2) never receives it,
 //! while IMDSv1 GETs still work. Tested with three network namespaces this test makes
-//! itself — server, router, client — joined by veth pairs; skipped, with the reason
-//! printed, where the machine does not allow network namespaces.
+//! itself — server, router, client — joined by veth pairs. Needs root, `ip` (iproute2),
+//! `sysctl` (procps) and `curl`, which `scripts/setup` installs when it runs as root.
+//! Where they are missing, or the machine does not allow network namespaces, the test is
+//! skipped and prints `SKIPPED: <reason>` on stderr (uncaptured, so it shows in a normal
+//! `cargo test`); with `CI=true` it fails instead, since CI can run it.
+
+use std::io::Write;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -174,17 +179,48 @@ fn curl(ns: &str, method: &str, path: &str) -> Option<u16> {
         .filter(|code| *code != 0)
 }
 
+/// Skips the test, saying so on stderr; under `CI=true`, fails it instead.
+fn skip(reason: &str) {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "{reason}; with CI=true this test must run, not be skipped (scripts/setup \
+             installs curl, iproute2 and procps when it runs as root)"
+        );
+    }
+    // Straight to the stderr handle: libtest captures `eprintln!` of a passing test.
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
+}
+
+/// The first tool the test runs that is missing: `(command, Debian package)`.
+fn missing_tool() -> Option<(&'static str, &'static str)> {
+    [
+        ("curl", "--version", "curl"),
+        ("ip", "-V", "iproute2"),
+        ("sysctl", "--version", "procps"),
+    ]
+    .into_iter()
+    .find(|(tool, arg, _)| {
+        !Command::new(tool)
+            .arg(arg)
+            .output()
+            .is_ok_and(|out| out.status.success())
+    })
+    .map(|(tool, _, package)| (tool, package))
+}
+
 #[test]
 fn token_answer_does_not_reach_a_client_beyond_the_hop_limit() {
-    if Command::new("curl").arg("--version").output().is_err() {
-        eprintln!("skipping: curl is not installed");
-        return;
+    if let Some((tool, package)) = missing_tool() {
+        return skip(&format!(
+            "hop_limit: `{tool}` is not installed (Debian package {package})"
+        ));
     }
     let ns = match topology() {
         Ok(ns) => ns,
         Err(reason) => {
-            eprintln!("skipping: this machine does not allow the network namespaces the test needs: {reason}");
-            return;
+            return skip(&format!(
+                "hop_limit: this machine does not allow the network namespaces the test needs: {reason}"
+            ));
         }
     };
     let served = serve(&ns, "1");
