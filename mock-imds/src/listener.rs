@@ -51,6 +51,9 @@ use crate::imds_service::ConnectionClosed;
 /// arrives in one read was accepted.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
+/// How long the first connection filling a `drop-syn` socket's accept queue may take: 2 s.
+const FIRST_FILLER_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Answers one request; `Err` ends the connection without an answer.
 pub type Handler = Arc<
     dyn Fn(
@@ -274,14 +277,31 @@ async fn switch(
                 Err(e) => return (Socket::Closed, Err(e)),
             };
             let mut fillers = Vec::new();
-            // Fill the accept queue until a connect no longer completes.
-            for _ in 0..8 {
-                match tokio::time::timeout(Duration::from_millis(50), TcpStream::connect(addr))
-                    .await
-                {
+            // Fill the accept queue until a connect no longer completes. The first filler
+            // must get in (backlog 0 holds one): on a loaded machine its handshake can take
+            // longer than the 50 ms that tells a full queue, and an empty queue would
+            // accept clients (a read timeout instead of a connect timeout).
+            for i in 0..8 {
+                let wait = if i == 0 {
+                    FIRST_FILLER_TIMEOUT
+                } else {
+                    Duration::from_millis(50)
+                };
+                match tokio::time::timeout(wait, TcpStream::connect(addr)).await {
                     Ok(Ok(stream)) => fillers.push(stream),
                     _ => break,
                 }
+            }
+            if fillers.is_empty() {
+                return (
+                    Socket::Closed,
+                    Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "drop-syn: could not fill the accept queue of {addr} within {FIRST_FILLER_TIMEOUT:?}"
+                        ),
+                    )),
+                );
             }
             (Socket::Full(listener, fillers), Ok(()))
         }
