@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use mock_imds::{Change, EventKind, ImdsConfig, MockImds, Schedule, Step, StsOutcome};
 
 use crate::driver::child::sanitized_command;
-use crate::verdict::fmt_ms;
+use crate::ms::fmt_ms;
 
 /// Parses `FAULT START..END` (e.g. `refuse 0s..5s`, `status(500) on token 2s..4s`): the
 /// fault is on from START until END. `FAULT START..` leaves it on.

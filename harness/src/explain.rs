@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use mock_imds::{EventKind, StsOutcome};
 
 use crate::driver::CallOutcome;
+use crate::ms::fmt_ms;
 use crate::runner::{CellOutcome, CellResult};
 use crate::timeline::{DriverEvent, Entry, Timeline};
-use crate::verdict::fmt_ms;
 
 /// One line per event: `   812.3ms  IMDS  GET /latest/meta-data/… → 200 (token)`.
 pub fn timeline_text(timeline: &Timeline) -> String {

@@ -26,9 +26,9 @@ use std::time::Duration;
 use mock_imds::{EventKind, Schedule};
 use serde::{Deserialize, Serialize};
 
+use crate::ms::fmt_ms;
 use crate::scenario::Expectation;
 use crate::timeline::{DriverEvent, Entry, Timeline};
-use crate::verdict::fmt_ms;
 
 /// How late a scheduled transition may take effect before the cell is inconclusive: 50 ms.
 /// The mock applies a step in one task on the scenario clock; on a 2-core machine with

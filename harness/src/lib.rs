@@ -17,6 +17,7 @@
 //! - [`explain`]: one cell's timeline as text, and a diagnosis derived from its events.
 //! - [`report`]: the terminal table, JSON, JUnit XML and SVG timeline pictures.
 //! - [`paths`]: where the project's Python environment and scenarios are.
+//! - [`glob`], [`ms`]: the harness's glob patterns and its millisecond formats.
 //! - `fuzzing` (hidden, not an API): the body of the `fuzz/` `scenario` target, so that
 //!   `cargo test` runs its seeds too.
 
@@ -25,7 +26,9 @@ pub mod exec;
 pub mod explain;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod glob;
 pub mod integrity;
+pub mod ms;
 pub mod paths;
 pub mod report;
 pub mod runner;

@@ -11,10 +11,10 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use harness::driver::DriverSetup;
+use harness::ms::fmt_ms;
 use harness::report::json::Report;
 use harness::runner::{self, CellOutcome, CellResult, RunOptions, Selection};
 use harness::scenario::{self, Scenario};
-use harness::verdict::fmt_ms;
 use harness::{exec, explain, paths, report};
 
 const EXAMPLES: &str = "Examples:
@@ -562,12 +562,7 @@ fn real_main(cli: Cli) -> Result<ExitCode, ExitCode> {
             };
             let matching: Vec<&CellResult> = cells
                 .iter()
-                .filter(|c| {
-                    mock_imds::fault::glob_match(
-                        cell.as_bytes(),
-                        format!("{}/{}", c.scenario, c.cell).as_bytes(),
-                    )
-                })
+                .filter(|c| harness::glob::matches(&cell, &format!("{}/{}", c.scenario, c.cell)))
                 .collect();
             let [one] = matching.as_slice() else {
                 eprintln!(

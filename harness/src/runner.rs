@@ -84,12 +84,7 @@ pub struct CellResult {
     pub sdk_version: Option<String>,
     /// The cell's whole wall time: driver start-up, the run, tear-down; serialized as
     /// `wall_ms`. Minus the timeline's length, the harness's per-cell overhead.
-    #[serde(
-        default,
-        rename = "wall_ms",
-        serialize_with = "mock_imds::events::serialize_ms",
-        deserialize_with = "mock_imds::events::deserialize_ms"
-    )]
+    #[serde(default, rename = "wall_ms", with = "crate::ms")]
     pub wall: Duration,
     /// The run, or why the driver failed.
     #[serde(flatten)]
@@ -173,7 +168,7 @@ pub fn plan(scenarios: &[Scenario], selection: &Selection) -> Vec<PlannedCell> {
             selection
                 .filter
                 .as_ref()
-                .is_none_or(|glob| mock_imds::fault::glob_match(glob.as_bytes(), c.id().as_bytes()))
+                .is_none_or(|glob| crate::glob::matches(glob, &c.id()))
         })
         .enumerate()
         .filter(|(k, _)| selection.shard.is_none_or(|(i, n)| k % n == i - 1))

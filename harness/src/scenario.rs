@@ -176,7 +176,7 @@ impl Expectation {
     pub fn applies_to(&self, cell: &Cell) -> bool {
         self.driver
             .as_ref()
-            .is_none_or(|d| mock_imds::fault::glob_match(d.as_bytes(), cell.driver.name.as_bytes()))
+            .is_none_or(|d| crate::glob::matches(d, &cell.driver.name))
             && self
                 .strategy
                 .as_ref()
@@ -607,7 +607,7 @@ pub fn parse_with_seed(
             .matrix
             .drivers
             .iter()
-            .any(|d| mock_imds::fault::glob_match(glob.as_bytes(), d.get_ref().as_bytes()));
+            .any(|d| crate::glob::matches(glob, d.get_ref()));
         if known {
             Ok(glob.clone())
         } else {

@@ -65,29 +65,17 @@ pub enum Pacing {
     /// attempt ran past that).
     Interval {
         /// Time between attempt starts; serialized as `interval_ms`.
-        #[serde(
-            rename = "interval_ms",
-            serialize_with = "mock_imds::events::serialize_ms",
-            deserialize_with = "mock_imds::events::deserialize_ms"
-        )]
+        #[serde(rename = "interval_ms", with = "crate::ms")]
         interval: Duration,
     },
     /// After failed attempt `n`, wait `min(max, base × 2^(n-1))`, or with `jitter` a
     /// uniformly drawn part of it ("full jitter"), from the scenario's seeded RNG.
     Backoff {
         /// First delay; serialized as `base_ms`.
-        #[serde(
-            rename = "base_ms",
-            serialize_with = "mock_imds::events::serialize_ms",
-            deserialize_with = "mock_imds::events::deserialize_ms"
-        )]
+        #[serde(rename = "base_ms", with = "crate::ms")]
         base: Duration,
         /// Largest delay; serialized as `max_ms`.
-        #[serde(
-            rename = "max_ms",
-            serialize_with = "mock_imds::events::serialize_ms",
-            deserialize_with = "mock_imds::events::deserialize_ms"
-        )]
+        #[serde(rename = "max_ms", with = "crate::ms")]
         max: Duration,
         /// Draw each delay uniformly from `0..=delay`.
         jitter: bool,

@@ -9,11 +9,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use mock_imds::events::serialize_ms;
 use mock_imds::{EventKind, StsOutcome};
 use serde::{Deserialize, Serialize};
 
 use crate::driver::CallOutcome;
+use crate::ms::fmt_ms;
 use crate::scenario::Expectation;
 use crate::timeline::Timeline;
 
@@ -26,11 +26,7 @@ pub struct Verdict {
     pub first_success_attempt: Option<u32>,
     /// From the last IMDS recovery before it (or from the start, when IMDS was never
     /// down before it) to the arrival at STS of the first accepted call; `recovery_ms`.
-    #[serde(
-        rename = "recovery_ms",
-        serialize_with = "serialize_opt_ms",
-        deserialize_with = "deserialize_opt_ms"
-    )]
+    #[serde(rename = "recovery_ms", with = "crate::ms::option")]
     pub recovery_time: Option<Duration>,
     /// Attempts that started at or after the last IMDS recovery before the first accepted
     /// call, up to and including it (0 when that call had started before IMDS was back).
@@ -62,25 +58,9 @@ pub struct Verdict {
     #[serde(
         default,
         rename = "longest_client_creation_ms",
-        serialize_with = "serialize_opt_ms",
-        deserialize_with = "deserialize_opt_ms"
+        with = "crate::ms::option"
     )]
     pub longest_client_creation: Option<Duration>,
-}
-
-fn deserialize_opt_ms<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Duration>, D::Error> {
-    #[derive(Deserialize)]
-    struct Ms(#[serde(deserialize_with = "mock_imds::events::deserialize_ms")] Duration);
-    Ok(Option::<Ms>::deserialize(d)?.map(|m| m.0))
-}
-
-fn serialize_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => serialize_ms(d, s),
-        None => s.serialize_none(),
-    }
 }
 
 impl Verdict {
@@ -319,15 +299,6 @@ impl Verdict {
             }
         }
         failures
-    }
-}
-
-/// `1.234s` or `250ms`.
-pub fn fmt_ms(d: Duration) -> String {
-    if d >= Duration::from_secs(1) {
-        format!("{:.2}s", d.as_secs_f64())
-    } else {
-        format!("{}ms", d.as_millis())
     }
 }
 
