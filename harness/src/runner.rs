@@ -194,7 +194,7 @@ pub async fn run_planned(
 ) -> Vec<CellResult> {
     // Create every SDK environment first, one at a time; a failure shows up as the
     // setup error of each cell that needs it.
-    let mut prepared: Vec<(crate::driver::spec::DriverSpec, Result<(), String>)> = Vec::new();
+    let mut prepared: Vec<(crate::driver::DriverSpec, Result<(), String>)> = Vec::new();
     for planned in &cells {
         if !prepared
             .iter()

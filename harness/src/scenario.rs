@@ -38,8 +38,8 @@ use mock_imds::{Change, DurationRange, FaultSpec, Generator, HttpTokens, Schedul
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use crate::driver::spec::{check_settings, parse_sdk, DriverSpec};
-use crate::driver::DriverKind;
+use crate::driver::spec::{parse_sdk, SdkError};
+use crate::driver::{DriverKind, DriverSpec, SdkSettings};
 use crate::strategy::{Pacing, Strategy, StrategyKind};
 
 /// Most attempts a strategy may make.
@@ -559,7 +559,7 @@ pub fn parse_with_seed(
                 ),
             )
         })?;
-        let settings = check_settings(&kind, &d.settings)
+        let settings = SdkSettings::from_table(&kind, &d.settings)
             .map_err(|e| at(Some(spanned.span()), format!("[driver.{name}]: {e}")))?;
         variants.insert(
             name.clone(),
@@ -579,14 +579,14 @@ pub fn parse_with_seed(
         parse_sdk(name.get_ref())
             .map(|(kind, version)| DriverSpec {
                 name: name.get_ref().clone(),
+                settings: SdkSettings::defaults(&kind),
                 kind,
                 version,
-                settings: BTreeMap::new(),
             })
-            .map_err(|e| {
-                let mut allowed: Vec<&str> = DriverKind::NAMES.to_vec();
-                allowed.extend(variant_names.iter());
-                if e.starts_with("unknown driver") {
+            .map_err(|e| match e {
+                SdkError::UnknownKind(_) => {
+                    let mut allowed: Vec<&str> = DriverKind::NAMES.to_vec();
+                    allowed.extend(variant_names.iter());
                     at(
                         Some(name.span()),
                         unknown(
@@ -596,9 +596,8 @@ pub fn parse_with_seed(
                             "a kind, kind@VERSION, or a [driver.NAME] table",
                         ),
                     )
-                } else {
-                    at(Some(name.span()), e)
                 }
+                e => at(Some(name.span()), e.to_string()),
             })
     };
     let check_driver_glob = |name: &Spanned<String>| -> Result<String, ScenarioError> {

@@ -6,8 +6,9 @@
 
 use std::process::Command;
 
-use harness::driver::spec::DriverSpec;
-use harness::driver::{self, CallOutcome, DriverError, DriverKind, DriverSetup, Endpoints};
+use harness::driver::{
+    self, CallOutcome, DriverError, DriverKind, DriverSetup, DriverSpec, Endpoints, SdkSettings,
+};
 
 fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -51,12 +52,7 @@ ok = socket.create_connection(('127.0.0.1', {port}))\nprint('loopback ok')\n",
 /// connection as a driver error, never as an SDK error kind an expectation could match.
 async fn blocked_call_is_a_driver_error(kind: DriverKind) {
     let setup = DriverSetup::with_python(root().join(".venv/bin/python"));
-    let spec = DriverSpec {
-        name: kind.to_string(),
-        kind: kind.clone(),
-        version: None,
-        settings: Default::default(),
-    };
+    let spec = DriverSpec::new(kind.clone());
     let mut driver = driver::start(&spec, &setup)
         .await
         .expect("run scripts/setup first (.venv, npm ci in harness/drivers/js)");
@@ -65,7 +61,7 @@ async fn blocked_call_is_a_driver_error(kind: DriverKind) {
             imds: "http://0.0.0.0:9".into(),
             sts: "http://0.0.0.0:9".into(),
             region: "us-east-1".into(),
-            settings: Default::default(),
+            settings: SdkSettings::defaults(&kind),
             seed: 0,
         })
         .await
