@@ -3,7 +3,9 @@
 //!
 //! Data flows one way: scenario file → runner → (mock IMDS + STS + driver) → timeline →
 //! verdict → reports. Map of the crate:
-//! - [`scenario`]: scenario TOML, parsed strictly (errors carry file:line:column).
+//! - [`scenario`]: scenario TOML, parsed strictly (errors carry file:line:column), one
+//!   file per element (schedule, strategy, driver, matrix, expect); what an expectation
+//!   means and how it is checked.
 //! - [`strategy`]: retry strategies as data (`call-retry`, `client-retry`).
 //! - [`driver`]: the [`driver::Driver`] interface and the SDK drivers (`rust-sdk` in
 //!   process, `boto3` in a sanitised Python child).
@@ -12,7 +14,7 @@
 //! - [`integrity`]: whether a timeline can carry a verdict (every schedule step took
 //!   effect on time, every STS call is this cell's, the scenario's premise held); a cell
 //!   that fails it is inconclusive, never an SDK verdict.
-//! - [`verdict`]: what a timeline shows (recovered, how fast, …) and expectation checks.
+//! - [`verdict`]: what a timeline shows (recovered, how fast, …).
 //! - [`exec`]: `imds-harness exec`: any command through an outage, and what the mocks saw.
 //! - [`explain`]: one cell's timeline as text, and a diagnosis derived from its events.
 //! - [`report`]: the terminal table, JSON, JUnit XML and SVG timeline pictures.
@@ -34,5 +36,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod strategy;
+#[cfg(test)]
+mod test_support;
 pub mod timeline;
 pub mod verdict;

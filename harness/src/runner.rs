@@ -488,7 +488,7 @@ async fn run_cell_inner(
                 .iter()
                 .map(|e| CheckResult {
                     expectation: e.to_string(),
-                    failures: verdict.check(e),
+                    failures: e.check(&verdict),
                 })
                 .collect();
             CellOutcome::Ran(CellRun {
