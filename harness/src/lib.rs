@@ -15,9 +15,9 @@
 //!   effect on time, every STS call is this cell's, the scenario's premise held); a cell
 //!   that fails it is inconclusive, never an SDK verdict.
 //! - [`verdict`]: what a timeline shows (recovered, how fast, …).
+//! - [`report`]: the report's rows ([`report::model`]) and their renderings: the terminal
+//!   table, JSON, JUnit XML, SVG timelines, one cell's explanation, `exec`'s summary.
 //! - [`exec`]: `imds-harness exec`: any command through an outage, and what the mocks saw.
-//! - [`explain`]: one cell's timeline as text, and a diagnosis derived from its events.
-//! - [`report`]: the terminal table, JSON, JUnit XML and SVG timeline pictures.
 //! - [`paths`]: where the project's Python environment and scenarios are.
 //! - [`glob`], [`ms`]: the harness's glob patterns and its millisecond formats.
 //! - `fuzzing` (hidden, not an API): the body of the `fuzz/` `scenario` target, so that
@@ -25,7 +25,6 @@
 
 pub mod driver;
 pub mod exec;
-pub mod explain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod glob;

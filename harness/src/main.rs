@@ -12,10 +12,12 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 use harness::driver::DriverSetup;
 use harness::ms::fmt_ms;
+use harness::report::explain;
 use harness::report::json::Report;
-use harness::runner::{self, CellOutcome, CellResult, RunOptions, Selection};
+use harness::report::model::{CellOutcome, CellResult};
+use harness::runner::{self, RunOptions, Selection};
 use harness::scenario::{self, Scenario};
-use harness::{exec, explain, paths, report};
+use harness::{exec, paths, report};
 
 const EXAMPLES: &str = "Examples:
   imds-harness run                                  # the built-in suite in scenarios/
@@ -293,7 +295,7 @@ fn write_outputs(report: &Report, outputs: &Outputs) -> Result<(), String> {
         eprintln!("JSON report: {}", path.display());
     }
     if let Some(path) = &outputs.junit {
-        let text = report::junit::to_string(report)?;
+        let text = report::junit::to_string(report).map_err(|e| e.to_string())?;
         std::fs::write(path, text)
             .map_err(|e| format!("cannot write JUnit report to {}: {e}", path.display()))?;
         eprintln!("JUnit report: {}", path.display());
@@ -634,10 +636,10 @@ fn real_main(cli: Cli) -> Result<ExitCode, ExitCode> {
                     eprintln!("error: {e}");
                     Err(ExitCode::from(2))
                 }
-                Some(Ok((code, summary))) => {
-                    eprint!("{summary}");
+                Some(Ok(ran)) => {
+                    eprint!("{}", report::exec::render(&ran));
                     Ok(ExitCode::from(
-                        code.map_or(1, |c| u8::try_from(c).unwrap_or(1)),
+                        ran.code.map_or(1, |c| u8::try_from(c).unwrap_or(1)),
                     ))
                 }
             }

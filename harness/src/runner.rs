@@ -4,7 +4,8 @@
 //! cells run concurrently, each with its own mocks on their own loopback ports (held for
 //! the cell's whole life, so no cell can reach another's), at most `jobs` at a time.
 //! Every call carries a call id `<cell nonce>.<attempt>` that the fake STS records; the
-//! timeline is then checked ([`crate::integrity`]) before its verdict counts.
+//! timeline is then checked ([`crate::integrity`]) before its verdict counts. The rows it
+//! produces ([`CellResult`]) are the report's ([`crate::report::model`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,11 +13,11 @@ use std::time::Duration;
 use mock_imds::MockImds;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::driver::{self, Driver, DriverError, DriverSetup, Endpoints};
+use crate::report::model::{CellOutcome, CellResult, CellRun, CheckResult};
 use crate::scenario::{Cell, Scenario};
 use crate::strategy::Wait;
 use crate::timeline::{DriverEvent, Timeline};
@@ -38,86 +39,6 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Where the child drivers' interpreters are.
     pub setup: DriverSetup,
-}
-
-/// How one expectation fared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckResult {
-    /// The expectation, in words.
-    pub expectation: String,
-    /// Why it does not hold; empty when it does.
-    pub failures: Vec<String>,
-}
-
-/// A cell that ran to the end.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CellRun {
-    /// Why the run cannot carry a verdict (a schedule step that did not take effect on
-    /// time, an STS call of another cell, a premise that did not hold; see
-    /// [`crate::integrity`]); empty when it can. A cell with any is *inconclusive*: a
-    /// harness result, reported as an error, never an SDK verdict.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub inconclusive: Vec<String>,
-    /// What the timeline shows.
-    pub verdict: Verdict,
-    /// The expectations that apply to this cell and how they fared.
-    pub checks: Vec<CheckResult>,
-    /// Everything that happened.
-    pub timeline: Timeline,
-}
-
-/// One cell's result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CellResult {
-    /// Position of the cell in the whole run (all scenarios, before `--filter` and
-    /// `--shard`), so shards merge back in order.
-    pub index: usize,
-    /// The scenario's name.
-    pub scenario: String,
-    /// `driver/strategy`.
-    pub cell: String,
-    /// The driver.
-    pub driver: String,
-    /// The strategy.
-    pub strategy: crate::strategy::Strategy,
-    /// The SDK the driver ran, with versions.
-    pub sdk_version: Option<String>,
-    /// The cell's whole wall time: driver start-up, the run, tear-down; serialized as
-    /// `wall_ms`. Minus the timeline's length, the harness's per-cell overhead.
-    #[serde(default, rename = "wall_ms", with = "crate::ms")]
-    pub wall: Duration,
-    /// The run, or why the driver failed.
-    #[serde(flatten)]
-    pub outcome: CellOutcome,
-}
-
-/// A run or a driver failure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CellOutcome {
-    /// The cell ran.
-    Ran(CellRun),
-    /// The driver could not be started (a setup problem: exit status 2).
-    SetupError(String),
-    /// The driver crashed, hung or broke its protocol during the run.
-    DriverError(String),
-}
-
-impl CellResult {
-    /// True when the cell ran, its run can carry a verdict, and every expectation that
-    /// applies holds.
-    pub fn passed(&self) -> bool {
-        matches!(&self.outcome, CellOutcome::Ran(run)
-            if run.inconclusive.is_empty() && run.checks.iter().all(|c| c.failures.is_empty()))
-    }
-
-    /// Why the cell is inconclusive (empty when it is not, or did not run).
-    pub fn inconclusive(&self) -> &[String] {
-        match &self.outcome {
-            CellOutcome::Ran(run) => &run.inconclusive,
-            _ => &[],
-        }
-    }
 }
 
 /// A cell chosen to run: its place in the whole run, its scenario, the cell.
@@ -491,12 +412,12 @@ async fn run_cell_inner(
                     failures: e.check(&verdict),
                 })
                 .collect();
-            CellOutcome::Ran(CellRun {
+            CellOutcome::Ran(Box::new(CellRun {
                 inconclusive,
                 verdict,
                 checks,
                 timeline,
-            })
+            }))
         }
     };
     result

@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 
 use mock_imds::{EventKind, StsOutcome};
 
+use super::model::{CellOutcome, CellResult};
 use crate::driver::CallOutcome;
 use crate::ms::fmt_ms;
-use crate::runner::{CellOutcome, CellResult};
 use crate::timeline::{DriverEvent, Entry, Timeline};
 
 /// One line per event: `   812.3ms  IMDS  GET /latest/meta-data/… → 200 (token)`.
