@@ -2,13 +2,13 @@
 //! retry strategy, whether and how fast they recover.
 //!
 //! Data flows one way: scenario file → runner → (mock IMDS + STS + driver) → timeline →
-//! verdict → reports. Map of the crate:
+//! verdict → reports. Map of the crate, one home per concern:
 //! - [`scenario`]: scenario TOML, parsed strictly (errors carry file:line:column), one
 //!   file per element (schedule, strategy, driver, matrix, expect); what an expectation
 //!   means and how it is checked.
-//! - [`strategy`]: retry strategies as data (`call-retry`, `client-retry`).
-//! - [`driver`]: the [`driver::Driver`] interface and the SDK drivers (`rust-sdk` in
-//!   process, `boto3` in a sanitised Python child).
+//! - [`strategy`]: retry strategies as data (`call-retry`, `client-retry`, …).
+//! - [`driver`]: the [`driver::Driver`] interface, each SDK's typed settings, and the SDK
+//!   drivers (`rust-sdk` in process; `boto3`, `js-v3`, `aws-cli` in sanitised children).
 //! - [`runner`]: runs each cell on fresh mocks, concurrently, and collects its timeline.
 //! - [`timeline`]: mock events and driver events merged on the scenario clock.
 //! - [`integrity`]: whether a timeline can carry a verdict (every schedule step took
@@ -22,6 +22,8 @@
 //! - [`glob`], [`ms`]: the harness's glob patterns and its millisecond formats.
 //! - `fuzzing` (hidden, not an API): the body of the `fuzz/` `scenario` target, so that
 //!   `cargo test` runs its seeds too.
+//!
+//! The `imds-harness` binary's subcommands are thin: `src/cli/`, one file each.
 
 pub mod driver;
 pub mod exec;
