@@ -6,16 +6,11 @@
 
 use std::process::Command;
 
+mod support;
+
 use harness::driver::{
     self, CallOutcome, DriverError, DriverKind, DriverSetup, DriverSpec, Endpoints, SdkSettings,
 };
-
-fn root() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 #[test]
 fn python_guard_refuses_non_loopback_and_allows_loopback() {
@@ -51,7 +46,7 @@ ok = socket.create_connection(('127.0.0.1', {port}))\nprint('loopback ok')\n",
 /// A misrouted endpoint is the driver's problem: each child driver reports the blocked
 /// connection as a driver error, never as an SDK error kind an expectation could match.
 async fn blocked_call_is_a_driver_error(kind: DriverKind) {
-    let setup = DriverSetup::with_python(root().join(".venv/bin/python"));
+    let setup = DriverSetup::with_python(support::python());
     let spec = DriverSpec::new(kind.clone());
     let mut driver = driver::start(&spec, &setup)
         .await
