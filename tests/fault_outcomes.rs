@@ -5,8 +5,9 @@
 
 mod common;
 
-use harness::driver::spec::DriverSpec;
-use harness::driver::{self, CallOutcome, DriverKind, DriverSetup, Endpoints};
+use harness::driver::{
+    self, CallOutcome, DriverKind, DriverSetup, DriverSpec, Endpoints, SdkSettings,
+};
 use mock_imds::{FaultSpec, ImdsConfig, MockImds};
 
 /// Creates a client and makes one call with `kind` while `fault` is active; returns the
@@ -14,12 +15,7 @@ use mock_imds::{FaultSpec, ImdsConfig, MockImds};
 /// fetched.
 async fn probe(kind: DriverKind, config: ImdsConfig, fault: &str) -> (String, usize) {
     let setup = DriverSetup::with_python(common::python());
-    let spec = DriverSpec {
-        name: kind.to_string(),
-        kind,
-        version: None,
-        settings: Default::default(),
-    };
+    let spec = DriverSpec::new(kind.clone());
     let mut driver = driver::start(&spec, &setup).await.unwrap();
     let imds = MockImds::builder()
         .config(config)
@@ -38,7 +34,7 @@ async fn probe(kind: DriverKind, config: ImdsConfig, fault: &str) -> (String, us
             imds: imds.endpoint(),
             sts: imds.sts_endpoint(),
             region: "us-east-1".into(),
-            settings: Default::default(),
+            settings: SdkSettings::defaults(&kind),
             seed: 0,
         })
         .await

@@ -6,15 +6,16 @@ mod common;
 use std::collections::BTreeMap;
 
 use harness::driver::DriverSetup;
-use harness::runner::{run_all, CellOutcome, CellResult, RunOptions};
+use harness::report::model::{CellOutcome, CellResult, CellRun};
+use harness::runner::{run_all, RunOptions};
 use harness::scenario;
 use mock_imds::EventKind;
 
-fn verdicts(results: &[CellResult]) -> BTreeMap<(String, String), &harness::runner::CellRun> {
+fn verdicts(results: &[CellResult]) -> BTreeMap<(String, String), &CellRun> {
     results
         .iter()
         .map(|r| match &r.outcome {
-            CellOutcome::Ran(run) => ((r.scenario.clone(), r.cell.clone()), run),
+            CellOutcome::Ran(run) => ((r.scenario.clone(), r.cell.clone()), &**run),
             other => panic!("{} {} did not run: {other:?}", r.scenario, r.cell),
         })
         .collect()

@@ -3,46 +3,109 @@
 //! Starts mock IMDS + STS, runs the command with a sanitised environment pointing at them
 //! (`AWS_EC2_METADATA_SERVICE_ENDPOINT`, `AWS_ENDPOINT_URL_STS`, a region, empty AWS config
 //! files, a temporary `HOME`; no inherited `AWS_*`), applies the schedule on a clock that
-//! starts with the command, and afterwards summarises what IMDS and STS saw.
+//! starts with the command, and afterwards counts what IMDS and STS saw ([`ExecReport`],
+//! printed by [`crate::report::exec`]).
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use mock_imds::{Change, EventKind, ImdsConfig, MockImds, Schedule, Step, StsOutcome};
+use mock_imds::{Change, Event, EventKind, ImdsConfig, MockImds, Schedule, Step, StsOutcome};
 
 use crate::driver::child::sanitized_command;
-use crate::verdict::fmt_ms;
+
+/// How `FAULT START..END` is written, for every [`WindowError`].
+const WINDOW_HINT: &str =
+    "write `FAULT START..END`, e.g. `refuse 0s..5s` or `status(403) on token 1s..3s`";
+
+/// A `--schedule` window that is not `FAULT START..END`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    /// No space before a window.
+    #[error("`{text}`: no time window; {WINDOW_HINT}")]
+    NoWindow {
+        /// The window as given.
+        text: String,
+    },
+    /// The window has no `..`.
+    #[error("`{text}`: `{window}` is not START..END; {WINDOW_HINT}")]
+    NotARange {
+        /// The window as given.
+        text: String,
+        /// The part after the fault.
+        window: String,
+    },
+    /// START or END is not a duration.
+    #[error("`{text}`: `{part}` is not a duration ({error}); {WINDOW_HINT}")]
+    Duration {
+        /// The window as given.
+        text: String,
+        /// START or END as given.
+        part: String,
+        /// humantime's message.
+        error: String,
+    },
+    /// The fault is not one.
+    #[error("`{text}`: {error}")]
+    Fault {
+        /// The window as given.
+        text: String,
+        /// The fault parser's message.
+        error: String,
+    },
+    /// `up` (or `up on TARGET`) instead of a fault.
+    #[error("`{text}`: name a fault, not `up`; {WINDOW_HINT}")]
+    Up {
+        /// The window as given.
+        text: String,
+    },
+    /// END at or before START.
+    #[error("`{text}`: the window ends before it starts; {WINDOW_HINT}")]
+    Backwards {
+        /// The window as given.
+        text: String,
+    },
+}
 
 /// Parses `FAULT START..END` (e.g. `refuse 0s..5s`, `status(500) on token 2s..4s`): the
 /// fault is on from START until END. `FAULT START..` leaves it on.
 ///
 /// # Errors
-/// What is wrong with the text and what is accepted.
-pub fn parse_window(text: &str) -> Result<Vec<Step>, String> {
-    let hint = "write `FAULT START..END`, e.g. `refuse 0s..5s` or `status(403) on token 1s..3s`";
+/// [`WindowError`]: what is wrong with the text, and how a window is written.
+pub fn parse_window(text: &str) -> Result<Vec<Step>, WindowError> {
+    let whole = || text.to_string();
     let (fault, window) = text
         .trim()
         .rsplit_once(' ')
-        .ok_or_else(|| format!("`{text}`: no time window; {hint}"))?;
+        .ok_or_else(|| WindowError::NoWindow { text: whole() })?;
     let (start, end) = window
         .split_once("..")
-        .ok_or_else(|| format!("`{text}`: `{window}` is not START..END; {hint}"))?;
+        .ok_or_else(|| WindowError::NotARange {
+            text: whole(),
+            window: window.to_string(),
+        })?;
     let parse = |t: &str| {
-        humantime::parse_duration(t)
-            .map_err(|e| format!("`{text}`: `{t}` is not a duration ({e}); {hint}"))
+        humantime::parse_duration(t).map_err(|e| WindowError::Duration {
+            text: whole(),
+            part: t.to_string(),
+            error: e.to_string(),
+        })
     };
-    let change: Change = fault.parse().map_err(|e| format!("`{text}`: {e}"))?;
+    let change: Change =
+        fault
+            .parse()
+            .map_err(|e: mock_imds::ParseFaultError| WindowError::Fault {
+                text: whole(),
+                error: e.to_string(),
+            })?;
     let Change::Set(spec) = change else {
-        return Err(format!("`{text}`: name a fault, not `up`; {hint}"));
+        return Err(WindowError::Up { text: whole() });
     };
     let start = parse(start)?;
     let mut steps = vec![Step::new(start, Change::Set(spec.clone()))];
     if !end.is_empty() {
         let end = parse(end)?;
         if end <= start {
-            return Err(format!(
-                "`{text}`: the window ends before it starts; {hint}"
-            ));
+            return Err(WindowError::Backwards { text: whole() });
         }
         steps.push(Step::new(end, Change::Clear(spec.target)));
     }
@@ -66,7 +129,7 @@ pub struct Summary {
 
 impl Summary {
     /// Counts the events of a run.
-    pub fn of(events: &[mock_imds::Event]) -> Self {
+    pub fn of(events: &[Event]) -> Self {
         let mut s = Summary::default();
         let bump = |list: &mut Vec<(String, usize)>, key: String| match list
             .iter_mut()
@@ -105,32 +168,78 @@ impl Summary {
     }
 }
 
-/// Runs `command` against fresh mocks following `schedule`; returns its exit code (or
-/// `None` when killed by a signal), the events and a printable summary.
+/// A command's run through the mocks: what [`run`] returns, and
+/// [`crate::report::exec::render`] prints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecReport {
+    /// The schedule the mocks followed, on a clock that started with the command.
+    pub schedule: Schedule,
+    /// Everything the mocks logged.
+    pub events: Vec<Event>,
+    /// The events, counted.
+    pub summary: Summary,
+    /// How long the command ran (wall-clock).
+    pub ran_for: Duration,
+    /// Its exit code; `None` when a signal killed it.
+    pub code: Option<i32>,
+}
+
+/// Why a command could not be run through the mocks.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// Nothing after `--`.
+    #[error("no command given: write it after `--`")]
+    NoCommand,
+    /// The temporary `HOME` (or its empty AWS files) could not be made.
+    #[error("temporary HOME: {0}")]
+    Home(std::io::Error),
+    /// The sanitised command could not be prepared.
+    #[error("{0}")]
+    Prepare(std::io::Error),
+    /// The mocks did not start.
+    #[error("could not start mock-imds: {0}")]
+    Mock(String),
+    /// The command did not start.
+    #[error("cannot run `{program}`: {error}")]
+    Spawn {
+        /// The program as given.
+        program: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// Waiting for the command failed.
+    #[error("waiting for `{program}`: {error}")]
+    Wait {
+        /// The program as given.
+        program: String,
+        /// Why.
+        error: std::io::Error,
+    },
+}
+
+/// Runs `command` against fresh mocks following `schedule`, and returns what happened.
 ///
 /// # Errors
-/// The mocks or the command could not be started.
+/// [`ExecError`]: the mocks or the command could not be started.
 pub async fn run(
     command: &[String],
     schedule: Schedule,
     config: ImdsConfig,
-) -> Result<(Option<i32>, String), String> {
-    let (program, args) = command
-        .split_first()
-        .ok_or("no command given: write it after `--`")?;
+) -> Result<ExecReport, ExecError> {
+    let (program, args) = command.split_first().ok_or(ExecError::NoCommand)?;
     let home = tempfile::Builder::new()
         .prefix("imds-harness-exec-")
         .tempdir()
-        .map_err(|e| format!("temporary HOME: {e}"))?;
+        .map_err(ExecError::Home)?;
     // The child's environment is cleared, so a bare name is resolved here.
     let program_path = if program.contains('/') {
         PathBuf::from(program)
     } else {
         crate::driver::envs::which(program).unwrap_or_else(|| PathBuf::from(program))
     };
-    let mut cmd = sanitized_command(&program_path, home.path()).map_err(|e| e.to_string())?;
+    let mut cmd = sanitized_command(&program_path, home.path()).map_err(ExecError::Prepare)?;
     cmd.args(args)
-        .current_dir(std::env::current_dir().map_err(|e| e.to_string())?)
+        .current_dir(std::env::current_dir().map_err(ExecError::Prepare)?)
         .stdin(std::process::Stdio::inherit())
         .stdout(std::process::Stdio::inherit())
         .stderr(std::process::Stdio::inherit());
@@ -140,7 +249,7 @@ pub async fn run(
         .schedule(schedule.clone())
         .start()
         .await
-        .map_err(|e| format!("could not start mock-imds: {e}"))?;
+        .map_err(|e| ExecError::Mock(e.to_string()))?;
     cmd.env(
         "AWS_EC2_METADATA_SERVICE_ENDPOINT",
         format!("{}/", mock.endpoint()),
@@ -148,91 +257,29 @@ pub async fn run(
     .env("AWS_ENDPOINT_URL_STS", mock.sts_endpoint())
     .env("AWS_DEFAULT_REGION", "us-east-1")
     .env("AWS_REGION", "us-east-1");
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run `{program}`: {e}"))?;
+    let mut child = cmd.spawn().map_err(|error| ExecError::Spawn {
+        program: program.clone(),
+        error,
+    })?;
     let started = tokio::time::Instant::now();
-    let status = child
-        .wait()
-        .await
-        .map_err(|e| format!("waiting for `{program}`: {e}"))?;
+    let status = child.wait().await.map_err(|error| ExecError::Wait {
+        program: program.clone(),
+        error,
+    })?;
     let ran_for = started.elapsed();
     let events = mock.events();
-    let summary = Summary::of(&events);
-
-    let mut out = String::new();
-    let steps: Vec<String> = schedule
-        .steps()
-        .iter()
-        .map(|s| format!("{} at {}", s.change, humantime::format_duration(s.at)))
-        .collect();
-    let _ = writeln!(
-        out,
-        "── what IMDS and STS saw ─────────────────────────────"
-    );
-    let _ = writeln!(
-        out,
-        "schedule: {}",
-        if steps.is_empty() {
-            "IMDS up throughout".into()
-        } else {
-            steps.join(", ")
-        }
-    );
-    let _ = writeln!(
-        out,
-        "IMDS requests: {}",
-        summary.imds_requests.iter().map(|(_, n)| n).sum::<usize>()
-    );
-    for (what, n) in &summary.imds_requests {
-        let _ = writeln!(out, "  {n:>4} × {what}");
-    }
-    let _ = writeln!(out, "credential fetches: {}", summary.credential_fetches);
-    let _ = writeln!(out, "STS calls accepted: {}", summary.sts_accepted);
-    for (code, n) in &summary.sts_rejected {
-        let _ = writeln!(out, "STS calls rejected: {n} × {code}");
-    }
-    let _ = writeln!(
-        out,
-        "keys used: {}",
-        if summary.keys_used.is_empty() {
-            "none".to_string()
-        } else {
-            summary.keys_used.join(", ")
-        }
-    );
-    if let Some(recovery) = schedule.recoveries().last() {
-        let after = events
-            .iter()
-            .filter(|e| e.at >= *recovery && matches!(e.kind, EventKind::ImdsRequest { .. }))
-            .count();
-        let _ = writeln!(
-            out,
-            "IMDS requests after it came back at {}: {after}{}",
-            humantime::format_duration(*recovery),
-            if after == 0 && ran_for > *recovery {
-                " — the program never asked again: a client created during the outage keeps no credentials (recreate it)"
-            } else {
-                ""
-            }
-        );
-    }
-    let code = status.code();
-    let _ = writeln!(
-        out,
-        "command {} after {}",
-        code.map_or("was killed by a signal".to_string(), |c| format!(
-            "exited with status {c}"
-        )),
-        fmt_ms(ran_for)
-    );
-    Ok((code, out))
+    Ok(ExecReport {
+        summary: Summary::of(&events),
+        schedule,
+        events,
+        ran_for,
+        code: status.code(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn windows_parse_into_set_and_clear() {
@@ -251,7 +298,7 @@ mod tests {
             ("up 0s..1s", "name a fault"),
             ("refused 0s..1s", "invalid fault"),
         ] {
-            let e = parse_window(bad).unwrap_err();
+            let e = parse_window(bad).unwrap_err().to_string();
             assert!(e.contains(why), "{bad}: {e}");
         }
     }

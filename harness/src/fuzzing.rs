@@ -40,5 +40,5 @@ pub fn scenario(data: &[u8]) {
         tail.starts_with(' '),
         "no space after LINE:COLUMN: {message:?}"
     );
-    assert!(!err.message.is_empty(), "empty message: {message:?}");
+    assert!(!err.message().is_empty(), "empty message: {message:?}");
 }

@@ -24,52 +24,16 @@
 use std::time::Duration;
 
 use mock_imds::{EventKind, Schedule};
-use serde::{Deserialize, Serialize};
 
-use crate::scenario::Expectation;
+use crate::ms::fmt_ms;
+use crate::scenario::{Expectation, Premise};
 use crate::timeline::{DriverEvent, Entry, Timeline};
-use crate::verdict::fmt_ms;
 
 /// How late a scheduled transition may take effect before the cell is inconclusive: 50 ms.
 /// The mock applies a step in one task on the scenario clock; on a 2-core machine with
 /// every built-in cell running at once beside two CPU-bound processes it stays well under
 /// this (see RELIABILITY.md, `scripts/stress-suite`).
 pub const TRANSITION_BOUND: Duration = Duration::from_millis(50);
-
-/// What the run must have shown before a cell's verdict counts, beyond the automatic
-/// checks above. Set per expectation as `premise = "…"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Premise {
-    /// Every IMDS request until the first call returned arrived during the opening outage.
-    ResolvedDuringOutage,
-}
-
-impl Premise {
-    /// Every premise, as written in scenario files.
-    pub const NAMES: &'static [&'static str] = &["resolved-during-outage"];
-}
-
-impl std::fmt::Display for Premise {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Premise::ResolvedDuringOutage => "resolved-during-outage",
-        })
-    }
-}
-
-impl std::str::FromStr for Premise {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "resolved-during-outage" => Ok(Premise::ResolvedDuringOutage),
-            other => Err(format!(
-                "unknown premise `{other}`; expected one of: {}",
-                Premise::NAMES.join(", ")
-            )),
-        }
-    }
-}
 
 /// When the driver's last operation ended (zero when it made none): the end of the run
 /// for the checks here.
@@ -260,73 +224,8 @@ fn premises(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::CallOutcome;
-    use mock_imds::{Event, ImdsState, Step, StsOutcome};
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    fn schedule(steps: &[(u64, &str)]) -> Schedule {
-        Schedule::new(
-            steps
-                .iter()
-                .map(|(at, c)| Step::new(ms(*at), c.parse().unwrap()))
-                .collect(),
-        )
-        .unwrap()
-    }
-
-    fn transition(at: u64, asked: u64, state: &str) -> Event {
-        Event {
-            at: ms(at),
-            kind: EventKind::Transition {
-                state: state.parse::<ImdsState>().unwrap(),
-                asked_at: ms(asked),
-                scheduled: true,
-            },
-        }
-    }
-
-    fn sts(at: u64, call_id: Option<&str>) -> Event {
-        Event {
-            at: ms(at),
-            kind: EventKind::StsRequest {
-                action: "GetCallerIdentity".into(),
-                access_key_id: Some("ASIAMOCKAAAAAAAAAAAA".into()),
-                call_id: call_id.map(str::to_string),
-                outcome: StsOutcome::Accepted { arn: "arn".into() },
-            },
-        }
-    }
-
-    fn imds(at: u64) -> Event {
-        Event {
-            at: ms(at),
-            kind: EventKind::ImdsRequest {
-                method: "GET".into(),
-                path: "/latest/meta-data/iam/security-credentials/".into(),
-                status: None,
-                token_present: false,
-                latency: ms(1),
-            },
-        }
-    }
-
-    fn attempt(at: u64, n: u32, duration: u64) -> (Duration, DriverEvent) {
-        (
-            ms(at),
-            DriverEvent::Attempt {
-                attempt: n,
-                call_id: format!("cafe.{n}"),
-                duration: ms(duration),
-                outcome: CallOutcome::Err {
-                    kind: "NoCredentialsError".into(),
-                    message: String::new(),
-                },
-            },
-        )
-    }
+    use crate::test_support::{attempt, imds, ms, schedule, sts, transition_asked};
+    use mock_imds::{Event, ImdsState};
 
     const TRAP: &[(u64, &str)] = &[(0, "refuse"), (2000, "up")];
 
@@ -334,11 +233,14 @@ mod tests {
     fn a_clean_run_has_no_problems() {
         let t = Timeline::merge(
             vec![
-                transition(0, 0, "refuse"),
-                transition(2003, 2000, "up"),
-                sts(2500, Some("cafe.2")),
+                transition_asked(0, 0, "refuse"),
+                transition_asked(2003, 2000, "up"),
+                sts(2500, Some("cafe.2"), true),
             ],
-            vec![attempt(0, 1, 10), attempt(2500, 2, 10)],
+            vec![
+                attempt(0, "cafe.1", 10, false),
+                attempt(2500, "cafe.2", 10, false),
+            ],
         );
         assert_eq!(
             check(&schedule(TRAP), "cafe", &[], &t),
@@ -351,8 +253,11 @@ mod tests {
     #[test]
     fn a_step_that_never_took_effect_is_found() {
         let t = Timeline::merge(
-            vec![transition(0, 0, "refuse")],
-            vec![attempt(0, 1, 10), attempt(3000, 2, 10)],
+            vec![transition_asked(0, 0, "refuse")],
+            vec![
+                attempt(0, "cafe.1", 10, false),
+                attempt(3000, "cafe.2", 10, false),
+            ],
         );
         let problems = check(&schedule(TRAP), "cafe", &[], &t);
         assert_eq!(problems.len(), 1, "{problems:?}");
@@ -365,8 +270,14 @@ mod tests {
     #[test]
     fn a_late_step_is_found_and_one_after_the_run_is_not_required() {
         let t = Timeline::merge(
-            vec![transition(0, 0, "refuse"), transition(2051, 2000, "up")],
-            vec![attempt(0, 1, 10), attempt(2500, 2, 10)],
+            vec![
+                transition_asked(0, 0, "refuse"),
+                transition_asked(2051, 2000, "up"),
+            ],
+            vec![
+                attempt(0, "cafe.1", 10, false),
+                attempt(2500, "cafe.2", 10, false),
+            ],
         );
         let problems = check(&schedule(TRAP), "cafe", &[], &t);
         assert_eq!(problems.len(), 1, "{problems:?}");
@@ -375,7 +286,10 @@ mod tests {
             "{problems:?}"
         );
         // The run ended at 1 s: the step at 2 s need not have happened.
-        let short = Timeline::merge(vec![transition(0, 0, "refuse")], vec![attempt(0, 1, 1000)]);
+        let short = Timeline::merge(
+            vec![transition_asked(0, 0, "refuse")],
+            vec![attempt(0, "cafe.1", 1000, false)],
+        );
         assert!(check(&schedule(TRAP), "cafe", &[], &short).is_empty());
     }
 
@@ -391,8 +305,11 @@ mod tests {
             },
         };
         let t = Timeline::merge(
-            vec![transition(0, 0, "refuse"), failed],
-            vec![attempt(0, 1, 10), attempt(2500, 2, 10)],
+            vec![transition_asked(0, 0, "refuse"), failed],
+            vec![
+                attempt(0, "cafe.1", 10, false),
+                attempt(2500, "cafe.2", 10, false),
+            ],
         );
         let problems = check(&schedule(TRAP), "cafe", &[], &t);
         assert_eq!(problems.len(), 1, "{problems:?}");
@@ -412,12 +329,15 @@ mod tests {
     fn sts_calls_of_another_cell_or_without_an_id_are_found() {
         let t = Timeline::merge(
             vec![
-                transition(0, 0, "refuse"),
-                transition(2000, 2000, "up"),
-                sts(1100, Some("beef.3")),
-                sts(2600, None),
+                transition_asked(0, 0, "refuse"),
+                transition_asked(2000, 2000, "up"),
+                sts(1100, Some("beef.3"), true),
+                sts(2600, None, true),
             ],
-            vec![attempt(0, 1, 10), attempt(2500, 2, 200)],
+            vec![
+                attempt(0, "cafe.1", 10, false),
+                attempt(2500, "cafe.2", 200, false),
+            ],
         );
         let problems = check(&schedule(TRAP), "cafe", &[], &t);
         assert_eq!(problems.len(), 2, "{problems:?}");
@@ -437,8 +357,11 @@ mod tests {
     #[test]
     fn a_client_made_after_the_opening_outage_is_found() {
         let t = Timeline::merge(
-            vec![transition(0, 0, "refuse"), transition(2000, 2000, "up")],
-            vec![attempt(2100, 1, 10)],
+            vec![
+                transition_asked(0, 0, "refuse"),
+                transition_asked(2000, 2000, "up"),
+            ],
+            vec![attempt(2100, "cafe.1", 10, false)],
         );
         let problems = check(&schedule(TRAP), "cafe", &[], &t);
         assert_eq!(problems.len(), 1, "{problems:?}");
@@ -461,12 +384,12 @@ mod tests {
         let blackhole: &[(u64, &str)] = &[(0, "blackhole"), (2000, "up")];
         let held = Timeline::merge(
             vec![
-                transition(0, 0, "blackhole"),
-                imds(100),
-                imds(1150),
-                transition(2000, 2000, "up"),
+                transition_asked(0, 0, "blackhole"),
+                imds(100, "/latest/meta-data/iam/security-credentials/", None),
+                imds(1150, "/latest/meta-data/iam/security-credentials/", None),
+                transition_asked(2000, 2000, "up"),
             ],
-            vec![attempt(2400, 1, 5)],
+            vec![attempt(2400, "cafe.1", 5, false)],
         );
         // The first operation (here the call) must still start during the outage.
         let held = Timeline::merge(
@@ -483,16 +406,16 @@ mod tests {
                         },
                     },
                 ),
-                attempt(2400, 1, 5),
+                attempt(2400, "cafe.1", 5, false),
             ],
         );
         assert!(check(&schedule(blackhole), "cafe", &[&premise], &held).is_empty());
         let missed = Timeline::merge(
             vec![
-                transition(0, 0, "blackhole"),
-                imds(900),
-                imds(2050),
-                transition(2000, 2000, "up"),
+                transition_asked(0, 0, "blackhole"),
+                imds(900, "/latest/meta-data/iam/security-credentials/", None),
+                imds(2050, "/latest/meta-data/iam/security-credentials/", None),
+                transition_asked(2000, 2000, "up"),
             ],
             held.entries()
                 .iter()

@@ -1,17 +1,28 @@
 //! Retry strategies: what the application does when a call fails. Data, not code paths:
 //! the runner reads a [`Strategy`] and issues the same driver operations for every SDK.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-/// How the application retries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// How the application retries. Its name, as scenario files write it, is its `Display`
+/// and `FromStr` form; [`StrategyKind::NAMES`] lists every name.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case", parse_err_fn = unknown_kind, parse_err_ty = UnknownStrategyKind)]
 pub enum StrategyKind {
     /// Create one client before the first attempt and retry the call on it.
     CallRetry,
@@ -27,34 +38,16 @@ pub enum StrategyKind {
 
 impl StrategyKind {
     /// Every kind's name, as written in scenario files.
-    pub const NAMES: &'static [&'static str] =
-        &["call-retry", "client-retry", "session-retry", "sdk-retry"];
+    pub const NAMES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 }
 
-impl FromStr for StrategyKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "call-retry" => Ok(Self::CallRetry),
-            "client-retry" => Ok(Self::ClientRetry),
-            "session-retry" => Ok(Self::SessionRetry),
-            "sdk-retry" => Ok(Self::SdkRetry),
-            other => Err(format!(
-                "unknown strategy kind `{other}`; expected one of `call-retry` (same client, retry the call), `client-retry` (new client per attempt), `session-retry` (new session and client per attempt), `sdk-retry` (one call, the SDK's own retries only)"
-            )),
-        }
-    }
-}
+/// A name that is not a strategy kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown strategy kind `{0}`; expected one of `call-retry` (same client, retry the call), `client-retry` (new client per attempt), `session-retry` (new session and client per attempt), `sdk-retry` (one call, the SDK's own retries only)")]
+pub struct UnknownStrategyKind(pub String);
 
-impl fmt::Display for StrategyKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::CallRetry => "call-retry",
-            Self::ClientRetry => "client-retry",
-            Self::SessionRetry => "session-retry",
-            Self::SdkRetry => "sdk-retry",
-        })
-    }
+fn unknown_kind(name: &str) -> UnknownStrategyKind {
+    UnknownStrategyKind(name.to_string())
 }
 
 /// When the next attempt starts.
@@ -65,29 +58,17 @@ pub enum Pacing {
     /// attempt ran past that).
     Interval {
         /// Time between attempt starts; serialized as `interval_ms`.
-        #[serde(
-            rename = "interval_ms",
-            serialize_with = "mock_imds::events::serialize_ms",
-            deserialize_with = "mock_imds::events::deserialize_ms"
-        )]
+        #[serde(rename = "interval_ms", with = "crate::ms")]
         interval: Duration,
     },
     /// After failed attempt `n`, wait `min(max, base × 2^(n-1))`, or with `jitter` a
     /// uniformly drawn part of it ("full jitter"), from the scenario's seeded RNG.
     Backoff {
         /// First delay; serialized as `base_ms`.
-        #[serde(
-            rename = "base_ms",
-            serialize_with = "mock_imds::events::serialize_ms",
-            deserialize_with = "mock_imds::events::deserialize_ms"
-        )]
+        #[serde(rename = "base_ms", with = "crate::ms")]
         base: Duration,
         /// Largest delay; serialized as `max_ms`.
-        #[serde(
-            rename = "max_ms",
-            serialize_with = "mock_imds::events::serialize_ms",
-            deserialize_with = "mock_imds::events::deserialize_ms"
-        )]
+        #[serde(rename = "max_ms", with = "crate::ms")]
         max: Duration,
         /// Draw each delay uniformly from `0..=delay`.
         jitter: bool,
@@ -225,7 +206,13 @@ mod tests {
         assert!("retry"
             .parse::<StrategyKind>()
             .unwrap_err()
+            .to_string()
             .contains("expected one of"));
+        assert_eq!(
+            StrategyKind::NAMES,
+            &["call-retry", "client-retry", "session-retry", "sdk-retry"]
+        );
+        assert_eq!(StrategyKind::SdkRetry.to_string(), "sdk-retry");
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use mock_imds::events::{deserialize_ms, serialize_ms};
 use mock_imds::{Event, EventKind};
 use serde::{Deserialize, Serialize};
 
@@ -18,11 +17,7 @@ pub enum DriverEvent {
         /// The attempt it was created for (1-based).
         attempt: u32,
         /// How long creation took, serialized as `duration_ms`.
-        #[serde(
-            rename = "duration_ms",
-            serialize_with = "serialize_ms",
-            deserialize_with = "deserialize_ms"
-        )]
+        #[serde(rename = "duration_ms", with = "crate::ms")]
         duration: Duration,
         /// What creation produced.
         #[serde(flatten)]
@@ -38,11 +33,7 @@ pub enum DriverEvent {
         #[serde(default)]
         call_id: String,
         /// How long the call took, serialized as `duration_ms`.
-        #[serde(
-            rename = "duration_ms",
-            serialize_with = "serialize_ms",
-            deserialize_with = "deserialize_ms"
-        )]
+        #[serde(rename = "duration_ms", with = "crate::ms")]
         duration: Duration,
         /// What the SDK returned.
         outcome: CallOutcome,
@@ -80,11 +71,7 @@ pub enum Entry {
     /// From the driver; `at` is when the operation started.
     Driver {
         /// Start of the operation on the scenario clock, serialized as `at_ms`.
-        #[serde(
-            rename = "at_ms",
-            serialize_with = "serialize_ms",
-            deserialize_with = "deserialize_ms"
-        )]
+        #[serde(rename = "at_ms", with = "crate::ms")]
         at: Duration,
         /// What happened.
         #[serde(flatten)]

@@ -16,9 +16,13 @@
 //! Waits are on events (a file the script writes, the harness exiting, processes gone),
 //! each with a generous deadline that only turns a hang into a failure.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use support::text;
 
 /// Turns a hang into a failure; nothing is expected to come near it.
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -87,7 +91,7 @@ impl Fixture {
     }
 
     fn harness(&self, extra: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_imds-harness"));
+        let mut cmd = support::harness();
         cmd.arg("run")
             .arg(self.path("scenario.toml"))
             .arg("--python")
@@ -181,15 +185,6 @@ fn pgrep(args: &[&str]) -> Vec<String> {
         .lines()
         .map(str::to_string)
         .collect()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The report's cells by driver: the rust-sdk one passed, the boto3 one is returned.

@@ -1,16 +1,8 @@
 //! The `imds-harness` binary: exit statuses and one-line scenario errors.
 
-use std::process::Command;
+mod support;
 
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_imds-harness"))
-}
-
-fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
-    let path = dir.path().join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use support::{harness, write};
 
 const RUST_ONLY: &str = r#"
 [[schedule]]
@@ -33,7 +25,7 @@ recovers = true
 fn malformed_scenario_is_one_line_with_file_line_column_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(
-        &dir,
+        dir.path(),
         "bad.toml",
         &RUST_ONLY.replace("attempts = 8", "attempts = 8\nretries = 3"),
     );
@@ -70,7 +62,7 @@ fn validate_accepts_the_builtin_suite() {
 #[test]
 fn exit_status_follows_expectations() {
     let dir = tempfile::tempdir().unwrap();
-    let holds = write(&dir, "holds.toml", RUST_ONLY);
+    let holds = write(dir.path(), "holds.toml", RUST_ONLY);
     let json = dir.path().join("report.json");
     let out = harness()
         .arg("run")
@@ -93,7 +85,7 @@ fn exit_status_follows_expectations() {
     assert_eq!(report["cells"][0]["ran"]["verdict"]["recovered"], true);
 
     let broken = write(
-        &dir,
+        dir.path(),
         "broken.toml",
         &RUST_ONLY.replace("recovers = true", "recovers = false"),
     );
@@ -110,7 +102,7 @@ fn exit_status_follows_expectations() {
 fn missing_python_is_a_setup_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(
-        &dir,
+        dir.path(),
         "boto.toml",
         &RUST_ONLY.replace("[\"rust-sdk\"]", "[\"boto3\"]"),
     );
@@ -133,7 +125,7 @@ fn missing_python_is_a_setup_error() {
 fn an_unmet_premise_is_inconclusive_in_every_report() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(
-        &dir,
+        dir.path(),
         "blip.toml",
         r#"
 [[schedule]]

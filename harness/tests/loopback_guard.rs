@@ -6,15 +6,11 @@
 
 use std::process::Command;
 
-use harness::driver::spec::DriverSpec;
-use harness::driver::{self, CallOutcome, DriverError, DriverKind, DriverSetup, Endpoints};
+mod support;
 
-fn root() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use harness::driver::{
+    self, CallOutcome, DriverError, DriverKind, DriverSetup, DriverSpec, Endpoints, SdkSettings,
+};
 
 #[test]
 fn python_guard_refuses_non_loopback_and_allows_loopback() {
@@ -50,13 +46,8 @@ ok = socket.create_connection(('127.0.0.1', {port}))\nprint('loopback ok')\n",
 /// A misrouted endpoint is the driver's problem: each child driver reports the blocked
 /// connection as a driver error, never as an SDK error kind an expectation could match.
 async fn blocked_call_is_a_driver_error(kind: DriverKind) {
-    let setup = DriverSetup::with_python(root().join(".venv/bin/python"));
-    let spec = DriverSpec {
-        name: kind.to_string(),
-        kind: kind.clone(),
-        version: None,
-        settings: Default::default(),
-    };
+    let setup = DriverSetup::with_python(support::python());
+    let spec = DriverSpec::new(kind.clone());
     let mut driver = driver::start(&spec, &setup)
         .await
         .expect("run scripts/setup first (.venv, npm ci in harness/drivers/js)");
@@ -65,7 +56,7 @@ async fn blocked_call_is_a_driver_error(kind: DriverKind) {
             imds: "http://0.0.0.0:9".into(),
             sts: "http://0.0.0.0:9".into(),
             region: "us-east-1".into(),
-            settings: Default::default(),
+            settings: SdkSettings::defaults(&kind),
             seed: 0,
         })
         .await

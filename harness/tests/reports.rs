@@ -2,30 +2,11 @@
 //! expected-vs-observed failures, one SVG lane per cell, shards merge into the unsharded
 //! verdicts, and `exec` shows the trap in a plain Python worker.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_imds-harness"))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn ok(out: &Output, codes: &[i32]) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        codes.contains(&out.status.code().unwrap_or(-1)),
-        "exit {:?}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use support::{harness, ok, python, root};
 
 /// Two Rust-SDK-only scenarios (no Python needed): six cells, one failing expectation.
 fn scenarios(dir: &Path) -> PathBuf {
@@ -284,7 +265,7 @@ fn filter_list_and_shard_errors() {
 // The outage lasts 3 s so that a Python start-up slowed by a loaded machine still creates
 // its first client inside it; 8 rounds 0.5 s apart leave at least one after it.
 fn exec_shows_the_trap_in_a_plain_python_worker() {
-    let python = root().join(".venv/bin/python");
+    let python = python();
     assert!(python.exists(), "run scripts/setup first");
     let out = harness()
         .args(["exec", "--schedule", "refuse 0s..3s", "--"])

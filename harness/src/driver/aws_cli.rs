@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
+use super::api::{CallOutcome, ClientOutcome, Driver, DriverError, Endpoints};
 use super::boto3::LOOPBACK_GUARD;
 use super::child::sanitized_command;
-use super::{CallOutcome, ClientOutcome, Driver, DriverError, DriverKind, Endpoints};
+use super::kind::DriverKind;
 
 /// The AWS CLI, one process per call.
 #[derive(Debug)]
@@ -146,7 +147,7 @@ impl Driver for AwsCliDriver {
             "AWS_EXECUTION_ENV",
             format!("{}{call_id}", mock_imds::sts::CALL_ID_USER_AGENT_PREFIX),
         );
-        cmd.envs(super::spec::botocore_env(&endpoints.settings));
+        cmd.envs(endpoints.settings.botocore_env());
         let out = cmd
             .output()
             .await

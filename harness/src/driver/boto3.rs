@@ -7,9 +7,10 @@
 
 use std::path::Path;
 
+use super::api::DriverError;
 use super::child::{sanitized_command, JsonLinesChild};
 use super::jsonl::JsonLinesDriver;
-use super::{DriverError, DriverKind};
+use super::kind::DriverKind;
 
 /// The driver program, embedded so the binary works from any directory.
 pub const SCRIPT: &str = include_str!("../../drivers/boto3_driver.py");

@@ -15,7 +15,8 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use super::{DriverError, DriverKind};
+use super::api::DriverError;
+use super::kind::DriverKind;
 
 /// Keep at most this much of a child's stderr (bytes, the end).
 const STDERR_KEEP: usize = 8 * 1024;

@@ -1,7 +1,7 @@
 //! Environments for SDK versions other than the ones the project pins.
 //!
 //! `boto3@1.34.162`, `aws-cli@1.33.0` and `js-v3@3.26.0` each get an environment of
-//! their own in the cache (see [`super::DriverSetup::cache_dir`]), created on first use
+//! their own in the cache (see [`super::api::DriverSetup::cache_dir`]), created on first use
 //! (with a progress line on stderr) and reused afterwards:
 //! - Python: a venv with `boto3==V` (or `awscli==V`) and *the botocore that version
 //!   requires* (its lowest allowed botocore: a bare `boto3==1.26.0` would pull a newer
@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use tokio::process::Command;
 use tokio::sync::Mutex;
 
-use super::{DriverError, DriverKind, DriverSetup};
+use super::api::{DriverError, DriverSetup};
+use super::kind::DriverKind;
 
 static CREATING: Mutex<()> = Mutex::const_new(());
 

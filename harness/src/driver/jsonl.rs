@@ -17,8 +17,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
+use super::api::{CallOutcome, ClientOutcome, Driver, DriverError, Endpoints};
 use super::child::JsonLinesChild;
-use super::{CallOutcome, ClientOutcome, Driver, DriverError, DriverKind, Endpoints};
+use super::kind::DriverKind;
 
 /// A running JSON-lines driver.
 #[derive(Debug)]
@@ -106,7 +107,7 @@ impl Driver for JsonLinesDriver {
             "settings": endpoints.settings,
             "seed": endpoints.seed,
             // botocore reads its settings from the environment (boto3's child sets these).
-            "env": super::spec::botocore_env(&endpoints.settings)
+            "env": endpoints.settings.botocore_env()
                 .into_iter()
                 .collect::<std::collections::BTreeMap<_, _>>(),
         }))

@@ -17,7 +17,8 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_sts::config::Region;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
-use super::{CallOutcome, ClientOutcome, Driver, DriverError, DriverKind, Endpoints};
+use super::api::{CallOutcome, ClientOutcome, Driver, DriverError, Endpoints};
+use super::kind::DriverKind;
 
 /// The in-process Rust SDK driver.
 #[derive(Debug, Default)]
@@ -33,13 +34,8 @@ impl RustSdkDriver {
     }
 
     fn build_client(endpoints: &Endpoints) -> Result<aws_sdk_sts::Client, String> {
-        let setting = |key: &str| {
-            endpoints
-                .settings
-                .get(key)
-                .and_then(serde_json::Value::as_i64)
-        };
-        let time_source = OffsetClock(setting("clock_offset_s").unwrap_or(0));
+        let settings = endpoints.settings.rust_sdk();
+        let time_source = OffsetClock(settings.clock_offset_s.map_or(0, |s| s.0));
         let http = aws_smithy_http_client::Builder::new().build_http();
         let provider_config = ProviderConfig::without_region()
             .with_http_client(http.clone())
@@ -48,14 +44,14 @@ impl RustSdkDriver {
             .configure(&provider_config)
             .endpoint(&endpoints.imds)
             .map_err(|e| format!("bad IMDS endpoint {}: {e}", endpoints.imds))?;
-        if let Some(ms) = setting("imds_connect_timeout_ms") {
-            imds = imds.connect_timeout(std::time::Duration::from_millis(ms as u64));
+        if let Some(ms) = settings.imds_connect_timeout_ms {
+            imds = imds.connect_timeout(std::time::Duration::from_millis(ms.0));
         }
-        if let Some(ms) = setting("imds_read_timeout_ms") {
-            imds = imds.read_timeout(std::time::Duration::from_millis(ms as u64));
+        if let Some(ms) = settings.imds_read_timeout_ms {
+            imds = imds.read_timeout(std::time::Duration::from_millis(ms.0));
         }
-        if let Some(n) = setting("imds_max_attempts") {
-            imds = imds.max_attempts(n as u32);
+        if let Some(n) = settings.imds_max_attempts {
+            imds = imds.max_attempts(n.0 as u32);
         }
         let imds = imds.build();
         let credentials = ImdsCredentialsProvider::builder()

@@ -1,19 +1,19 @@
 //! JUnit XML (`--junit FILE`) with the `quick-junit` crate: one test suite per scenario,
 //! one test case per cell named `scenario/driver/strategy`. A failed expectation is a
 //! `<failure>` whose message states expected vs observed; a driver or setup problem, or an
-//! inconclusive run (the harness could not stand behind a verdict), is an `<error>`; the cell's event timeline (readable, one event per line) goes in
-//! `<system-out>`.
+//! inconclusive run (the harness could not stand behind a verdict), is an `<error>`; the
+//! cell's event timeline (readable, one event per line) goes in `<system-out>`.
 
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::json;
-use crate::explain;
-use crate::runner::{CellOutcome, CellResult};
+use super::explain;
+use super::model;
+use super::model::{CellOutcome, CellResult};
 
 /// Builds the JUnit report.
-pub fn report(report: &json::Report) -> Report {
+pub fn report(report: &model::Report) -> Report {
     let mut junit = Report::new("imds-harness");
     for scenario in &report.scenarios {
         let mut suite = TestSuite::new(scenario.name.clone());
@@ -78,6 +78,6 @@ fn test_case(cell: &CellResult) -> TestCase {
 ///
 /// # Errors
 /// The serializer's error (not expected).
-pub fn to_string(report: &json::Report) -> Result<String, String> {
-    self::report(report).to_string().map_err(|e| e.to_string())
+pub fn to_string(report: &model::Report) -> Result<String, quick_junit::SerializeError> {
+    self::report(report).to_string()
 }

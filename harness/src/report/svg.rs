@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use mock_imds::{EventKind, Fault, ImdsState};
 
-use super::json::{Report, ScenarioSummary};
+use super::model::{CellOutcome, CellResult};
+use super::model::{Report, ScenarioSummary};
 use crate::driver::CallOutcome;
-use crate::runner::{CellOutcome, CellResult};
 use crate::timeline::{DriverEvent, Entry};
 
 const WIDTH: f64 = 1100.0;

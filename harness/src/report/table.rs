@@ -3,9 +3,9 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell as TableCell, Color, ContentArrangement, Table};
 
-use super::json::Report;
-use crate::runner::CellOutcome;
-use crate::verdict::fmt_ms;
+use super::model::CellOutcome;
+use super::model::Report;
+use crate::ms::fmt_ms;
 
 /// Renders the verdict table of a report, the failures under it, a legend of schedules
 /// and SDKs, and the summary lines. `color` adds ANSI colours (only for a terminal, and

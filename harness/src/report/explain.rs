@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 
 use mock_imds::{EventKind, StsOutcome};
 
+use super::model::{CellOutcome, CellResult};
 use crate::driver::CallOutcome;
-use crate::runner::{CellOutcome, CellResult};
+use crate::ms::fmt_ms;
 use crate::timeline::{DriverEvent, Entry, Timeline};
-use crate::verdict::fmt_ms;
 
 /// One line per event: `   812.3ms  IMDS  GET /latest/meta-data/… → 200 (token)`.
 pub fn timeline_text(timeline: &Timeline) -> String {

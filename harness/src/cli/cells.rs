@@ -1,0 +1,147 @@
+//! Running planned cells from the command line: the async runtime, a progress bar (or a
+//! line per cell in CI logs), and stopping every driver on Ctrl-C.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use harness::driver::DriverSetup;
+use harness::ms::fmt_ms;
+use harness::paths;
+use harness::report::model::{CellOutcome, CellResult};
+use harness::runner::{self, PlannedCell, RunOptions};
+
+use super::error::CliError;
+use super::select::plural;
+
+/// A multi-threaded runtime with every driver.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Setup(format!("cannot start the async runtime: {e}")))
+}
+
+/// A future that completes on SIGINT (Ctrl-C). The handler is installed when this
+/// function returns, not when the future is first polled. Must run inside the runtime.
+pub fn interrupt_listener() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::interrupt()) {
+            Ok(mut sigint) => Box::pin(async move {
+                sigint.recv().await;
+            }),
+            Err(e) => {
+                eprintln!("warning: cannot listen for Ctrl-C: {e}");
+                Box::pin(std::future::pending())
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+/// How to run: `jobs` cells at a time (default: 32 × the CPU count), child drivers with
+/// `python` (default: the project's), each operation bounded by `operation_timeout`.
+pub fn options(
+    jobs: Option<u16>,
+    python: Option<PathBuf>,
+    operation_timeout: Duration,
+) -> RunOptions {
+    RunOptions {
+        // Cells mostly wait (on schedules and timeouts) and start their drivers before
+        // their clocks run, so many per core: on 2 cores the 59 built-in cells all at once
+        // hold every expectation (BENCHMARKS.md). The AWS CLI's per-call Python start-up
+        // is what a busier machine would feel first.
+        jobs: jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(64, |n| n.get() * 32),
+            usize::from,
+        ),
+        setup: DriverSetup {
+            operation_timeout,
+            ..DriverSetup::with_python(python.unwrap_or_else(paths::default_python))
+        },
+    }
+}
+
+fn progress_line(result: &CellResult, done: usize, total: usize) -> String {
+    let what = match &result.outcome {
+        CellOutcome::Ran(run) => {
+            let v = &run.verdict;
+            let recovered = match v.recovery_time {
+                Some(t) if v.recovered => format!("recovered {} after IMDS", fmt_ms(t)),
+                _ => format!(
+                    "did not recover in {}",
+                    plural(v.attempts as usize, "attempt")
+                ),
+            };
+            let expected = if !run.inconclusive.is_empty() {
+                ", INCONCLUSIVE (a harness result, not an SDK verdict)"
+            } else if run.checks.is_empty() {
+                ""
+            } else if result.passed() {
+                ", as expected"
+            } else {
+                ", NOT as expected"
+            };
+            format!("{recovered}{expected}")
+        }
+        CellOutcome::SetupError(_) => "setup error".into(),
+        CellOutcome::DriverError(_) => "driver error".into(),
+    };
+    format!(
+        "[{done}/{total}] {} {}: {what}",
+        result.scenario, result.cell
+    )
+}
+
+/// Runs `cells` with progress lines; `None` when interrupted (the runtime is dropped,
+/// which stops every driver process and removes their temporary homes).
+pub fn run_cells(
+    cells: Vec<PlannedCell>,
+    options: &RunOptions,
+) -> Result<Option<Vec<CellResult>>, CliError> {
+    let runtime = runtime()?;
+    let total = cells.len();
+    eprintln!(
+        "running {}, {} at a time…",
+        plural(total, "cell"),
+        options.jobs
+    );
+    // A bar on a terminal; a line per finished cell in CI logs.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{elapsed:>4} [{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar
+    });
+    let progress = |r: &CellResult, done: usize| match &bar {
+        Some(bar) => {
+            bar.set_position(done as u64);
+            bar.set_message(progress_line(r, done, total));
+        }
+        None => eprintln!("{}", progress_line(r, done, total)),
+    };
+    let results = runtime.block_on(async {
+        // Listen for Ctrl-C before the first driver starts: a SIGINT that arrived before
+        // the listener would kill this process and orphan the drivers.
+        let interrupted = interrupt_listener();
+        tokio::select! {
+            results = runner::run_planned(cells, options, &progress) => Some(results),
+            _ = interrupted => None,
+        }
+    });
+    drop(runtime);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(results)
+}

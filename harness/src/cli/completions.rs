@@ -1,0 +1,20 @@
+//! `imds-harness completions SHELL`: a shell completion script.
+
+use super::error::CliError;
+
+#[derive(clap::Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell.
+    shell: clap_complete::Shell,
+}
+
+/// Prints the script for `command` (the whole command line's definition).
+pub fn run(args: CompletionsArgs, mut command: clap::Command) -> Result<(), CliError> {
+    clap_complete::generate(
+        args.shell,
+        &mut command,
+        "imds-harness",
+        &mut std::io::stdout(),
+    );
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! `imds-harness exec -- COMMAND`: any command through an IMDS outage, then what IMDS
+//! and STS saw; exits with the command's status.
+
+use std::path::PathBuf;
+
+use harness::exec;
+use harness::report;
+
+use super::cells;
+use super::error::CliError;
+
+#[derive(clap::Args, Debug)]
+pub struct ExecArgs {
+    /// A fault window `FAULT START..END`, e.g. `refuse 0s..5s`; repeatable.
+    #[arg(long = "schedule", value_name = "WINDOW")]
+    windows: Vec<String>,
+    /// A schedule file (TOML `[[schedule]]` steps, as in scenarios).
+    #[arg(long, value_name = "FILE")]
+    schedule_file: Option<PathBuf>,
+    /// IMDSv2 only (`HttpTokens=required`).
+    #[arg(long)]
+    imdsv2_only: bool,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
+}
+
+/// The schedule the windows and the schedule file give, steps in that order.
+fn schedule(args: &ExecArgs) -> Result<mock_imds::Schedule, CliError> {
+    let mut steps = Vec::new();
+    for w in &args.windows {
+        steps.extend(exec::parse_window(w).map_err(CliError::setup)?);
+    }
+    if let Some(path) = &args.schedule_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::Setup(format!("cannot read {}: {e}", path.display())))?;
+        let file = mock_imds::Schedule::from_toml(&text)
+            .map_err(|e| CliError::Input(format!("{}:{e}", path.display())))?;
+        steps.extend(file.steps().iter().cloned());
+    }
+    mock_imds::Schedule::new(steps).map_err(CliError::setup)
+}
+
+/// Runs the command through the mocks and prints what they saw.
+pub fn run(args: ExecArgs) -> Result<(), CliError> {
+    let schedule = schedule(&args)?;
+    let config = mock_imds::ImdsConfig {
+        http_tokens: if args.imdsv2_only {
+            mock_imds::HttpTokens::Required
+        } else {
+            mock_imds::HttpTokens::Optional
+        },
+        ..mock_imds::ImdsConfig::default()
+    };
+    let runtime = cells::runtime()?;
+    let outcome = runtime.block_on(async {
+        let interrupted = cells::interrupt_listener();
+        tokio::select! {
+            outcome = exec::run(&args.command, schedule, config) => Some(outcome),
+            _ = interrupted => None,
+        }
+    });
+    drop(runtime);
+    let ran = outcome
+        .ok_or(CliError::Interrupted(None))?
+        .map_err(CliError::setup)?;
+    eprint!("{}", report::exec::render(&ran));
+    CliError::from_status(ran.code)
+}

@@ -1,0 +1,43 @@
+//! `imds-harness list`: the scenarios and their cells, after `--filter` and `--shard`.
+
+use harness::runner;
+
+use super::error::CliError;
+use super::select::{self, Select};
+
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    select: Select,
+}
+
+/// Prints each scenario with cells selected, then its cells.
+pub fn run(args: ListArgs) -> Result<(), CliError> {
+    let select = args.select;
+    let scenarios = select::load(&select.paths, select.seed)?;
+    let planned = runner::plan(&scenarios, &select.selection());
+    for s in &scenarios {
+        let cells: Vec<String> = planned
+            .iter()
+            .filter(|c| c.scenario.name == s.name)
+            .map(|c| c.id())
+            .collect();
+        if cells.is_empty() {
+            continue;
+        }
+        println!(
+            "{} ({}){}",
+            s.name,
+            s.file.display(),
+            if s.description.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", s.description.lines().next().unwrap_or(""))
+            }
+        );
+        for c in cells {
+            println!("  {c}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! A run's results out: the table on stdout, the `--json`, `--junit` and `--timeline`
+//! files, and the exit status they add up to; reading a JSON report back.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use harness::report;
+use harness::report::model::{CellOutcome, Report};
+
+use super::error::CliError;
+
+#[derive(clap::Args, Debug)]
+pub struct Outputs {
+    /// Write the full report (verdicts, schedules, timelines) as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write JUnit XML: one test case per cell.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write one SVG timeline per scenario and an index.html into this directory.
+    #[arg(long, value_name = "DIR")]
+    timeline: Option<PathBuf>,
+}
+
+fn write_outputs(report: &Report, outputs: &Outputs) -> Result<(), String> {
+    if let Some(path) = &outputs.json {
+        let text = report::json::to_string(report).map_err(|e| e.to_string())?;
+        std::fs::write(path, text)
+            .map_err(|e| format!("cannot write JSON report to {}: {e}", path.display()))?;
+        eprintln!("JSON report: {}", path.display());
+    }
+    if let Some(path) = &outputs.junit {
+        let text = report::junit::to_string(report).map_err(|e| e.to_string())?;
+        std::fs::write(path, text)
+            .map_err(|e| format!("cannot write JUnit report to {}: {e}", path.display()))?;
+        eprintln!("JUnit report: {}", path.display());
+    }
+    if let Some(dir) = &outputs.timeline {
+        report::svg::write_all(report, dir)
+            .map_err(|e| format!("cannot write timelines to {}: {e}", dir.display()))?;
+        eprintln!("timelines: {}", dir.join("index.html").display());
+    }
+    Ok(())
+}
+
+/// Prints the table, writes the files, and turns the report into the exit status.
+pub fn finish(report: &Report, outputs: &Outputs) -> Result<(), CliError> {
+    let color = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    print!("{}", report::table::render(report, color));
+    write_outputs(report, outputs).map_err(CliError::Setup)?;
+    if report
+        .cells
+        .iter()
+        .any(|r| matches!(r.outcome, CellOutcome::SetupError(_)))
+    {
+        Err(CliError::CellSetup)
+    } else if report.passed {
+        Ok(())
+    } else {
+        Err(CliError::Failed)
+    }
+}
+
+/// Reads a JSON report.
+pub fn read_report(path: &Path) -> Result<Report, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Setup(format!("cannot read {}: {e}", path.display())))?;
+    report::json::from_str(&text).map_err(|e| {
+        CliError::Setup(format!(
+            "{}: not an imds-harness JSON report: {e}",
+            path.display()
+        ))
+    })
+}

@@ -1,0 +1,71 @@
+//! `imds-harness run`: run scenarios and print the verdict table.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use harness::report::model::Report;
+use harness::runner;
+use harness::scenario::Scenario;
+
+use super::cells;
+use super::error::CliError;
+use super::outputs::{self, Outputs};
+use super::select::{self, Select};
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    select: Select,
+    #[command(flatten)]
+    outputs: Outputs,
+    /// Cells run at the same time, at most (default: 32 × the CPU count, so the built-in
+    /// suite runs all at once; lower it on a busy machine).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Python with the pinned boto3 (default: $IMDS_HARNESS_PYTHON, else the project's .venv/bin/python).
+    #[arg(long, value_name = "PATH")]
+    python: Option<PathBuf>,
+    /// Longest a driver may take to start or to answer one operation before it counts as hung and its cell fails as a driver error, e.g. `2s`, `90s`.
+    #[arg(long, value_name = "DURATION", env = "IMDS_HARNESS_OPERATION_TIMEOUT", default_value = "60s", value_parser = parse_timeout)]
+    operation_timeout: Duration,
+}
+
+/// A positive duration such as `2s` or `500ms`.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be longer than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("not a duration like \"2s\" or \"500ms\": {e}")),
+    }
+}
+
+/// Runs the selected cells and reports them.
+pub fn run(args: RunArgs) -> Result<(), CliError> {
+    let RunArgs {
+        select,
+        outputs,
+        jobs,
+        python,
+        operation_timeout,
+    } = args;
+    let scenarios = select::load(&select.paths, select.seed)?;
+    let planned = runner::plan(&scenarios, &select.selection());
+    if planned.is_empty() {
+        return Err(CliError::Input(format!(
+            "no cell matches --filter {}",
+            select.filter.as_deref().unwrap_or("*")
+        )));
+    }
+    let ran: Vec<Scenario> = scenarios
+        .iter()
+        .filter(|s| planned.iter().any(|c| c.scenario.name == s.name))
+        .cloned()
+        .collect();
+    let options = cells::options(jobs, python, operation_timeout);
+    let Some(results) = cells::run_cells(planned, &options)? else {
+        return Err(CliError::Interrupted(Some(
+            "interrupted: every driver process was stopped",
+        )));
+    };
+    outputs::finish(&Report::new(&ran, &results), &outputs)
+}

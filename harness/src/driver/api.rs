@@ -1,0 +1,166 @@
+//! The driver interface: what every SDK driver implements ([`Driver`]), the outcomes it
+//! returns, how it fails ([`DriverError`]), and what it is given ([`Endpoints`],
+//! [`DriverSetup`]). The drivers themselves depend on this module, never on each other.
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::kind::DriverKind;
+use super::settings::SdkSettings;
+
+/// The result of one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum CallOutcome {
+    /// The SDK returned a response.
+    Ok {
+        /// The caller ARN STS returned.
+        arn: String,
+        /// The access key the client signed with, where the SDK exposes it.
+        access_key_id: Option<String>,
+    },
+    /// The SDK raised or returned an error.
+    Err {
+        /// The SDK's own name for it: an exception class (`NoCredentialsError`), a
+        /// service error code (`InvalidClientTokenId`), or a Rust SDK error variant
+        /// (`CredentialsNotLoaded`, `DispatchFailure`).
+        kind: String,
+        /// The SDK's message.
+        message: String,
+    },
+}
+
+impl CallOutcome {
+    /// True for [`CallOutcome::Ok`].
+    pub fn is_ok(&self) -> bool {
+        matches!(self, CallOutcome::Ok { .. })
+    }
+}
+
+/// The result of creating a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientOutcome {
+    /// Whether the client holds credentials after creation: `Some(false)` is botocore's
+    /// "provider chain returned None"; `None` where the SDK resolves lazily.
+    pub credentials_resolved: Option<bool>,
+    /// The error raised by client creation, if any (`kind: message`).
+    pub error: Option<String>,
+}
+
+/// The driver itself failed (not the SDK call): a crashed, hung or babbling child.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// The driver could not be started.
+    #[error("could not start the {driver} driver: {message}")]
+    Start {
+        /// Which driver.
+        driver: DriverKind,
+        /// Why.
+        message: String,
+    },
+    /// The driver broke its protocol, exited or did not answer in time.
+    #[error("{driver} driver failed: {message}{}", stderr_tail(.stderr))]
+    Broken {
+        /// Which driver.
+        driver: DriverKind,
+        /// What happened.
+        message: String,
+        /// The end of the child's stderr, when there is one.
+        stderr: String,
+    },
+}
+
+fn stderr_tail(stderr: &str) -> String {
+    if stderr.trim().is_empty() {
+        String::new()
+    } else {
+        format!("; stderr: {}", stderr.trim())
+    }
+}
+
+/// Where the mocks are and how to reach them, given to a driver once they run.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// IMDS base URL (`http://127.0.0.1:PORT`).
+    pub imds: String,
+    /// Fake STS base URL.
+    pub sts: String,
+    /// Region the clients use (set explicitly so no SDK asks IMDS for it).
+    pub region: String,
+    /// The SDK's own settings for this cell (see [`crate::driver::settings`]).
+    pub settings: SdkSettings,
+    /// The scenario's seed. Child drivers seed their language's random number generator
+    /// with it (Python's `random`, Node's `Math.random`), so the SDK's own jitter (botocore's
+    /// expiry extension, JS v3's static-stability refresh time, retry backoff) is the same
+    /// on every run of the scenario and a different seed explores other draws.
+    pub seed: u64,
+}
+
+/// Default for [`DriverSetup::operation_timeout`]: 60 s.
+pub const DEFAULT_OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Where to find what the child-process drivers need, and how long to wait for them.
+#[derive(Debug, Clone)]
+pub struct DriverSetup {
+    /// Longest a child driver may take to start (interpreter start-up, `import boto3`)
+    /// or to answer one operation (configure, new client, call, drop client) before it
+    /// counts as hung: it is killed and the cell fails as a driver error carrying its
+    /// stderr. Wall-clock time; default [`DEFAULT_OPERATION_TIMEOUT`]
+    /// (`imds-harness run --operation-timeout`).
+    pub operation_timeout: std::time::Duration,
+    /// The Python interpreter that has the pinned boto3 and awscli (the project's `.venv`).
+    pub python: PathBuf,
+    /// The folder whose `node_modules` has the pinned `@aws-sdk/client-sts`
+    /// (`harness/drivers/js`, installed by `scripts/setup`).
+    pub js_dir: PathBuf,
+    /// Where environments for other SDK versions (`boto3@1.34.162`) are created and kept.
+    pub cache_dir: PathBuf,
+}
+
+impl DriverSetup {
+    /// The project's environments, and the default cache (`$IMDS_HARNESS_CACHE`, else
+    /// `$XDG_CACHE_HOME/imds-harness`, else `~/.cache/imds-harness`).
+    pub fn with_python(python: PathBuf) -> Self {
+        Self {
+            python,
+            js_dir: crate::paths::workspace_root()
+                .join("harness")
+                .join("drivers")
+                .join("js"),
+            cache_dir: crate::paths::default_cache(),
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+        }
+    }
+}
+
+/// One SDK behind one interface. All methods are called in order, never concurrently.
+#[async_trait]
+pub trait Driver: Send {
+    /// The SDK and its version, e.g. `boto3 1.43.11 (botocore 1.43.11)`.
+    fn sdk_version(&self) -> String;
+
+    /// Points the driver at the mocks and applies the SDK settings. Called once, after
+    /// the mocks start and before any client is created; creates the first session.
+    async fn configure(&mut self, endpoints: &Endpoints) -> Result<(), DriverError>;
+
+    /// Starts a new session (boto3's `Session`); SDKs without sessions do nothing.
+    async fn new_session(&mut self) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    /// Creates a client (replacing any previous one), as the application would.
+    async fn new_client(&mut self) -> Result<ClientOutcome, DriverError>;
+
+    /// Calls `sts:GetCallerIdentity` on the current client, naming the call `call_id`
+    /// so the fake STS can tell which attempt it was: the driver sends it in the
+    /// [`mock_imds::sts::CALL_ID_HEADER`] header on every request of the call (retries
+    /// inside the SDK included), or, where it cannot set a header, in the user agent
+    /// (see [`mock_imds::sts::call_id`]). The verdict ties accepted STS calls to attempts
+    /// by this id, never by time.
+    async fn call(&mut self, call_id: &str) -> Result<CallOutcome, DriverError>;
+
+    /// Drops the current client.
+    async fn drop_client(&mut self) -> Result<(), DriverError>;
+}

@@ -1,0 +1,552 @@
+//! Each SDK's own settings, as a scenario's `[driver.NAME]` table sets them: one typed
+//! struct per SDK, each `#[serde(deny_unknown_fields)]`.
+//!
+//! ```toml
+//! [driver.boto3-patient]
+//! sdk = "boto3"                        # kind[@version] (see crate::driver::spec)
+//! metadata_service_timeout = 5         # seconds (botocore)
+//! metadata_service_num_attempts = 3
+//! ```
+//!
+//! Settings each kind takes (anything else is an error naming what is allowed):
+//! - `boto3`, `aws-cli` ([`BotocoreSettings`]): `metadata_service_timeout` (s),
+//!   `metadata_service_num_attempts`, `retries_mode` (`legacy`|`standard`|`adaptive`),
+//!   `retries_max_attempts`, `ec2_metadata_v1_disabled` (bool) — botocore's config names.
+//! - `rust-sdk` ([`RustSdkSettings`]): `imds_connect_timeout_ms`, `imds_read_timeout_ms`,
+//!   `imds_max_attempts`, `clock_offset_s` (seconds the SDK's clock is ahead, negative
+//!   for behind).
+//! - `js-v3` ([`JsV3Settings`]): `timeout_ms`, `max_retries` (the IMDS provider's options).
+//!
+//! A new setting is one field of its SDK's struct (with a value type below that says what
+//! it accepts); a new SDK is one struct and one [`SdkSettings`] variant. Child drivers
+//! receive the settings as JSON: the struct's fields that are set, by name.
+
+use std::collections::BTreeMap;
+
+use serde::de::{DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::kind::DriverKind;
+
+/// The settings of one driver, typed by its SDK.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum SdkSettings {
+    /// `boto3` and `aws-cli`: botocore's settings.
+    Botocore(BotocoreSettings),
+    /// `rust-sdk`: the AWS SDK for Rust's IMDS client and clock.
+    RustSdk(RustSdkSettings),
+    /// `js-v3`: the JS v3 IMDS credential provider's options.
+    JsV3(JsV3Settings),
+}
+
+/// botocore's settings (`boto3`, `aws-cli`), by botocore's config names. Each is passed
+/// to botocore as its environment variable ([`BotocoreSettings::env`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotocoreSettings {
+    /// IMDS connect and read timeout, seconds (`AWS_METADATA_SERVICE_TIMEOUT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_service_timeout: Option<Seconds>,
+    /// IMDS attempts per credential fetch (`AWS_METADATA_SERVICE_NUM_ATTEMPTS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_service_num_attempts: Option<Count>,
+    /// The retry mode of API calls (`AWS_RETRY_MODE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries_mode: Option<RetryMode>,
+    /// Attempts per API call, the first included (`AWS_MAX_ATTEMPTS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries_max_attempts: Option<Count>,
+    /// Refuse IMDSv1 (`AWS_EC2_METADATA_V1_DISABLED`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ec2_metadata_v1_disabled: Option<Switch>,
+}
+
+/// The AWS SDK for Rust's settings (`rust-sdk`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RustSdkSettings {
+    /// The IMDS client's connect timeout, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imds_connect_timeout_ms: Option<Count>,
+    /// The IMDS client's read timeout, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imds_read_timeout_ms: Option<Count>,
+    /// The IMDS client's attempts per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imds_max_attempts: Option<Count>,
+    /// Seconds the SDK's clock is ahead of the system's (negative: behind), to move the
+    /// SDK into a credential refresh window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_s: Option<SignedSeconds>,
+}
+
+/// The JS v3 SDK's IMDS credential provider options (`js-v3`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsV3Settings {
+    /// `timeout`: per IMDS request, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<Count>,
+    /// `maxRetries`: retries per IMDS request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<Count>,
+}
+
+/// A setting that a `[driver.NAME]` table could not give its SDK.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingError {
+    /// A key the SDK's struct does not have.
+    #[error("`{kind}` has no setting `{key}`; it takes {}", quoted(accepted))]
+    Unknown {
+        /// The SDK.
+        kind: DriverKind,
+        /// The key as written.
+        key: String,
+        /// Every setting the SDK takes, in the struct's order.
+        accepted: &'static [&'static str],
+    },
+    /// A value of the wrong type or range.
+    #[error("`{key}` must be {want}, not {value}")]
+    Invalid {
+        /// The key.
+        key: String,
+        /// What the setting accepts, e.g. `a whole number, at least 0`.
+        want: String,
+        /// The value as TOML writes it.
+        value: String,
+    },
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl SdkSettings {
+    /// No settings: the SDK's own defaults.
+    pub fn defaults(kind: &DriverKind) -> Self {
+        match kind {
+            DriverKind::Boto3 | DriverKind::AwsCli => Self::Botocore(BotocoreSettings::default()),
+            DriverKind::RustSdk => Self::RustSdk(RustSdkSettings::default()),
+            DriverKind::JsV3 => Self::JsV3(JsV3Settings::default()),
+        }
+    }
+
+    /// Reads `kind`'s settings from a `[driver.NAME]` table's keys (`sdk` taken out),
+    /// key by key in name order.
+    ///
+    /// # Errors
+    /// The first key (by name) that `kind` does not take or whose value it does not accept.
+    pub fn from_table(
+        kind: &DriverKind,
+        table: &BTreeMap<String, toml::Value>,
+    ) -> Result<Self, SettingError> {
+        fn read<T: for<'de> Deserialize<'de>>(
+            kind: &DriverKind,
+            table: &BTreeMap<String, toml::Value>,
+        ) -> Result<T, SettingError> {
+            T::deserialize(TableDeserializer { table }).map_err(|e| match e {
+                DeError::Unknown { key, accepted } => SettingError::Unknown {
+                    kind: kind.clone(),
+                    key,
+                    accepted,
+                },
+                DeError::Invalid { key, want, value } => SettingError::Invalid { key, want, value },
+            })
+        }
+        Ok(match kind {
+            DriverKind::Boto3 | DriverKind::AwsCli => Self::Botocore(read(kind, table)?),
+            DriverKind::RustSdk => Self::RustSdk(read(kind, table)?),
+            DriverKind::JsV3 => Self::JsV3(read(kind, table)?),
+        })
+    }
+
+    /// botocore's environment variables for these settings (empty for other SDKs).
+    pub fn botocore_env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::Botocore(s) => s.env(),
+            Self::RustSdk(_) | Self::JsV3(_) => Vec::new(),
+        }
+    }
+
+    /// The Rust SDK's settings (its defaults for another SDK's).
+    pub fn rust_sdk(&self) -> RustSdkSettings {
+        match self {
+            Self::RustSdk(s) => s.clone(),
+            Self::Botocore(_) | Self::JsV3(_) => RustSdkSettings::default(),
+        }
+    }
+}
+
+impl BotocoreSettings {
+    /// `(variable, value)` pairs, by setting name, e.g. `metadata_service_timeout = 5` →
+    /// `AWS_METADATA_SERVICE_TIMEOUT=5`. The one place this mapping lives: the AWS CLI
+    /// driver sets them on each process, the boto3 driver sends them to its child.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        use serde_json::json;
+        [
+            (
+                "AWS_EC2_METADATA_V1_DISABLED",
+                self.ec2_metadata_v1_disabled.map(|v| json!(v)),
+            ),
+            (
+                "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
+                self.metadata_service_num_attempts.map(|v| json!(v)),
+            ),
+            (
+                "AWS_METADATA_SERVICE_TIMEOUT",
+                self.metadata_service_timeout.map(|v| json!(v)),
+            ),
+            (
+                "AWS_MAX_ATTEMPTS",
+                self.retries_max_attempts.map(|v| json!(v)),
+            ),
+            ("AWS_RETRY_MODE", self.retries_mode.map(|v| json!(v))),
+        ]
+        .into_iter()
+        .filter_map(|(var, value)| Some((var, env_text(&value?))))
+        .collect()
+    }
+}
+
+/// A JSON value as botocore reads it from the environment: strings as they are, whole
+/// numbers without a fraction (`5`, not `5.0`).
+fn env_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .filter(|f| f.fract() == 0.0)
+            .map_or_else(|| n.to_string(), |f| format!("{f:.0}")),
+        other => other.to_string(),
+    }
+}
+
+// ---- value types: what each setting accepts --------------------------------------
+
+/// A setting's value type: which TOML values it accepts, and how an error says so.
+trait SettingValue: Sized {
+    /// What it accepts, for `` `KEY` must be WANT, not VALUE ``.
+    const WANT: &'static str;
+    fn from_toml(value: &toml::Value) -> Option<Self>;
+}
+
+macro_rules! deserialize_via_toml {
+    ($($t:ty),*) => {$(
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let value = toml::Value::deserialize(d)?;
+                Self::from_toml(&value).ok_or_else(|| serde::de::Error::custom(Self::WANT))
+            }
+        }
+    )*};
+}
+
+/// A number of seconds, at least 0 (whole or not); JSON: a float.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Seconds(pub f64);
+
+impl SettingValue for Seconds {
+    const WANT: &'static str = "a number of seconds, at least 0";
+    fn from_toml(value: &toml::Value) -> Option<Self> {
+        match value {
+            toml::Value::Integer(i) if *i >= 0 => Some(Self(*i as f64)),
+            toml::Value::Float(f) if *f >= 0.0 => Some(Self(*f)),
+            _ => None,
+        }
+    }
+}
+
+/// A whole number, at least 0 (a count or milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Count(pub u64);
+
+impl SettingValue for Count {
+    const WANT: &'static str = "a whole number, at least 0";
+    fn from_toml(value: &toml::Value) -> Option<Self> {
+        match value {
+            toml::Value::Integer(i) => u64::try_from(*i).ok().map(Self),
+            _ => None,
+        }
+    }
+}
+
+/// A whole number of seconds, negative allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct SignedSeconds(pub i64);
+
+impl SettingValue for SignedSeconds {
+    const WANT: &'static str = "a whole number of seconds";
+    fn from_toml(value: &toml::Value) -> Option<Self> {
+        match value {
+            toml::Value::Integer(i) => Some(Self(*i)),
+            _ => None,
+        }
+    }
+}
+
+/// `true` or `false`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Switch(pub bool);
+
+impl SettingValue for Switch {
+    const WANT: &'static str = "true or false";
+    fn from_toml(value: &toml::Value) -> Option<Self> {
+        match value {
+            toml::Value::Boolean(b) => Some(Self(*b)),
+            _ => None,
+        }
+    }
+}
+
+/// botocore's retry mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::EnumString)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum RetryMode {
+    /// `legacy`.
+    Legacy,
+    /// `standard`.
+    Standard,
+    /// `adaptive`.
+    Adaptive,
+}
+
+impl SettingValue for RetryMode {
+    const WANT: &'static str = "\"legacy\", \"standard\" or \"adaptive\"";
+    fn from_toml(value: &toml::Value) -> Option<Self> {
+        value.as_str()?.parse().ok()
+    }
+}
+
+deserialize_via_toml!(Seconds, Count, SignedSeconds, Switch, RetryMode);
+
+// ---- a table's keys as a serde map, with errors that name the key -----------------
+
+/// How reading a table failed, before the SDK's kind is added.
+#[derive(Debug)]
+enum DeError {
+    Unknown {
+        key: String,
+        accepted: &'static [&'static str],
+    },
+    Invalid {
+        key: String,
+        want: String,
+        value: String,
+    },
+}
+
+impl std::fmt::Display for DeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeError::Unknown { key, .. } => write!(f, "unknown setting `{key}`"),
+            DeError::Invalid { key, want, .. } => write!(f, "`{key}` must be {want}"),
+        }
+    }
+}
+
+impl std::error::Error for DeError {}
+
+impl serde::de::Error for DeError {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        // Only the settings structs read tables, and their errors are the two above.
+        DeError::Invalid {
+            key: String::new(),
+            want: msg.to_string(),
+            value: String::new(),
+        }
+    }
+
+    fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
+        DeError::Unknown {
+            key: field.to_string(),
+            accepted: expected,
+        }
+    }
+}
+
+/// The table as a map whose values are deserialized one by one, so that a value's error
+/// names its key and shows the value.
+struct TableDeserializer<'a> {
+    table: &'a BTreeMap<String, toml::Value>,
+}
+
+impl<'de> Deserializer<'de> for TableDeserializer<'_> {
+    type Error = DeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_map(Entries {
+            entries: self.table.iter(),
+            current: None,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+        byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map struct
+        enum identifier ignored_any
+    }
+}
+
+struct Entries<'a> {
+    entries: std::collections::btree_map::Iter<'a, String, toml::Value>,
+    current: Option<(&'a String, &'a toml::Value)>,
+}
+
+impl<'de> MapAccess<'de> for Entries<'_> {
+    type Error = DeError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        self.current = Some((key, value));
+        seed.deserialize(key.as_str().into_deserializer()).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
+        let Some((key, value)) = self.current.take() else {
+            return Err(serde::de::Error::custom("a value without a key"));
+        };
+        seed.deserialize(value.clone())
+            .map_err(|e: toml::de::Error| DeError::Invalid {
+                key: key.clone(),
+                want: e.message().to_string(),
+                value: value.to_string(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(entries: &[(&str, toml::Value)]) -> BTreeMap<String, toml::Value> {
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn settings_are_checked_per_kind() {
+        let s = table(&[("metadata_service_timeout", toml::Value::Integer(5))]);
+        let SdkSettings::Botocore(boto) = SdkSettings::from_table(&DriverKind::Boto3, &s).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(boto.metadata_service_timeout, Some(Seconds(5.0)));
+        let e = SdkSettings::from_table(&DriverKind::JsV3, &s)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "`js-v3` has no setting `metadata_service_timeout`; it takes `timeout_ms`, `max_retries`"
+        );
+        let bad = table(&[
+            ("metadata_service_timeout", toml::Value::Integer(5)),
+            ("retries_mode", toml::Value::String("fast".into())),
+        ]);
+        assert_eq!(
+            SdkSettings::from_table(&DriverKind::Boto3, &bad)
+                .unwrap_err()
+                .to_string(),
+            "`retries_mode` must be \"legacy\", \"standard\" or \"adaptive\", not \"fast\""
+        );
+        for (kind, key, value, want) in [
+            (
+                DriverKind::RustSdk,
+                "imds_max_attempts",
+                toml::Value::Float(1.5),
+                "`imds_max_attempts` must be a whole number, at least 0, not 1.5",
+            ),
+            (
+                DriverKind::JsV3,
+                "max_retries",
+                toml::Value::Integer(-1),
+                "`max_retries` must be a whole number, at least 0, not -1",
+            ),
+            (
+                DriverKind::RustSdk,
+                "clock_offset_s",
+                toml::Value::String("1h".into()),
+                "`clock_offset_s` must be a whole number of seconds, not \"1h\"",
+            ),
+            (
+                DriverKind::AwsCli,
+                "ec2_metadata_v1_disabled",
+                toml::Value::Integer(1),
+                "`ec2_metadata_v1_disabled` must be true or false, not 1",
+            ),
+            (
+                DriverKind::Boto3,
+                "metadata_service_timeout",
+                toml::Value::Float(-0.5),
+                "`metadata_service_timeout` must be a number of seconds, at least 0, not -0.5",
+            ),
+        ] {
+            let e = SdkSettings::from_table(&kind, &table(&[(key, value)])).unwrap_err();
+            assert_eq!(e.to_string(), want);
+        }
+        // The first bad key by name is the one reported.
+        let two = table(&[
+            ("zz", toml::Value::Integer(1)),
+            ("imds_max_attempts", toml::Value::Integer(-1)),
+        ]);
+        assert!(matches!(
+            SdkSettings::from_table(&DriverKind::RustSdk, &two),
+            Err(SettingError::Invalid { key, .. }) if key == "imds_max_attempts"
+        ));
+    }
+
+    #[test]
+    fn botocore_settings_become_its_variables_and_json() {
+        let s = table(&[
+            ("metadata_service_timeout", toml::Value::Integer(5)),
+            ("ec2_metadata_v1_disabled", toml::Value::Boolean(true)),
+            ("retries_mode", toml::Value::String("standard".into())),
+            ("retries_max_attempts", toml::Value::Integer(3)),
+        ]);
+        let settings = SdkSettings::from_table(&DriverKind::Boto3, &s).unwrap();
+        assert_eq!(
+            settings.botocore_env(),
+            vec![
+                ("AWS_EC2_METADATA_V1_DISABLED", "true".to_string()),
+                ("AWS_METADATA_SERVICE_TIMEOUT", "5".to_string()),
+                ("AWS_MAX_ATTEMPTS", "3".to_string()),
+                ("AWS_RETRY_MODE", "standard".to_string()),
+            ]
+        );
+        assert_eq!(
+            serde_json::to_string(&settings).unwrap(),
+            r#"{"metadata_service_timeout":5.0,"retries_mode":"standard","retries_max_attempts":3,"ec2_metadata_v1_disabled":true}"#
+        );
+        let fraction = table(&[("metadata_service_timeout", toml::Value::Float(0.25))]);
+        assert_eq!(
+            SdkSettings::from_table(&DriverKind::AwsCli, &fraction)
+                .unwrap()
+                .botocore_env(),
+            vec![("AWS_METADATA_SERVICE_TIMEOUT", "0.25".to_string())]
+        );
+        let js = table(&[("timeout_ms", toml::Value::Integer(500))]);
+        let js = SdkSettings::from_table(&DriverKind::JsV3, &js).unwrap();
+        assert!(js.botocore_env().is_empty());
+        assert_eq!(serde_json::to_string(&js).unwrap(), r#"{"timeout_ms":500}"#);
+        assert_eq!(
+            serde_json::to_string(&SdkSettings::defaults(&DriverKind::RustSdk)).unwrap(),
+            "{}"
+        );
+    }
+}

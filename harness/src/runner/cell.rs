@@ -1,0 +1,271 @@
+//! One cell, start to end: start its driver, start its mocks (on their own runtime,
+//! `super::mocks`), configure the driver, wait at the [`StartGate`], start the schedule
+//! clock, play the strategy, and turn the timeline into the cell's report row.
+
+use std::time::Duration;
+
+use mock_imds::MockImds;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tokio::time::Instant;
+
+use super::gate::{StartGate, Starting};
+use super::mocks::mock_runtime;
+use crate::driver::{self, Driver, DriverError, DriverKind, DriverSetup, Endpoints};
+use crate::integrity;
+use crate::report::model::{CellOutcome, CellResult, CellRun, CheckResult};
+use crate::scenario::{Cell, Expectation, Scenario};
+use crate::strategy::Wait;
+use crate::timeline::{DriverEvent, Timeline};
+use crate::verdict::Verdict;
+
+/// How much longer than [`DriverSetup::operation_timeout`] the runner waits for one
+/// driver operation before failing the cell itself (30 s; so 90 s by default). Child
+/// drivers hit their own deadline first (and report their stderr); this backstop is for
+/// an in-process driver that hangs.
+pub const OPERATION_TIMEOUT_GRACE: Duration = Duration::from_secs(30);
+
+/// The region every client uses.
+pub const REGION: &str = "us-east-1";
+
+/// Runs one cell on fresh mocks, on its own (no other cell to wait for).
+pub async fn run_cell(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -> CellResult {
+    run_cell_with(scenario, cell, setup, &StartGate::default()).await
+}
+
+/// Runs one cell on fresh mocks; its scenario clock starts once `gate` is quiet.
+pub async fn run_cell_with(
+    scenario: &Scenario,
+    cell: &Cell,
+    setup: &DriverSetup,
+    gate: &StartGate,
+) -> CellResult {
+    let started = Instant::now();
+    let mut result = run_cell_inner(scenario, cell, setup, gate).await;
+    result.wall = started.elapsed();
+    result
+}
+
+async fn run_cell_inner(
+    scenario: &Scenario,
+    cell: &Cell,
+    setup: &DriverSetup,
+    gate: &StartGate,
+) -> CellResult {
+    let starting = gate.enter();
+    let mut result = CellResult {
+        index: 0,
+        scenario: scenario.name.clone(),
+        cell: cell.id(),
+        driver: cell.driver.name.clone(),
+        strategy: cell.strategy.clone(),
+        sdk_version: None,
+        wall: Duration::ZERO,
+        outcome: CellOutcome::SetupError(String::new()),
+    };
+    // The driver starts (interpreter, imports) before the scenario clock does.
+    let mut driver = match driver::start(&cell.driver, setup).await {
+        Ok(driver) => driver,
+        Err(e) => {
+            result.outcome = CellOutcome::SetupError(e.to_string());
+            return result;
+        }
+    };
+    result.sdk_version = Some(driver.sdk_version());
+
+    let config = scenario.imds.config();
+    let builder = MockImds::builder()
+        .config(config)
+        .defer_schedule()
+        .seed(scenario.seed)
+        .schedule(scenario.schedule.clone());
+    let mock = match mock_runtime().map(|rt| rt.spawn(builder.start())) {
+        Ok(started) => started
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string())),
+        Err(e) => Err(e),
+    };
+    let mock = match mock {
+        Ok(mock) => mock,
+        Err(e) => {
+            result.outcome = CellOutcome::SetupError(format!("could not start mock-imds: {e}"));
+            return result;
+        }
+    };
+    let mut driver_events = Vec::new();
+    let limit = setup.operation_timeout + OPERATION_TIMEOUT_GRACE;
+    let nonce = format!("{:08x}", rand::random::<u32>());
+    let stage = Stage {
+        mock: &mock,
+        cell,
+        seed: scenario.seed,
+        nonce: &nonce,
+        limit,
+        gate,
+    };
+    let played = play(driver.as_mut(), &stage, starting, &mut driver_events).await;
+    // A schedule step at or just before the end of the run may still be taking effect:
+    // give it its bound, so the check below sees it (or rightly finds it late).
+    let end = driver_events
+        .iter()
+        .map(|(at, e)| match e {
+            DriverEvent::Attempt { duration, .. } | DriverEvent::ClientCreated { duration, .. } => {
+                *at + *duration
+            }
+        })
+        .max()
+        .unwrap_or_default();
+    if let Some(step) = integrity::last_step_before(&scenario.schedule, end) {
+        let settle = (step + integrity::TRANSITION_BOUND).saturating_sub(mock.event_log().now());
+        tokio::time::sleep(settle + Duration::from_millis(1)).await;
+    }
+    let timeline = Timeline::merge(mock.events(), driver_events);
+    drop(mock);
+    result.outcome = match played {
+        Err(e) => CellOutcome::DriverError(e.to_string()),
+        Ok(()) => {
+            let verdict = Verdict::from_timeline(&timeline);
+            let applying: Vec<&Expectation> = scenario
+                .expectations
+                .iter()
+                .filter(|e| e.applies_to(cell))
+                .collect();
+            let inconclusive = integrity::check(&scenario.schedule, &nonce, &applying, &timeline);
+            let checks = applying
+                .iter()
+                .map(|e| CheckResult {
+                    expectation: e.to_string(),
+                    failures: e.check(&verdict),
+                })
+                .collect();
+            CellOutcome::Ran(Box::new(CellRun {
+                inconclusive,
+                verdict,
+                checks,
+                timeline,
+            }))
+        }
+    };
+    result
+}
+
+async fn timed<T>(
+    op: impl std::future::Future<Output = Result<T, DriverError>>,
+    what: &str,
+    driver: &DriverKind,
+    limit: Duration,
+) -> Result<(T, Duration), DriverError> {
+    let started = Instant::now();
+    match tokio::time::timeout(limit, op).await {
+        Ok(Ok(value)) => Ok((value, started.elapsed())),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(DriverError::Broken {
+            driver: driver.clone(),
+            message: format!(
+                "{what} did not return within {}",
+                humantime::format_duration(limit)
+            ),
+            stderr: String::new(),
+        }),
+    }
+}
+
+/// What playing a cell's strategy needs besides its driver.
+struct Stage<'a> {
+    /// The cell's mocks (schedule deferred until the driver is ready).
+    mock: &'a MockImds,
+    /// The cell.
+    cell: &'a Cell,
+    /// The scenario's seed: the driver's and the strategy's random draws.
+    seed: u64,
+    /// The cell's call-id prefix.
+    nonce: &'a str,
+    /// Longest one driver operation may take.
+    limit: Duration,
+    /// Where the cell waits for the others to be ready.
+    gate: &'a StartGate,
+}
+
+/// Configures the driver, waits at the gate, starts the schedule clock, and makes the
+/// strategy's attempts, recording each operation in `events`.
+async fn play(
+    driver: &mut dyn Driver,
+    stage: &Stage<'_>,
+    starting: Starting<'_>,
+    events: &mut Vec<(Duration, DriverEvent)>,
+) -> Result<(), DriverError> {
+    let Stage {
+        mock,
+        cell,
+        seed,
+        nonce,
+        limit,
+        gate,
+    } = *stage;
+    let clock = mock.event_log();
+    let kind = &cell.driver.kind;
+    let endpoints = Endpoints {
+        imds: mock.endpoint(),
+        sts: mock.sts_endpoint(),
+        region: REGION.to_string(),
+        settings: cell.driver.settings.clone(),
+        seed,
+    };
+    timed(driver.configure(&endpoints), "configure", kind, limit).await?;
+    // The driver is ready (interpreter up, SDK imported, first session made); once every
+    // cell starting with it is too, the scenario clock starts, so the outage meets the
+    // client however slow the start was.
+    starting.ready();
+    gate.wait_quiet(limit).await;
+    mock.start_schedule_clock();
+    let strategy = &cell.strategy;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let first = Instant::now();
+    let mut previous_end = first;
+    for attempt in 1..=strategy.attempts {
+        if attempt > 1 {
+            let start = match strategy.wait_before(attempt, &mut rng) {
+                Wait::FromFirstStart(offset) => first + offset,
+                Wait::FromPreviousEnd(delay) => previous_end + delay,
+            };
+            tokio::time::sleep_until(start).await;
+        }
+        if strategy.new_client_before(attempt) {
+            if attempt > 1 {
+                timed(driver.drop_client(), "drop_client", kind, limit).await?;
+            }
+            if strategy.new_session_before(attempt) {
+                timed(driver.new_session(), "new_session", kind, limit).await?;
+            }
+            let at = clock.now();
+            let (outcome, duration) = timed(driver.new_client(), "new_client", kind, limit).await?;
+            events.push((
+                at,
+                DriverEvent::ClientCreated {
+                    attempt,
+                    duration,
+                    outcome,
+                },
+            ));
+        }
+        let call_id = format!("{nonce}.{attempt}");
+        let at = clock.now();
+        let (outcome, duration) = timed(driver.call(&call_id), "call", kind, limit).await?;
+        previous_end = Instant::now();
+        let ok = outcome.is_ok();
+        events.push((
+            at,
+            DriverEvent::Attempt {
+                attempt,
+                call_id,
+                duration,
+                outcome,
+            },
+        ));
+        if ok && !strategy.continue_after_success {
+            break;
+        }
+    }
+    Ok(())
+}

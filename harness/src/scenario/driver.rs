@@ -1,0 +1,109 @@
+//! `[driver.NAME]` tables and the matrix's driver names → [`DriverSpec`] values.
+//!
+//! A matrix name is a `[driver.NAME]` table's name, or `kind[@version]`; a table gives
+//! `sdk = "kind[@version]"` and the SDK's own settings, read into that SDK's typed
+//! settings ([`crate::driver::settings`]).
+
+use std::collections::BTreeMap;
+
+use toml::Spanned;
+
+use super::diag::{At, Unknown};
+use super::raw::RawDriver;
+use crate::driver::settings::SettingError;
+use crate::driver::spec::{parse_sdk, SdkError};
+use crate::driver::{DriverKind, DriverSpec, SdkSettings};
+
+/// A driver that cannot be run as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DriverProblem {
+    /// A table's `sdk` is not `kind[@version]`.
+    #[error("{0}; `sdk` is one of {names} with an optional @VERSION", names = DriverKind::NAMES.join(", "))]
+    TableSdk(SdkError),
+    /// A table's setting its SDK does not take, or a value it does not accept.
+    #[error("[driver.{table}]: {error}")]
+    Setting {
+        /// The table's name.
+        table: String,
+        /// What is wrong with the setting.
+        error: SettingError,
+    },
+    /// A matrix name that is neither a table nor a kind.
+    #[error(transparent)]
+    Unknown(Unknown),
+    /// A matrix name whose kind is known but whose version is not one.
+    #[error(transparent)]
+    Sdk(SdkError),
+}
+
+/// Reads every `[driver.NAME]` table, in name order.
+///
+/// # Errors
+/// The first table whose `sdk` is not `kind[@version]` (at `sdk`) or whose settings its
+/// SDK does not take (at the table).
+pub(super) fn read_tables(
+    tables: &BTreeMap<String, Spanned<RawDriver>>,
+) -> Result<BTreeMap<String, DriverSpec>, At<DriverProblem>> {
+    let mut specs = BTreeMap::new();
+    for (name, spanned) in tables {
+        let d = spanned.get_ref();
+        let (kind, version) = parse_sdk(d.sdk.get_ref())
+            .map_err(|e| At::new(d.sdk.span(), DriverProblem::TableSdk(e)))?;
+        let settings = SdkSettings::from_table(&kind, &d.settings).map_err(|error| {
+            At::new(
+                spanned.span(),
+                DriverProblem::Setting {
+                    table: name.clone(),
+                    error,
+                },
+            )
+        })?;
+        specs.insert(
+            name.clone(),
+            DriverSpec {
+                name: name.clone(),
+                kind,
+                version,
+                settings,
+            },
+        );
+    }
+    Ok(specs)
+}
+
+/// The driver a matrix name names: a table of `tables`, else `kind[@version]` with the
+/// SDK's default settings.
+///
+/// # Errors
+/// At the name: [`DriverProblem::Unknown`] (listing the kinds and tables) for a name
+/// whose kind is not one, [`DriverProblem::Sdk`] for a bad version.
+pub(super) fn resolve(
+    name: &Spanned<String>,
+    tables: &BTreeMap<String, DriverSpec>,
+) -> Result<DriverSpec, At<DriverProblem>> {
+    if let Some(spec) = tables.get(name.get_ref()) {
+        return Ok(spec.clone());
+    }
+    match parse_sdk(name.get_ref()) {
+        Ok((kind, version)) => Ok(DriverSpec {
+            name: name.get_ref().clone(),
+            settings: SdkSettings::defaults(&kind),
+            kind,
+            version,
+        }),
+        Err(SdkError::UnknownKind(_)) => {
+            let mut allowed: Vec<&str> = DriverKind::NAMES.to_vec();
+            allowed.extend(tables.keys().map(String::as_str));
+            Err(At::new(
+                name.span(),
+                DriverProblem::Unknown(Unknown::new(
+                    "driver",
+                    name.get_ref(),
+                    &allowed,
+                    "a kind, kind@VERSION, or a [driver.NAME] table",
+                )),
+            ))
+        }
+        Err(e) => Err(At::new(name.span(), DriverProblem::Sdk(e))),
+    }
+}

@@ -1,0 +1,522 @@
+//! `[[expect]]` tables → [`Expectation`]s, and how one is checked against a cell's
+//! [`Verdict`]: the one home of what an expectation means.
+//!
+//! Each expectation applies to every cell it matches (`driver` a glob over driver names,
+//! `strategy` a strategy name; all cells when omitted) and must match at least one.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use super::diag::{At, Unknown};
+use super::matrix::Cell;
+use super::raw::{RawExpect, RawMatrix};
+use super::strategy;
+use crate::ms::fmt_ms;
+use crate::strategy::Strategy;
+use crate::verdict::Verdict;
+
+/// What a cell's verdict must show. `None` fields are not checked.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Expectation {
+    /// Only cells whose driver name matches this glob, e.g. `boto3` or `boto3*` (all
+    /// when `None`).
+    pub driver: Option<String>,
+    /// Only cells with this strategy name (all when `None`).
+    pub strategy: Option<String>,
+    /// Whether an STS-accepted call must happen (`true`) or must not (`false`).
+    pub recovers: Option<bool>,
+    /// Upper bound on the time from IMDS recovery to the first accepted call.
+    pub within: Option<Duration>,
+    /// Upper bound on the attempts that started after IMDS recovered, up to and including
+    /// the first accepted one (0 when that one had started before): load-independent, for
+    /// drivers whose every call pays a process start-up (the AWS CLI), where a time bound
+    /// measures the machine rather than the SDK.
+    pub within_attempts: Option<u32>,
+    /// Every failed attempt must have failed with this error kind (and one must have).
+    pub error_kind: Option<String>,
+    /// Exact number of IMDS requests between recovery and the end of the attempts.
+    pub imds_requests_after_recovery: Option<usize>,
+    /// Exact number of distinct access keys that signed accepted calls (1: kept the old
+    /// credentials; 2: fetched new ones).
+    pub keys_used: Option<usize>,
+    /// Exact number of calls STS rejected (bad signature, expired token, …), retries
+    /// inside one SDK call included.
+    pub sts_rejections: Option<usize>,
+    /// What the run must show before this expectation's verdict counts (else the cell is
+    /// inconclusive; see [`crate::integrity`]).
+    pub premise: Option<Premise>,
+}
+
+/// What the run must have shown before a cell's verdict counts, beyond the automatic
+/// checks of [`crate::integrity`]. Set per expectation as `premise = "…"`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case", parse_err_fn = unknown_premise, parse_err_ty = UnknownPremise)]
+pub enum Premise {
+    /// Every IMDS request until the first call returned arrived during the opening outage.
+    ResolvedDuringOutage,
+}
+
+impl Premise {
+    /// Every premise, as written in scenario files.
+    pub const NAMES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
+}
+
+/// A name that is not a premise.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown premise `{0}`; expected one of: {names}", names = Premise::NAMES.join(", "))]
+pub struct UnknownPremise(pub String);
+
+fn unknown_premise(name: &str) -> UnknownPremise {
+    UnknownPremise(name.to_string())
+}
+
+impl Expectation {
+    /// True when this expectation applies to `cell`.
+    pub fn applies_to(&self, cell: &Cell) -> bool {
+        self.driver
+            .as_ref()
+            .is_none_or(|d| crate::glob::matches(d, &cell.driver.name))
+            && self
+                .strategy
+                .as_ref()
+                .is_none_or(|s| *s == cell.strategy.name)
+    }
+
+    /// The failures of this expectation against `verdict` (empty when it holds).
+    pub fn check(&self, verdict: &Verdict) -> Vec<String> {
+        let mut failures = Vec::new();
+        if let Some(want) = self.recovers {
+            if want != verdict.recovered {
+                failures.push(if want {
+                    format!(
+                        "expected recovery, but no call was accepted in {} attempts",
+                        verdict.attempts
+                    )
+                } else {
+                    format!(
+                        "expected no recovery, but attempt {} was accepted",
+                        verdict.first_success_attempt.unwrap_or_default()
+                    )
+                });
+            }
+        }
+        if let Some(within) = self.within {
+            match verdict.recovery_time {
+                Some(took) if took <= within => {}
+                Some(took) => failures.push(format!(
+                    "expected recovery within {}, took {}",
+                    fmt_ms(within),
+                    fmt_ms(took)
+                )),
+                None if self.recovers != Some(true) => failures.push(format!(
+                    "expected recovery within {}, but it did not recover",
+                    fmt_ms(within)
+                )),
+                None => {}
+            }
+        }
+        if let Some(most) = self.within_attempts {
+            match verdict.attempts_to_recover {
+                Some(took) if took <= most => {}
+                Some(took) => failures.push(format!(
+                    "expected recovery within {most} attempt(s) after IMDS was back, took {took}"
+                )),
+                None if self.recovers != Some(true) => failures.push(format!(
+                    "expected recovery within {most} attempt(s) after IMDS was back, but it did not recover"
+                )),
+                None => {}
+            }
+        }
+        if let Some(kind) = &self.error_kind {
+            let others: Vec<String> = verdict
+                .error_kinds
+                .iter()
+                .filter(|(k, _)| *k != kind)
+                .map(|(k, n)| format!("{k} ×{n}"))
+                .collect();
+            if verdict.error_kinds.is_empty() {
+                failures.push(format!(
+                    "expected failures with {kind}, but no attempt failed"
+                ));
+            } else if !others.is_empty() {
+                failures.push(format!(
+                    "expected every failure to be {kind}, also saw {}",
+                    others.join(", ")
+                ));
+            }
+        }
+        if let Some(want) = self.sts_rejections {
+            let total: u32 = verdict.sts_rejections.values().sum();
+            if total as usize != want {
+                let seen: Vec<String> = verdict
+                    .sts_rejections
+                    .iter()
+                    .map(|(k, n)| format!("{k} ×{n}"))
+                    .collect();
+                failures.push(format!(
+                    "expected {want} STS rejections, saw {total}{}",
+                    if seen.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", seen.join(", "))
+                    }
+                ));
+            }
+        }
+        if let Some(want) = self.keys_used {
+            if verdict.keys_used.len() != want {
+                failures.push(format!(
+                    "expected {want} distinct signing keys, saw {}{}",
+                    verdict.keys_used.len(),
+                    if verdict.keys_used.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", verdict.keys_used.join(", "))
+                    }
+                ));
+            }
+        }
+        if let Some(want) = self.imds_requests_after_recovery {
+            match verdict.imds_requests_after_recovery {
+                Some(n) if n == want => {}
+                Some(n) => failures.push(format!("expected {want} IMDS requests after recovery, saw {n}")),
+                None => failures.push(format!(
+                    "expected {want} IMDS requests after recovery, but IMDS had not recovered by the last attempt"
+                )),
+            }
+        }
+        failures
+    }
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(r) = self.recovers {
+            parts.push(if r {
+                "recovers".to_string()
+            } else {
+                "never recovers".to_string()
+            });
+        }
+        if let Some(w) = self.within {
+            parts.push(format!("within {}", humantime::format_duration(w)));
+        }
+        if let Some(n) = self.within_attempts {
+            parts.push(format!(
+                "within {n} attempt{} after recovery",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        if let Some(k) = &self.error_kind {
+            parts.push(format!("fails with {k}"));
+        }
+        if let Some(n) = self.imds_requests_after_recovery {
+            parts.push(format!("{n} IMDS requests after recovery"));
+        }
+        if let Some(n) = self.keys_used {
+            parts.push(format!("{n} signing keys"));
+        }
+        if let Some(n) = self.sts_rejections {
+            parts.push(format!("{n} STS rejections"));
+        }
+        if let Some(p) = self.premise {
+            parts.push(format!("(premise: {p})"));
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// An `[[expect]]` table that cannot be checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpectError {
+    /// `driver` matches no driver of the matrix.
+    #[error(transparent)]
+    Driver(Unknown),
+    /// `strategy` names no strategy.
+    #[error(transparent)]
+    Strategy(Unknown),
+    /// `premise` is not one.
+    #[error(transparent)]
+    Premise(UnknownPremise),
+    /// No key that checks anything.
+    #[error("this [[expect]] checks nothing: give it recovers, within, error_kind or imds_requests_after_recovery")]
+    ChecksNothing,
+    /// `within` with `recovers = false`.
+    #[error("`within` bounds the time to recover, so it cannot go with `recovers = false`")]
+    WithinWithoutRecovery,
+    /// `within_attempts` with `recovers = false`.
+    #[error(
+        "`within_attempts` bounds the attempts to recover, so it cannot go with `recovers = false`"
+    )]
+    WithinAttemptsWithoutRecovery,
+    /// It applies to no cell.
+    #[error("this [[expect]] matches no cell of the [matrix]")]
+    MatchesNoCell,
+}
+
+/// Reads every `[[expect]]` table, in file order.
+///
+/// # Errors
+/// The first table that cannot be checked: at the name that is wrong, or at its
+/// `driver` (else `strategy`, else the start of the file) for the table as a whole.
+pub(super) fn read(
+    tables: Vec<RawExpect>,
+    matrix: &RawMatrix,
+    strategies: &std::collections::BTreeMap<String, Strategy>,
+    cells: &[Cell],
+) -> Result<Vec<Expectation>, At<ExpectError>> {
+    let mut expectations = Vec::new();
+    for e in tables {
+        let driver = match &e.driver {
+            Some(glob) => Some(driver_glob(glob, matrix).map_err(|u| u.map(ExpectError::Driver))?),
+            None => None,
+        };
+        let strategy = match &e.strategy {
+            Some(name) => {
+                Some(strategy::named(name, strategies).map_err(|u| u.map(ExpectError::Strategy))?)
+            }
+            None => None,
+        };
+        let premise = match &e.premise {
+            Some(p) => Some(
+                p.get_ref()
+                    .parse()
+                    .map_err(|u| At::new(p.span(), ExpectError::Premise(u)))?,
+            ),
+            None => None,
+        };
+        let expectation = Expectation {
+            driver,
+            strategy,
+            recovers: e.recovers,
+            within: e.within.map(|w| w.0),
+            within_attempts: e.within_attempts,
+            error_kind: e.error_kind,
+            imds_requests_after_recovery: e.imds_requests_after_recovery,
+            keys_used: e.keys_used,
+            sts_rejections: e.sts_rejections,
+            premise,
+        };
+        let span = e.driver.as_ref().or(e.strategy.as_ref()).map(|s| s.span());
+        let whole = |error| At {
+            span: span.clone(),
+            error,
+        };
+        if expectation.recovers.is_none()
+            && expectation.within.is_none()
+            && expectation.within_attempts.is_none()
+            && expectation.error_kind.is_none()
+            && expectation.imds_requests_after_recovery.is_none()
+            && expectation.keys_used.is_none()
+            && expectation.sts_rejections.is_none()
+        {
+            return Err(whole(ExpectError::ChecksNothing));
+        }
+        if expectation.recovers == Some(false) && expectation.within.is_some() {
+            return Err(whole(ExpectError::WithinWithoutRecovery));
+        }
+        if expectation.recovers == Some(false) && expectation.within_attempts.is_some() {
+            return Err(whole(ExpectError::WithinAttemptsWithoutRecovery));
+        }
+        if !cells.iter().any(|c| expectation.applies_to(c)) {
+            return Err(whole(ExpectError::MatchesNoCell));
+        }
+        expectations.push(expectation);
+    }
+    Ok(expectations)
+}
+
+/// `glob` when it matches a driver name of the matrix (as written there).
+fn driver_glob(glob: &toml::Spanned<String>, matrix: &RawMatrix) -> Result<String, At<Unknown>> {
+    let pattern = glob.get_ref();
+    if matrix
+        .drivers
+        .iter()
+        .any(|d| crate::glob::matches(pattern, d.get_ref()))
+    {
+        return Ok(pattern.clone());
+    }
+    let listed: Vec<&str> = matrix
+        .drivers
+        .iter()
+        .map(|d| d.get_ref().as_str())
+        .collect();
+    Err(At::new(
+        glob.span(),
+        Unknown::new("driver", pattern, &listed, "the drivers of the [matrix]"),
+    ))
+}
+
+/// Cells expected never to recover with no expectation saying why, as warnings naming
+/// `path`: a bare "never recovers" also holds for a driver that broke, a misrouted
+/// endpoint or an SDK failing for some other reason, so some expectation of the cell must
+/// give `error_kind` or `imds_requests_after_recovery`.
+pub fn warnings(path: &Path, cells: &[Cell], expectations: &[Expectation]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for cell in cells {
+        let applying: Vec<&Expectation> =
+            expectations.iter().filter(|e| e.applies_to(cell)).collect();
+        let never = applying.iter().any(|e| e.recovers == Some(false));
+        let why = applying
+            .iter()
+            .any(|e| e.error_kind.is_some() || e.imds_requests_after_recovery.is_some());
+        if never && !why {
+            warnings.push(format!(
+                "{}: cell {} is expected never to recover, but no [[expect]] says why: add error_kind or imds_requests_after_recovery, or it also holds when the cell fails for another reason",
+                path.display(),
+                cell.id()
+            ));
+        }
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// boto3's trap: six NoCredentialsError attempts, no IMDS request after recovery.
+    fn trapped() -> Verdict {
+        Verdict {
+            attempts: 6,
+            error_kinds: [("NoCredentialsError".to_string(), 6)].into(),
+            imds_requests_after_recovery: Some(0),
+            ..Verdict::default()
+        }
+    }
+
+    /// Accepted on attempt 2, 505 ms after IMDS was back, the first attempt after it.
+    fn recovered() -> Verdict {
+        Verdict {
+            recovered: true,
+            first_success_attempt: Some(2),
+            recovery_time: Some(ms(505)),
+            attempts_to_recover: Some(1),
+            attempts: 2,
+            error_kinds: [("NoCredentialsError".to_string(), 1)].into(),
+            imds_requests_after_recovery: Some(2),
+            ..Verdict::default()
+        }
+    }
+
+    #[test]
+    fn never_recovering_with_one_error_kind() {
+        let v = trapped();
+        let holds = Expectation {
+            recovers: Some(false),
+            error_kind: Some("NoCredentialsError".into()),
+            imds_requests_after_recovery: Some(0),
+            ..Expectation::default()
+        };
+        assert!(holds.check(&v).is_empty());
+        let fails = Expectation {
+            recovers: Some(true),
+            within: Some(ms(1000)),
+            ..Expectation::default()
+        };
+        assert_eq!(
+            fails.check(&v),
+            vec!["expected recovery, but no call was accepted in 6 attempts".to_string()]
+        );
+        let other = Expectation {
+            error_kind: Some("ProviderTimedOut".into()),
+            ..Expectation::default()
+        };
+        assert_eq!(
+            other.check(&v),
+            vec![
+                "expected every failure to be ProviderTimedOut, also saw NoCredentialsError ×6"
+                    .to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn recovery_within_a_time_and_within_attempts() {
+        let v = recovered();
+        let one = Expectation {
+            within_attempts: Some(1),
+            ..Expectation::default()
+        };
+        assert!(one.check(&v).is_empty());
+        let none = Expectation {
+            within_attempts: Some(0),
+            ..Expectation::default()
+        };
+        assert_eq!(
+            none.check(&v),
+            vec!["expected recovery within 0 attempt(s) after IMDS was back, took 1".to_string()]
+        );
+        let slow = Expectation {
+            within: Some(ms(400)),
+            ..Expectation::default()
+        };
+        assert_eq!(
+            slow.check(&v),
+            vec!["expected recovery within 400ms, took 505ms".to_string()]
+        );
+        let never = Expectation {
+            recovers: Some(false),
+            ..Expectation::default()
+        };
+        assert_eq!(
+            never.check(&v),
+            vec!["expected no recovery, but attempt 2 was accepted".to_string()]
+        );
+    }
+
+    #[test]
+    fn imds_requests_after_recovery_is_exact() {
+        let e = Expectation {
+            imds_requests_after_recovery: Some(0),
+            ..Expectation::default()
+        };
+        assert_eq!(
+            e.check(&recovered()),
+            vec!["expected 0 IMDS requests after recovery, saw 2".to_string()]
+        );
+        let still_down = Verdict {
+            imds_requests_after_recovery: None,
+            ..trapped()
+        };
+        assert!(e.check(&still_down)[0].contains("had not recovered"));
+    }
+
+    #[test]
+    fn expectations_read_as_words() {
+        let e = Expectation {
+            recovers: Some(true),
+            within: Some(ms(1500)),
+            within_attempts: Some(1),
+            premise: Some(Premise::ResolvedDuringOutage),
+            ..Expectation::default()
+        };
+        assert_eq!(
+            e.to_string(),
+            "recovers, within 1s 500ms, within 1 attempt after recovery, (premise: resolved-during-outage)"
+        );
+        assert_eq!(Premise::NAMES, &["resolved-during-outage"]);
+        assert_eq!(
+            "resolved".parse::<Premise>().unwrap_err().to_string(),
+            "unknown premise `resolved`; expected one of: resolved-during-outage"
+        );
+    }
+}

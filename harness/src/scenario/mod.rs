@@ -1,0 +1,258 @@
+//! Scenario files: TOML, parsed strictly.
+//!
+//! The file is read in two steps, in the style of nextest's config: serde reads the TOML
+//! into raw shapes (`raw`: unknown keys and wrong types are errors at their line and
+//! column), then each element turns its part into checked values, one file each:
+//! [`schedule`] (`[[schedule]]`, `[[generate]]`), [`strategy`] (`[strategy.NAME]`),
+//! [`driver`] (`[driver.NAME]`), [`matrix`] (`[matrix]` → cells), [`expect`]
+//! (`[[expect]]`, and how an expectation is checked), [`imds`] (`[imds]`). Each element's
+//! errors are a type of its own; [`ScenarioError`] adds the file, line and column
+//! ([`diag`]). A new key is one field in `raw` and its meaning in its element.
+//!
+//! Every error names the file, line and column and says what is accepted: unknown keys,
+//! wrong types, bad durations, unknown drivers or strategies (with a "did you mean"),
+//! two schedule steps at one time. The format (see `scenarios/*.toml` for examples):
+//!
+//! ```toml
+//! description = "What this scenario shows"
+//! [imds]
+//! http_tokens = "optional"            # optional | required
+//! [[schedule]]                        # IMDS state on the scenario clock; up before the first step
+//! at = "0s"
+//! state = "refuse"                    # a fault (see mock_imds::fault), `up on TARGET` or `up`
+//! [[schedule]]
+//! at = "2s"
+//! state = "up"
+//! [matrix]
+//! drivers = ["rust-sdk", "boto3"]
+//! strategies = ["call-retry", "client-retry"]
+//! [strategy.call-retry]               # `kind` defaults to the table's name
+//! attempts = 10
+//! interval = "500ms"
+//! [[expect]]                          # applies to every cell it matches; omit driver/strategy for all
+//! driver = "boto3"
+//! strategy = "call-retry"
+//! recovers = false
+//! error_kind = "NoCredentialsError"
+//! imds_requests_after_recovery = 0
+//! ```
+
+use std::path::{Path, PathBuf};
+
+pub mod diag;
+pub mod driver;
+pub mod expect;
+pub mod imds;
+pub mod matrix;
+mod raw;
+pub mod schedule;
+pub mod strategy;
+#[cfg(test)]
+mod tests;
+
+use mock_imds::{Generator, Schedule};
+
+pub use diag::line_column;
+use diag::{At, Span};
+pub use expect::{Expectation, Premise, UnknownPremise};
+pub use imds::ImdsSettings;
+pub use matrix::Cell;
+pub use raw::parse_duration;
+pub use strategy::{MAX_ATTEMPTS, MAX_CELL_SPAN};
+
+/// A parsed, validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file name without `.toml`.
+    pub name: String,
+    /// Where it was read from.
+    pub file: PathBuf,
+    /// What it shows, for the report.
+    pub description: String,
+    /// IMDS options.
+    pub imds: ImdsSettings,
+    /// The IMDS schedule on the scenario clock: explicit steps and expanded generators.
+    pub schedule: Schedule,
+    /// The seed that expanded the generators and seeds the mock's fault draws.
+    pub seed: u64,
+    /// The generators, as written (their steps are in `schedule`).
+    pub generators: Vec<Generator>,
+    /// The cells: every driver × every strategy, in file order.
+    pub cells: Vec<Cell>,
+    /// Expectations, each with the cells it applies to.
+    pub expectations: Vec<Expectation>,
+    /// Things that are valid but probably not what was meant (printed by `run` and
+    /// `validate`), e.g. a strategy whose attempts end before IMDS recovers.
+    pub warnings: Vec<String>,
+}
+
+/// A scenario file that cannot be used: where, and what is wrong. Displayed as one line,
+/// `FILE:LINE:COLUMN: PROBLEM`, with control characters in the problem escaped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}:{column}: {}", file.display(), self.message())]
+pub struct ScenarioError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (characters).
+    pub column: usize,
+    /// What is wrong (boxed: the error stays small on the happy path).
+    pub problem: Box<Problem>,
+}
+
+impl ScenarioError {
+    /// What is wrong and what is accepted, on one line of plain text.
+    pub fn message(&self) -> String {
+        diag::escape_controls(&self.problem.to_string())
+    }
+}
+
+/// What is wrong with a scenario file, by the element that found it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// The file could not be read.
+    #[error("cannot read scenario file: {0}")]
+    Unreadable(String),
+    /// A path given to [`discover`] does not exist.
+    #[error("cannot read: {0}")]
+    Missing(String),
+    /// Not TOML, an unknown key, or a value of the wrong type (the TOML reader's message).
+    #[error("{0}")]
+    Toml(String),
+    /// `[[schedule]]` or `[[generate]]`.
+    #[error(transparent)]
+    Schedule(#[from] schedule::ScheduleProblem),
+    /// `[strategy.NAME]`.
+    #[error(transparent)]
+    Strategy(#[from] strategy::StrategyError),
+    /// `[driver.NAME]`.
+    #[error(transparent)]
+    Driver(#[from] driver::DriverProblem),
+    /// `[matrix]`.
+    #[error(transparent)]
+    Matrix(#[from] matrix::MatrixError),
+    /// `[[expect]]`.
+    #[error(transparent)]
+    Expect(#[from] expect::ExpectError),
+}
+
+/// Turns element errors into [`ScenarioError`]s of one file.
+struct Locator<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn error(&self, span: Option<Span>, problem: Problem) -> ScenarioError {
+        let (line, column) = line_column(self.text, span.map_or(0, |s| s.start));
+        ScenarioError {
+            file: self.path.to_path_buf(),
+            line,
+            column,
+            problem: Box::new(problem),
+        }
+    }
+
+    fn at<E: Into<Problem>>(&self, at: At<E>) -> ScenarioError {
+        self.error(at.span, at.error.into())
+    }
+}
+
+/// Reads and validates a scenario file.
+///
+/// # Errors
+/// [`ScenarioError`] for an unreadable or invalid file (I/O errors at line 1, column 1).
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_with_seed(path, None)
+}
+
+/// Like [`load`], with `seed` (when given) replacing the file's `seed`.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_with_seed(path: &Path, seed: Option<u64>) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        problem: Box::new(Problem::Unreadable(e.to_string())),
+    })?;
+    parse_with_seed(path, &text, seed)
+}
+
+/// Parses scenario text; `path` names it in errors and gives the scenario its name.
+///
+/// # Errors
+/// [`ScenarioError`] pointing at the offending key or value.
+pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    parse_with_seed(path, text, None)
+}
+
+/// Like [`parse`], with `seed` (when given) replacing the file's `seed`.
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_with_seed(
+    path: &Path,
+    text: &str,
+    seed: Option<u64>,
+) -> Result<Scenario, ScenarioError> {
+    let loc = Locator { path, text };
+    let raw: raw::RawScenario = toml::from_str(text)
+        .map_err(|e| loc.error(e.span(), Problem::Toml(diag::one_line(e.message()))))?;
+    let seed = seed.or(raw.seed).unwrap_or(0);
+    let (schedule, generators) =
+        schedule::read(&raw.schedule, &raw.generate, seed).map_err(|e| loc.at(e))?;
+    let strategies = strategy::read(&raw.strategy).map_err(|e| loc.at(e))?;
+    let drivers = driver::read_tables(&raw.driver).map_err(|e| loc.at(e))?;
+    let cells = matrix::cells(&raw.matrix, &strategies, &drivers).map_err(|e| loc.at(e))?;
+    let expectations =
+        expect::read(raw.expect, &raw.matrix, &strategies, &cells).map_err(|e| loc.at(e))?;
+    let mut warnings = expect::warnings(path, &cells, &expectations);
+    warnings.extend(strategy::warnings(path, &strategies, &schedule));
+    Ok(Scenario {
+        warnings,
+        name: path
+            .file_stem()
+            .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned()),
+        file: path.to_path_buf(),
+        description: raw.description.trim().to_string(),
+        imds: raw.imds.into(),
+        schedule,
+        seed,
+        generators,
+        cells,
+        expectations,
+    })
+}
+
+/// Finds scenario files: each path that is a file, and every `*.toml` directly in each
+/// path that is a directory, sorted by name.
+///
+/// # Errors
+/// A [`ScenarioError`] (line 1, column 1) for a path that does not exist.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let missing = |e: std::io::Error| ScenarioError {
+            file: path.clone(),
+            line: 1,
+            column: 1,
+            problem: Box::new(Problem::Missing(e.to_string())),
+        };
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(missing)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            std::fs::metadata(path).map_err(missing)?;
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}

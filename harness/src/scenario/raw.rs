@@ -1,0 +1,162 @@
+//! The scenario file's TOML shapes as serde reads them: strict (`deny_unknown_fields`,
+//! so a misspelt key is an error at its line and column), every value of the type it must
+//! have. What the values mean (a strategy's pacing, a driver's SDK, an expectation's
+//! cells) is checked by the element that owns them: [`super::schedule`],
+//! [`super::strategy`], [`super::driver`], [`super::matrix`], [`super::expect`].
+//!
+//! Field order is the order serde lists keys in "expected one of" messages.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mock_imds::{Change, DurationRange, FaultSpec, HttpTokens};
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub imds: RawImds,
+    #[serde(default)]
+    pub schedule: Vec<Spanned<RawStep>>,
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub generate: Vec<Spanned<RawGenerate>>,
+    pub matrix: RawMatrix,
+    #[serde(default)]
+    pub strategy: BTreeMap<String, Spanned<RawStrategy>>,
+    #[serde(default)]
+    pub driver: BTreeMap<String, Spanned<RawDriver>>,
+    #[serde(default)]
+    pub expect: Vec<RawExpect>,
+}
+
+/// `[imds]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RawImds {
+    #[serde(default)]
+    pub http_tokens: HttpTokens,
+    pub credential_lifetime: Option<HumanDuration>,
+    pub rotate_before_expiry: Option<HumanDuration>,
+}
+
+/// One `[[schedule]]` step.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub at: HumanDuration,
+    pub state: Change,
+}
+
+/// One `[[generate]]` table: which keys a kind needs is checked by [`super::schedule`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGenerate {
+    pub kind: Spanned<String>,
+    pub fault: FaultSpec,
+    pub down: Option<HumanRange>,
+    pub up: Option<HumanRange>,
+    pub until: Option<HumanDuration>,
+    pub count: Option<u32>,
+    pub duration: Option<HumanRange>,
+    pub within: Option<HumanDuration>,
+}
+
+/// `[matrix]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMatrix {
+    pub drivers: Vec<Spanned<String>>,
+    pub strategies: Vec<Spanned<String>>,
+}
+
+/// One `[strategy.NAME]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStrategy {
+    pub kind: Option<Spanned<String>>,
+    pub attempts: Option<u32>,
+    pub interval: Option<HumanDuration>,
+    pub backoff: Option<RawBackoff>,
+    #[serde(default)]
+    pub continue_after_success: bool,
+}
+
+/// A strategy's `backoff = { base, max, jitter }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackoff {
+    pub base: HumanDuration,
+    pub max: HumanDuration,
+    #[serde(default)]
+    pub jitter: bool,
+}
+
+/// `[driver.NAME]`: `sdk = "kind[@version]"` plus the SDK's own settings, which
+/// [`crate::driver::SdkSettings::from_table`] reads once the kind is known.
+#[derive(Deserialize)]
+pub struct RawDriver {
+    pub sdk: Spanned<String>,
+    #[serde(flatten)]
+    pub settings: BTreeMap<String, toml::Value>,
+}
+
+/// One `[[expect]]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    pub driver: Option<Spanned<String>>,
+    pub strategy: Option<Spanned<String>>,
+    pub recovers: Option<bool>,
+    pub within: Option<HumanDuration>,
+    pub within_attempts: Option<u32>,
+    pub error_kind: Option<String>,
+    pub imds_requests_after_recovery: Option<usize>,
+    pub keys_used: Option<usize>,
+    pub sts_rejections: Option<usize>,
+    pub premise: Option<Spanned<String>>,
+}
+
+/// A duration written as text in humantime's syntax: `"500ms"`, `"2s"`, `"1m 30s"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_duration(&text)
+            .map(Self)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A range of durations written `["MIN", "MAX"]`, MIN no larger than MAX.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HumanRange(pub DurationRange);
+
+impl<'de> Deserialize<'de> for HumanRange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Read as text first: an invalid MIN or MAX is reported at the range, not inside it.
+        let [min, max] = <[String; 2]>::deserialize(d)?;
+        let min = parse_duration(&min).map_err(serde::de::Error::custom)?;
+        let max = parse_duration(&max).map_err(serde::de::Error::custom)?;
+        DurationRange::new(min, max).map(Self).ok_or_else(|| {
+            serde::de::Error::custom("a range is [\"MIN\", \"MAX\"] with MIN no larger than MAX")
+        })
+    }
+}
+
+/// Parses `500ms`, `2s`, `1m 30s` (humantime syntax).
+///
+/// # Errors
+/// What is wrong, and how a duration is written.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| {
+        format!("invalid duration `{text}` ({e}); write a number with a unit, e.g. \"500ms\", \"2s\", \"1m 30s\"")
+    })
+}

@@ -1,0 +1,235 @@
+//! Whole scenario files through [`super::parse`]: what each element accepts, and that every
+//! refusal names the file, line and column.
+
+use std::time::Duration;
+
+use super::*;
+use crate::strategy::StrategyKind;
+
+const GOOD: &str = r#"
+description = "trap"
+[[schedule]]
+at = "0s"
+state = "refuse"
+[[schedule]]
+at = "2s"
+state = "up"
+[matrix]
+drivers = ["rust-sdk", "boto3"]
+strategies = ["call-retry", "fresh"]
+[strategy.call-retry]
+attempts = 10
+interval = "500ms"
+[strategy.fresh]
+kind = "client-retry"
+attempts = 3
+interval = "1s"
+[[expect]]
+driver = "boto3"
+strategy = "call-retry"
+recovers = false
+error_kind = "NoCredentialsError"
+imds_requests_after_recovery = 0
+[[expect]]
+driver = "rust-sdk"
+recovers = true
+within = "1500ms"
+"#;
+
+fn err(text: &str) -> String {
+    parse(Path::new("s/x.toml"), text).unwrap_err().to_string()
+}
+
+#[test]
+fn parses_a_full_scenario() {
+    let s = parse(Path::new("scenarios/trap.toml"), GOOD).unwrap();
+    assert_eq!(s.name, "trap");
+    assert_eq!(s.cells.len(), 4);
+    assert_eq!(s.cells[1].id(), "rust-sdk/fresh");
+    assert_eq!(s.cells[1].strategy.kind, StrategyKind::ClientRetry);
+    assert_eq!(s.schedule.recoveries(), vec![Duration::from_secs(2)]);
+    assert_eq!(s.expectations[1].within, Some(Duration::from_millis(1500)));
+    assert!(s.expectations[1].applies_to(&s.cells[0]));
+    assert!(!s.expectations[0].applies_to(&s.cells[0]));
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+
+    let short = parse(
+        Path::new("short.toml"),
+        &GOOD.replace("attempts = 3", "attempts = 2"),
+    )
+    .unwrap();
+    assert_eq!(short.warnings.len(), 1);
+    assert!(
+        short.warnings[0]
+            .contains("strategy `fresh` makes its last attempt at 1s, before IMDS recovers at 2s"),
+        "{:?}",
+        short.warnings
+    );
+}
+
+/// A bare `recovers = false` also holds when the driver broke or the SDK failed for
+/// another reason: validation warns unless some expectation of the cell says why.
+#[test]
+fn a_never_recovers_expectation_without_a_reason_is_warned_about() {
+    let bare = GOOD.replace(
+        "error_kind = \"NoCredentialsError\"\nimds_requests_after_recovery = 0\n",
+        "",
+    );
+    let s = parse(Path::new("bare.toml"), &bare).unwrap();
+    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+    assert!(
+        s.warnings[0].contains(
+            "cell boto3/call-retry is expected never to recover, but no [[expect]] says why"
+        ),
+        "{:?}",
+        s.warnings
+    );
+    // The reason may come from another block that applies to the same cell.
+    let split =
+        format!("{bare}\n[[expect]]\ndriver = \"boto3\"\nerror_kind = \"NoCredentialsError\"\n");
+    let s = parse(Path::new("split.toml"), &split).unwrap();
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+}
+
+#[test]
+fn premise_is_checked_and_named() {
+    let good = GOOD.replace(
+        "imds_requests_after_recovery = 0\n",
+        "imds_requests_after_recovery = 0\npremise = \"resolved-during-outage\"\n",
+    );
+    let s = parse(Path::new("p.toml"), &good).unwrap();
+    assert_eq!(
+        s.expectations[0].premise,
+        Some(Premise::ResolvedDuringOutage)
+    );
+    let bad = GOOD.replace(
+        "imds_requests_after_recovery = 0\n",
+        "imds_requests_after_recovery = 0\npremise = \"resolved\"\n",
+    );
+    let e = err(&bad);
+    assert!(e.starts_with("s/x.toml:"), "{e}");
+    assert!(
+        e.contains("unknown premise `resolved`; expected one of: resolved-during-outage"),
+        "{e}"
+    );
+}
+
+/// Found by the `scenario` fuzz target: a name or value with an escaped newline or
+/// ESC was quoted raw, so the error spanned lines or sent ESC to the terminal.
+#[test]
+fn errors_quote_control_characters_escaped() {
+    for (text, expected) in [
+        (
+            "[matrix]\ndrivers = [\"rust\\nsdk\"]\nstrategies = [\"call-retry\"]\n",
+            "x.toml:2:12: unknown driver `rust\\nsdk`",
+        ),
+        (
+            "[matrix]\ndrivers = [\"rust-sdk\"]\nstrategies = [\"call\\u2028retry\"]\n",
+            "x.toml:3:15: unknown strategy `call\\u{2028}retry`",
+        ),
+        (
+            "[strategy.x]\ninterval = \"100\\u001bms\"\n",
+            "x.toml:2:12: invalid duration `100\\u{1b}ms`",
+        ),
+    ] {
+        let e = parse(Path::new("x.toml"), text).unwrap_err().to_string();
+        assert!(e.starts_with(expected), "{e}");
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+    }
+}
+
+#[test]
+fn errors_name_file_line_column_and_what_is_allowed() {
+    let e = err(&GOOD.replace("attempts = 10", "atempts = 10"));
+    assert!(
+        e.starts_with("s/x.toml:13:1: unknown field `atempts`"),
+        "{e}"
+    );
+    assert!(!e.contains('\n'), "one line: {e}");
+
+    let e = err(&GOOD.replace("interval = \"500ms\"", "interval = \"fast\""));
+    assert!(
+        e.starts_with("s/x.toml:14:12: invalid duration `fast`"),
+        "{e}"
+    );
+
+    let e = err(&GOOD.replace("\"boto3\"]", "\"boto\"]"));
+    assert!(
+        e.starts_with("s/x.toml:10:24: unknown driver `boto` (did you mean `boto3`?)"),
+        "{e}"
+    );
+
+    let e = err(&GOOD.replace("\"fresh\"]", "\"frsh\"]"));
+    assert!(
+        e.contains("unknown strategy `frsh` (did you mean `fresh`?)"),
+        "{e}"
+    );
+    assert!(e.starts_with("s/x.toml:11:"), "{e}");
+
+    let e = err(&GOOD.replace("at = \"2s\"", "at = \"0s\""));
+    assert!(
+        e.starts_with("s/x.toml:6:1: two schedule steps at 0s"),
+        "{e}"
+    );
+
+    let e = err(&GOOD.replace("state = \"refuse\"", "state = \"refused\""));
+    assert!(e.contains("invalid fault `refused`"), "{e}");
+    assert!(e.starts_with("s/x.toml:5:9"), "{e}");
+
+    let e = err(&GOOD.replace("attempts = 3", "attempts = \"3\""));
+    assert!(
+        e.contains("invalid type: string \"3\", expected u32"),
+        "{e}"
+    );
+
+    let e = err(&GOOD.replace("kind = \"client-retry\"", "kind = \"retry\""));
+    assert!(e.contains("unknown strategy kind `retry`"), "{e}");
+
+    let e = err(&GOOD.replace("[matrix]", "[matrx]"));
+    assert!(e.contains("unknown field `matrx`"), "{e}");
+
+    let e = err(&GOOD.replace("interval = \"500ms\"", "interval = \"500m\""));
+    assert!(
+        e.contains("would run for 3days 3h") && e.contains("did you mean ms"),
+        "{e}"
+    );
+    let e = err(&GOOD.replace("attempts = 10", "attempts = 100000"));
+    assert!(e.contains("attempts must be between 1 and 10000"), "{e}");
+
+    let e = err(&GOOD.replace("recovers = true\nwithin", "recovers = false\nwithin"));
+    assert!(e.contains("cannot go with `recovers = false`"), "{e}");
+    let e = err(&format!("{GOOD}[[expect]]\ndriver = \"boto3\"\n"));
+    assert!(e.contains("checks nothing"), "{e}");
+
+    let no_tables = GOOD[..GOOD.find("[strategy.call-retry]").unwrap()].to_string();
+    let e = err(&no_tables);
+    assert!(
+        e.contains("unknown strategy `call-retry`: none is defined"),
+        "{e}"
+    );
+}
+
+#[test]
+fn generators_expand_with_the_seed() {
+    let text = GOOD.replace(
+        "[matrix]",
+        "[[generate]]\nkind = \"flap\"\nfault = \"status(500) on token\"\ndown = [\"100ms\", \"300ms\"]\nup = [\"100ms\", \"300ms\"]\nuntil = \"1s\"\n[matrix]",
+    );
+    let a = parse_with_seed(Path::new("g.toml"), &text, Some(1)).unwrap();
+    let b = parse_with_seed(Path::new("g.toml"), &text, Some(1)).unwrap();
+    let c = parse_with_seed(Path::new("g.toml"), &text, Some(2)).unwrap();
+    assert_eq!(a.schedule, b.schedule);
+    assert_ne!(a.schedule, c.schedule);
+    assert!(a.schedule.steps().len() > 4);
+    assert_eq!(a.seed, 1);
+
+    let e = err(&text.replace("until = \"1s\"\n", ""));
+    assert!(e.contains("a `flap` generator needs `until`"), "{e}");
+    let e = err(&text.replace("kind = \"flap\"", "kind = \"flip\""));
+    assert!(
+        e.contains("unknown generator kind `flip` (did you mean `flap`?)"),
+        "{e}"
+    );
+    let e = err(&text.replace("[\"100ms\", \"300ms\"]\nup", "[\"300ms\", \"100ms\"]\nup"));
+    assert!(e.contains("MIN no larger than MAX"), "{e}");
+}
