@@ -65,6 +65,40 @@ impl IssuedCredentials {
     }
 }
 
+/// A role credentials document as a request path names it: the role's store, and
+/// whether the path serves the extended document (which adds `AccountId`).
+#[derive(Debug, Clone, Copy)]
+pub struct RoleDocument<'a> {
+    /// The role's credential store.
+    pub store: &'a CredentialStore,
+    /// `Some(account id)` for `security-credentials-extended/<role>`.
+    pub extended_account: Option<&'a str>,
+}
+
+impl RoleDocument<'_> {
+    /// The document for `creds`, as this path serves it.
+    pub fn render(&self, creds: &IssuedCredentials) -> String {
+        match self.extended_account {
+            Some(account) => creds.to_extended_document(account),
+            None => creds.to_document(),
+        }
+    }
+}
+
+/// The credentials error document EC2 serves (status 200) when it cannot provide role
+/// credentials, e.g. `AssumeRoleUnauthorizedAccess`, stamped `now`.
+pub fn error_document(code: &str, role: &str, now: DateTime<Utc>) -> String {
+    let q = crate::ec2_http::json_string;
+    format!(
+        "{{\n  \"Code\" : {},\n  \"Message\" : {},\n  \"LastUpdated\" : {}\n}}",
+        q(code),
+        q(&format!(
+            "EC2 cannot assume the role {role}. Please see documentation at https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_switch-role-ec2.html#troubleshoot_roles_ec2-cannot-assume-role"
+        )),
+        q(&ec2_time(now)),
+    )
+}
+
 /// Formats a time as EC2 does in metadata documents: `2026-11-29T13:07:28Z`.
 pub fn ec2_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)

@@ -8,37 +8,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::fault::ImdsState;
 
-/// Reads milliseconds (as [`serialize_ms`] writes them) back into a [`Duration`].
-pub fn deserialize_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let ms = <f64 as serde::Deserialize>::deserialize(d)?;
-    if !(ms.is_finite() && ms >= 0.0) {
-        return Err(serde::de::Error::custom(format!(
-            "{ms} is not a duration in milliseconds"
-        )));
-    }
-    Ok(Duration::from_micros((ms * 1000.0).round() as u64))
-}
-
+/// Reads milliseconds (as [`serialize_ms`] writes them) back into a [`Duration`]
+/// (the harness's own `*_ms` fields use it; see [`crate::ms`]).
+pub use crate::ms::deserialize as deserialize_ms;
 /// Serializes a [`Duration`] as milliseconds (a float, microsecond precision).
-pub fn serialize_ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_micros() as f64) / 1000.0)
-}
+pub use crate::ms::serialize as serialize_ms;
 
 /// One entry in the log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// When it happened (for a request: when it arrived), since the epoch; serialized
     /// as `at_ms`.
-    #[serde(
-        rename = "at_ms",
-        serialize_with = "serialize_ms",
-        deserialize_with = "deserialize_ms"
-    )]
+    #[serde(rename = "at_ms", with = "crate::ms")]
     pub at: Duration,
     /// What happened.
     #[serde(flatten)]
@@ -86,12 +72,7 @@ pub enum EventKind {
         /// When the transition was asked for: a schedule step's own time, or when the
         /// call (library or control API) arrived; serialized as `asked_at_ms`. The
         /// event's time minus this is how late the transition took effect.
-        #[serde(
-            default,
-            rename = "asked_at_ms",
-            serialize_with = "serialize_ms",
-            deserialize_with = "deserialize_ms"
-        )]
+        #[serde(default, rename = "asked_at_ms", with = "crate::ms")]
         asked_at: Duration,
         /// True when a schedule step asked for it (then `asked_at` is the step's time).
         #[serde(default, skip_serializing_if = "is_false")]
@@ -103,11 +84,7 @@ pub enum EventKind {
         /// The state that was asked for.
         state: ImdsState,
         /// When it was asked for; serialized as `asked_at_ms`.
-        #[serde(
-            rename = "asked_at_ms",
-            serialize_with = "serialize_ms",
-            deserialize_with = "deserialize_ms"
-        )]
+        #[serde(rename = "asked_at_ms", with = "crate::ms")]
         asked_at: Duration,
         /// True when a schedule step asked for it.
         #[serde(default, skip_serializing_if = "is_false")]
@@ -127,11 +104,7 @@ pub enum EventKind {
         /// Whether the request carried `X-aws-ec2-metadata-token`.
         token_present: bool,
         /// Time from arrival to answer (or to giving up), serialized as `latency_ms`.
-        #[serde(
-            rename = "latency_ms",
-            serialize_with = "serialize_ms",
-            deserialize_with = "deserialize_ms"
-        )]
+        #[serde(rename = "latency_ms", with = "crate::ms")]
         latency: Duration,
     },
     /// An HTTP request reached the fake STS.
@@ -149,6 +122,107 @@ pub enum EventKind {
         #[serde(flatten)]
         outcome: StsOutcome,
     },
+}
+
+impl EventKind {
+    /// Which kind of event this is.
+    pub fn event_type(&self) -> EventType {
+        match self {
+            EventKind::Transition { .. } => EventType::Transition,
+            EventKind::TransitionFailed { .. } => EventType::TransitionFailed,
+            EventKind::ImdsRequest { .. } => EventType::ImdsRequest,
+            EventKind::StsRequest { .. } => EventType::StsRequest,
+        }
+    }
+}
+
+/// The kinds of event, as the JSON `type` field names them (`transition`,
+/// `transition-failed`, `imds-request`, `sts-request`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// [`EventKind::Transition`].
+    Transition,
+    /// [`EventKind::TransitionFailed`].
+    TransitionFailed,
+    /// [`EventKind::ImdsRequest`].
+    ImdsRequest,
+    /// [`EventKind::StsRequest`].
+    StsRequest,
+}
+
+/// A position in the event log (its clock's time when taken), from
+/// [`crate::MockImds::mark`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mark(pub(crate) Duration);
+
+impl Mark {
+    /// The mark's time on the event log's clock.
+    pub fn at(&self) -> Duration {
+        self.0
+    }
+}
+
+/// Events to look through: a snapshot of the log, sorted by time, narrowed step by step
+/// (`imds.query().since(mark).path("/latest/meta-data/iam/*").len()`). Derefs to a
+/// slice of [`Event`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Events(Vec<Event>);
+
+impl Events {
+    /// The events at or after `mark`.
+    pub fn since(self, mark: Mark) -> Self {
+        self.filter(|e| e.at >= mark.0)
+    }
+
+    /// The events of one kind.
+    pub fn of(self, kind: EventType) -> Self {
+        self.filter(|e| e.kind.event_type() == kind)
+    }
+
+    /// The IMDS requests whose path matches `glob` (`*` any run of characters, `?` one).
+    pub fn path(self, glob: &str) -> Self {
+        self.filter(|e| {
+            matches!(&e.kind, EventKind::ImdsRequest { path, .. }
+                if crate::fault::glob_match(glob.as_bytes(), path.as_bytes()))
+        })
+    }
+
+    /// The credential fetches (see [`Event::is_credential_fetch`]).
+    pub fn credential_fetches(self) -> Self {
+        self.filter(Event::is_credential_fetch)
+    }
+
+    /// The events `keep` says yes to.
+    pub fn filter(mut self, keep: impl FnMut(&Event) -> bool) -> Self {
+        self.0.retain(keep);
+        self
+    }
+
+    /// The events, as a vector.
+    pub fn into_vec(self) -> Vec<Event> {
+        self.0
+    }
+}
+
+impl From<Vec<Event>> for Events {
+    fn from(events: Vec<Event>) -> Self {
+        Self(events)
+    }
+}
+
+impl std::ops::Deref for Events {
+    type Target = [Event];
+    fn deref(&self) -> &[Event] {
+        &self.0
+    }
+}
+
+impl IntoIterator for Events {
+    type Item = Event;
+    type IntoIter = std::vec::IntoIter<Event>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
 }
 
 /// The events kept in memory, oldest first, and how many older ones were dropped.

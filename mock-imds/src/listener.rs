@@ -38,10 +38,20 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::ec2_http::HttpResponse;
-use crate::fault::Fault;
-use crate::imds_service::ConnectionClosed;
+
+/// The handler answers nothing and the connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectionClosed {
+    /// Closed (FIN): `refuse`/`drop-syn` met on a connection that was already open.
+    #[error("connection closed by a fault")]
+    Close,
+    /// Reset (RST): the `reset` fault.
+    #[error("connection reset by a fault")]
+    Reset,
+}
 
 /// Largest request head (request line plus header fields) a mock listener accepts, in
 /// bytes. A larger head is answered 431 and the connection closed. EC2 documents no limit;
@@ -93,17 +103,6 @@ pub enum SocketMode {
     DropSyn,
 }
 
-impl SocketMode {
-    /// The mode a socket-level fault asks for (`None`: open).
-    pub fn for_fault(fault: Option<&Fault>) -> Self {
-        match fault {
-            Some(Fault::Refuse) => SocketMode::Refuse,
-            Some(Fault::DropSyn) => SocketMode::DropSyn,
-            _ => SocketMode::Open,
-        }
-    }
-}
-
 type Command = (SocketMode, oneshot::Sender<io::Result<()>>);
 
 /// A running listener task. Dropping it closes the socket and every connection, and
@@ -112,15 +111,9 @@ type Command = (SocketMode, oneshot::Sender<io::Result<()>>);
 pub struct Listener {
     local_addr: SocketAddr,
     commands: tokio::sync::mpsc::UnboundedSender<Command>,
-    task: tokio::task::JoinHandle<()>,
+    _task: AbortOnDropHandle<()>,
     /// Bound, never listening: keeps the port ours while the live socket is closed.
     _placeholder: socket2::Socket,
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 /// A socket bound to `addr` (port 0: a free port) that does not listen, with
@@ -164,11 +157,17 @@ enum Socket {
 
 impl Listener {
     /// Binds `addr` (port 0 picks a free port) and serves `handler` on it, starting in
-    /// `mode`.
+    /// `mode`. `server`: the `Server` header of every answer sent (the handler's and the
+    /// listener's own), or none.
     ///
     /// # Errors
     /// The bind error (address in use, not permitted, …).
-    pub async fn start(addr: SocketAddr, handler: Handler, mode: SocketMode) -> io::Result<Self> {
+    pub async fn start(
+        addr: SocketAddr,
+        handler: Handler,
+        mode: SocketMode,
+        server: Option<&'static str>,
+    ) -> io::Result<Self> {
         let placeholder = placeholder(addr)?;
         let local_addr = placeholder
             .local_addr()?
@@ -176,11 +175,12 @@ impl Listener {
             .ok_or_else(|| io::Error::other("the placeholder socket has no IP address"))?;
         let listener = bind(local_addr, 1024)?;
         let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
-        let task = tokio::spawn(run(local_addr, Socket::Open(listener), handler, rx));
+        let server = server.map(http::HeaderValue::from_static);
+        let task = tokio::spawn(run(local_addr, Socket::Open(listener), handler, server, rx));
         let this = Self {
             local_addr,
             commands,
-            task,
+            _task: AbortOnDropHandle::new(task),
             _placeholder: placeholder,
         };
         this.apply(mode).await?;
@@ -211,6 +211,7 @@ async fn run(
     addr: SocketAddr,
     mut socket: Socket,
     handler: Handler,
+    server: Option<http::HeaderValue>,
     mut commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
 ) {
     let mut connections = JoinSet::new();
@@ -226,7 +227,7 @@ async fn run(
                 match accepted {
                     Ok((stream, _peer)) => {
                         let _ = stream.set_nodelay(true);
-                        connections.spawn(serve_connection(stream, handler.clone()));
+                        connections.spawn(serve_connection(stream, handler.clone(), server.clone()));
                     }
                     Err(err) => {
                         // EMFILE and friends: back off briefly instead of spinning.
@@ -383,18 +384,32 @@ impl tokio::io::AsyncWrite for SharedStream {
     }
 }
 
-async fn serve_connection(stream: TcpStream, handler: Handler) {
+/// The answer to a request the listener refuses itself (400: no or several `Host`).
+fn bad_request() -> HttpResponse {
+    crate::ec2_http::error_page(http::StatusCode::BAD_REQUEST)
+}
+
+async fn serve_connection(stream: TcpStream, handler: Handler, server: Option<http::HeaderValue>) {
     let stream = Arc::new(stream);
     let socket = ConnectionSocket(stream.clone());
     let service = service_fn(move |mut req: Request<Incoming>| {
-        if !host_is_valid(&req) {
-            let answer: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(std::future::ready(Ok(
-                crate::ec2_http::error_page(http::StatusCode::BAD_REQUEST),
-            )));
-            return answer;
+        let answer = if host_is_valid(&req) {
+            req.extensions_mut().insert(socket.clone());
+            Some(handler(req))
+        } else {
+            None
+        };
+        let server = server.clone();
+        async move {
+            let mut response = match answer {
+                Some(answer) => answer.await?,
+                None => bad_request(),
+            };
+            if let Some(server) = server {
+                response.headers_mut().insert(http::header::SERVER, server);
+            }
+            Ok::<_, ConnectionClosed>(response)
         }
-        req.extensions_mut().insert(socket.clone());
-        handler(req)
     });
     let served = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
