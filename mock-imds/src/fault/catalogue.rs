@@ -189,7 +189,9 @@ macro_rules! views {
     };
     (@sort [$($s:tt)*] [$($a:tt)*] [$($d:tt)*] [$($b:tt)*] ;) => {
         /// The faults of each layer, as that layer's interpreter matches them (generated
-        /// from the catalogue; each variant owns a copy of the fault's fields).
+        /// from the catalogue; each variant owns a copy of the fault's fields, and is named
+        /// as in [`super::Fault`]).
+        #[allow(clippy::enum_variant_names)]
         pub(crate) mod view {
             use std::time::Duration;
 
