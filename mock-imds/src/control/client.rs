@@ -104,13 +104,27 @@ impl ControlClient {
         path: &str,
         body: Option<&(impl Serialize + ?Sized)>,
     ) -> Result<(StatusCode, Bytes), ControlClientError> {
-        let http = |source| ControlClientError::Http {
-            addr: self.addr,
-            source,
-        };
         let body = match body {
             Some(body) => Bytes::from(serde_json::to_vec(body)?),
             None => Bytes::new(),
+        };
+        self.send(method, path, body).await
+    }
+
+    /// One request with `body` as it is (sent as `application/json`, whatever it holds):
+    /// the status and body of the answer, whatever the status.
+    ///
+    /// # Errors
+    /// As [`Self::call`].
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> Result<(StatusCode, Bytes), ControlClientError> {
+        let http = |source| ControlClientError::Http {
+            addr: self.addr,
+            source,
         };
         let mut connection = self.connection.lock().await;
         let sender = match connection.as_mut() {
