@@ -64,7 +64,7 @@ impl InProcess {
     /// # Errors
     /// [`ConnectionClosed`] when a fault ends the connection instead.
     pub async fn handle<B>(&self, req: Request<B>) -> Result<HttpResponse, ConnectionClosed> {
-        self.imds.handle(req).await
+        self.imds.handle(req, None).await
     }
 
     /// The service's event log.

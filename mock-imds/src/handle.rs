@@ -191,11 +191,11 @@ impl MockImdsBuilder {
             events.clone(),
         ));
 
-        let imds_handler: Handler = Arc::new(move |req| {
+        let imds_handler: Handler = Arc::new(move |req, socket| {
             let imds = imds.clone();
-            Box::pin(async move { imds.handle(req).await })
+            Box::pin(async move { imds.handle(req, Some(&socket)).await })
         });
-        let sts_handler: Handler = Arc::new(move |req| {
+        let sts_handler: Handler = Arc::new(move |req, _| {
             let sts = sts.clone();
             Box::pin(async move { Ok(sts.handle(req).await) })
         });

@@ -17,14 +17,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{header, HeaderValue, Method, Request, StatusCode};
+use http::{header, HeaderName, HeaderValue, Method, Request, StatusCode};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::config::{HttpEndpoint, HttpTokens, ImdsConfig};
 use crate::credentials::{ec2_time, CredentialStore, RoleDocument};
 use crate::ec2_http::{self, HttpResponse};
-use crate::events::{EventKind, EventLog};
+use crate::events::{EventLog, RequestEvent};
 use crate::fault::{is_credentials_path, ImdsState, Interpreter, Met};
 use crate::listener::{ConnectionClosed, ConnectionSocket};
 use crate::metadata::{MetadataTree, Node};
@@ -40,6 +40,11 @@ pub const DEFAULT_HOP_LIMIT: u32 = 64;
 /// Path of the IMDSv2 token endpoint.
 pub const TOKEN_PATH: &str = "/latest/api/token";
 
+// The same names, parsed once (a lookup by `&str` parses the name every time).
+const TOKEN: HeaderName = HeaderName::from_static(TOKEN_HEADER);
+const TTL: HeaderName = HeaderName::from_static(TTL_HEADER);
+const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
 /// Everything a request needs: config, tree, tokens, credentials, state, faults, log.
 #[derive(Debug)]
 pub struct Imds {
@@ -54,28 +59,26 @@ pub struct Imds {
 
 /// Writes the request's event when dropped, so a request whose future is dropped
 /// (connection killed, client gone) is logged too, with no status.
-struct RequestRecord {
-    events: EventLog,
+struct RequestRecord<'a> {
+    events: &'a EventLog,
     arrived: Duration,
     started: Instant,
-    method: String,
-    path: String,
+    method: &'a http::Method,
+    path: &'a str,
     token_present: bool,
     status: Option<u16>,
 }
 
-impl Drop for RequestRecord {
+impl Drop for RequestRecord<'_> {
     fn drop(&mut self) {
-        self.events.record_at(
-            self.arrived,
-            EventKind::ImdsRequest {
-                method: std::mem::take(&mut self.method),
-                path: std::mem::take(&mut self.path),
-                status: self.status,
-                token_present: self.token_present,
-                latency: self.started.elapsed(),
-            },
-        );
+        self.events.record_request(RequestEvent {
+            at: self.arrived,
+            method: self.method,
+            path: self.path,
+            status: self.status,
+            token_present: self.token_present,
+            latency: self.started.elapsed(),
+        });
     }
 }
 
@@ -101,44 +104,55 @@ impl Imds {
         }
     }
 
-    /// Answers one request under the current state.
+    /// Answers one request under the current state; `socket` is the connection it came
+    /// on (`None` in process), whose hop limit the answer sets.
     ///
     /// # Errors
     /// [`ConnectionClosed`] when a fault says to close or reset the connection instead.
-    pub async fn handle<B>(&self, req: Request<B>) -> Result<HttpResponse, ConnectionClosed> {
+    pub async fn handle<B>(
+        &self,
+        req: Request<B>,
+        socket: Option<&ConnectionSocket>,
+    ) -> Result<HttpResponse, ConnectionClosed> {
+        let started = Instant::now();
         let mut record = RequestRecord {
-            events: self.events.clone(),
-            arrived: self.events.now(),
-            started: Instant::now(),
-            method: req.method().to_string(),
-            path: req.uri().path().to_string(),
-            token_present: req.headers().contains_key(TOKEN_HEADER),
+            events: &self.events,
+            arrived: self.events.at(started),
+            started,
+            method: req.method(),
+            path: req.uri().path(),
+            token_present: req.headers().contains_key(&TOKEN),
             status: None,
         };
         let state = self.state.borrow().clone();
         let mut met = self.faults.meet(&state, req.uri().path()).await?;
         // Only the token answer carries the hop limit; everything else leaves with the
         // system default, on a kept-alive connection too.
-        if let Some(socket) = req.extensions().get::<ConnectionSocket>() {
+        if let Some(socket) = socket {
             let _ = socket.set_hop_limit(DEFAULT_HOP_LIMIT);
         }
         let response = match met.take_answer() {
             Some(answer) => answer,
-            None => self.route(&req, &met),
+            None => self.route(&req, socket, &met),
         };
         let response = met.finish(response);
         record.status = Some(response.status().as_u16());
         Ok(response)
     }
 
-    fn route<B>(&self, req: &Request<B>, met: &Met) -> HttpResponse {
+    fn route<B>(
+        &self,
+        req: &Request<B>,
+        socket: Option<&ConnectionSocket>,
+        met: &Met,
+    ) -> HttpResponse {
         if self.config.http_endpoint == HttpEndpoint::Disabled {
             return ec2_http::error_page(StatusCode::FORBIDDEN);
         }
         let path = req.uri().path();
         if path == TOKEN_PATH {
             return if req.method() == Method::PUT {
-                self.issue_token(req)
+                self.issue_token(req, socket)
             } else {
                 method_not_allowed("PUT")
             };
@@ -146,7 +160,7 @@ impl Imds {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return method_not_allowed("GET, HEAD");
         }
-        let tokens: Vec<&HeaderValue> = req.headers().get_all(TOKEN_HEADER).iter().collect();
+        let tokens: Vec<&HeaderValue> = req.headers().get_all(&TOKEN).iter().collect();
         match tokens.as_slice() {
             [] if self.config.http_tokens == HttpTokens::Required => {
                 return ec2_http::error_page(StatusCode::UNAUTHORIZED)
@@ -175,7 +189,7 @@ impl Imds {
             Some(Node::Text(value)) => ec2_http::text(value.clone()),
             Some(Node::IamInfo) => self.iam_info(),
             Some(Node::RoleCredentials | Node::RoleCredentialsExtended) => match document {
-                Some(doc) => ec2_http::text(doc.render(&doc.store.current(chrono::Utc::now()))),
+                Some(doc) => ec2_http::text(doc.current(chrono::Utc::now())),
                 None => ec2_http::error_page(StatusCode::NOT_FOUND),
             },
         }
@@ -197,11 +211,11 @@ impl Imds {
         }
     }
 
-    fn issue_token<B>(&self, req: &Request<B>) -> HttpResponse {
-        if req.headers().contains_key("x-forwarded-for") {
+    fn issue_token<B>(&self, req: &Request<B>, socket: Option<&ConnectionSocket>) -> HttpResponse {
+        if req.headers().contains_key(&FORWARDED_FOR) {
             return ec2_http::error_page(StatusCode::FORBIDDEN);
         }
-        let ttl_headers: Vec<&HeaderValue> = req.headers().get_all(TTL_HEADER).iter().collect();
+        let ttl_headers: Vec<&HeaderValue> = req.headers().get_all(&TTL).iter().collect();
         let ttl = match ttl_headers.as_slice() {
             [] => parse_ttl(None),
             [one] => parse_ttl(Some(one.as_bytes())),
@@ -210,7 +224,7 @@ impl Imds {
         let Ok(ttl) = ttl else {
             return ec2_http::error_page(StatusCode::BAD_REQUEST);
         };
-        if let Some(socket) = req.extensions().get::<ConnectionSocket>() {
+        if let Some(socket) = socket {
             if let Err(err) =
                 socket.set_hop_limit(u32::from(self.config.http_put_response_hop_limit))
             {
@@ -219,9 +233,7 @@ impl Imds {
         }
         let token = self.tokens.issue(Duration::from_secs(ttl), Instant::now());
         let mut response = ec2_http::text(token);
-        response
-            .headers_mut()
-            .insert(TTL_HEADER, HeaderValue::from(ttl));
+        response.headers_mut().insert(TTL, HeaderValue::from(ttl));
         response
     }
 
@@ -277,11 +289,11 @@ mod tests {
     }
 
     async fn status(imds: &Imds, r: Request<()>) -> u16 {
-        imds.handle(r).await.unwrap().status().as_u16()
+        imds.handle(r, None).await.unwrap().status().as_u16()
     }
 
     async fn body(imds: &Imds, r: Request<()>) -> (u16, String) {
-        let r = imds.handle(r).await.unwrap();
+        let r = imds.handle(r, None).await.unwrap();
         let status = r.status().as_u16();
         let bytes = r.into_body().collect().await.unwrap().to_bytes();
         (status, String::from_utf8(bytes.to_vec()).unwrap())
@@ -289,7 +301,7 @@ mod tests {
 
     async fn token(imds: &Imds, ttl: &str) -> String {
         let r = imds
-            .handle(req("PUT", TOKEN_PATH, &[(TTL_HEADER, ttl)]))
+            .handle(req("PUT", TOKEN_PATH, &[(TTL_HEADER, ttl)]), None)
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
@@ -403,7 +415,7 @@ mod tests {
     #[tokio::test]
     async fn credentials_document_is_text_plain_and_stable() {
         let imds = imds(ImdsConfig::default());
-        let r = imds.handle(req("GET", CREDS, &[])).await.unwrap();
+        let r = imds.handle(req("GET", CREDS, &[]), None).await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()[header::CONTENT_TYPE], "text/plain");
         let doc: serde_json::Value =

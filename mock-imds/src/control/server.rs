@@ -82,7 +82,7 @@ struct Control {
 /// The control API for the mock behind `switch`, as a listener handler.
 pub(crate) fn handler(switch: Arc<Switch>, seed: u64) -> Handler {
     let control = Arc::new(Control { switch, seed });
-    Arc::new(move |req| {
+    Arc::new(move |req, _| {
         let control = control.clone();
         Box::pin(async move {
             Ok(route(&control, req)

@@ -27,10 +27,16 @@ impl Target {
     }
 }
 
-/// True for the role listing and role credentials paths under any API version.
+/// True for the role listing and role credentials paths under any API version: the text
+/// after the first `/meta-data/iam/` starts with `security-credentials`.
 pub fn is_credentials_path(path: &str) -> bool {
-    path.split_once("/meta-data/iam/")
-        .is_some_and(|(_, rest)| rest.starts_with("security-credentials"))
+    // A plain scan: paths are short, and a substring searcher's set-up cost more than the
+    // search on every request.
+    const IAM: &[u8] = b"/meta-data/iam/";
+    let path = path.as_bytes();
+    path.windows(IAM.len())
+        .position(|w| w == IAM)
+        .is_some_and(|at| path[at + IAM.len()..].starts_with(b"security-credentials"))
 }
 
 /// `*` matches any run of bytes (including `/`), `?` one byte; everything else itself.
@@ -70,6 +76,10 @@ mod tests {
             Target::Credentials.matches("/latest/meta-data/iam/security-credentials-extended/role")
         );
         assert!(!Target::Credentials.matches("/latest/meta-data/iam/info"));
+        assert!(!Target::Credentials.matches("/latest/meta-data/iam"));
+        assert!(!Target::Credentials
+            .matches("/x/meta-data/iam/info/meta-data/iam/security-credentials"));
+        assert!(Target::Credentials.matches("/meta-data/iam/security-credentials"));
         let glob = Target::Path("/latest/meta-data/*/region".into());
         assert!(glob.matches("/latest/meta-data/placement/region"));
         assert!(!glob.matches("/latest/meta-data/placement/zone"));
