@@ -24,7 +24,7 @@ async fn probe(kind: DriverKind, config: ImdsConfig, fault: &str) -> (String, us
         .await
         .unwrap();
     if fault != "up" {
-        imds.set_spec(fault.parse::<FaultSpec>().unwrap())
+        imds.inject(fault.parse::<FaultSpec>().unwrap())
             .await
             .unwrap();
     }

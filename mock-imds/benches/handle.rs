@@ -2,31 +2,17 @@
 //! evaluation, token checks, document rendering and event logging cost per request.
 //! `cargo bench -p mock-imds`; the end-to-end load comparison is `bench/run`.
 
-use std::sync::Arc;
-
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::Request;
-use mock_imds::imds_service::{Imds, TOKEN_HEADER, TOKEN_PATH, TTL_HEADER};
-use mock_imds::{CredentialStore, EventLog, ImdsConfig, ImdsState};
-use tokio::sync::watch;
+use mock_imds::fuzzing::{InProcess, TOKEN_HEADER, TOKEN_PATH, TTL_HEADER};
+use mock_imds::{ImdsConfig, ImdsState};
 
 const CREDS: &str = "/latest/meta-data/iam/security-credentials/mock-imds-role";
 
-fn imds(state: &str) -> Imds {
-    let config = ImdsConfig::default();
-    let store = Arc::new(CredentialStore::new(
-        "mock-imds-role",
-        config.credential_lifetime,
-        config.rotate_before_expiry,
-    ));
-    let (state_tx, _) = watch::channel(Arc::new(state.parse::<ImdsState>().unwrap()));
-    Imds::new(
-        config,
-        Some(store),
-        state_tx,
-        EventLog::new(tokio::time::Instant::now()),
-        1,
-    )
+fn imds(state: &str) -> InProcess {
+    let imds = InProcess::new(ImdsConfig::default(), 1);
+    imds.set(state.parse::<ImdsState>().unwrap());
+    imds
 }
 
 fn get(path: &str, token: Option<&str>) -> Request<()> {

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rand::distr::{Alphanumeric, SampleString};
 use rand::Rng;
@@ -65,6 +66,46 @@ impl IssuedCredentials {
     }
 }
 
+/// A role credentials document as a request path names it: the role's store, and
+/// whether the path serves the extended document (which adds `AccountId`).
+#[derive(Debug, Clone, Copy)]
+pub struct RoleDocument<'a> {
+    /// The role's credential store.
+    pub store: &'a CredentialStore,
+    /// `Some(account id)` for `security-credentials-extended/<role>`.
+    pub extended_account: Option<&'a str>,
+}
+
+impl RoleDocument<'_> {
+    /// The document of the credentials served at `now`, as this path serves it (rendered
+    /// once per set).
+    pub fn current(&self, now: DateTime<Utc>) -> Bytes {
+        self.store.current_document(now, self.extended_account)
+    }
+
+    /// The document for `creds`, as this path serves it.
+    pub fn render(&self, creds: &IssuedCredentials) -> String {
+        match self.extended_account {
+            Some(account) => creds.to_extended_document(account),
+            None => creds.to_document(),
+        }
+    }
+}
+
+/// The credentials error document EC2 serves (status 200) when it cannot provide role
+/// credentials, e.g. `AssumeRoleUnauthorizedAccess`, stamped `now`.
+pub fn error_document(code: &str, role: &str, now: DateTime<Utc>) -> String {
+    let q = crate::ec2_http::json_string;
+    format!(
+        "{{\n  \"Code\" : {},\n  \"Message\" : {},\n  \"LastUpdated\" : {}\n}}",
+        q(code),
+        q(&format!(
+            "EC2 cannot assume the role {role}. Please see documentation at https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_switch-role-ec2.html#troubleshoot_roles_ec2-cannot-assume-role"
+        )),
+        q(&ec2_time(now)),
+    )
+}
+
 /// Formats a time as EC2 does in metadata documents: `2026-11-29T13:07:28Z`.
 pub fn ec2_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -75,6 +116,16 @@ struct Inner {
     current: Option<Arc<IssuedCredentials>>,
     expired: Option<Arc<IssuedCredentials>>,
     by_key: HashMap<String, Arc<IssuedCredentials>>,
+    /// The current set's documents, rendered once (a document is the same bytes until the
+    /// set rotates): the plain one, and the extended one with its account id.
+    rendered: Option<Rendered>,
+}
+
+#[derive(Debug)]
+struct Rendered {
+    creds: Arc<IssuedCredentials>,
+    plain: Option<Bytes>,
+    extended: Option<(String, Bytes)>,
 }
 
 /// Issues and remembers role credentials. Share it with `Arc`.
@@ -111,6 +162,39 @@ impl CredentialStore {
     /// none yet or the current one is within `rotate_before_expiry` of expiring.
     pub fn current(&self, now: DateTime<Utc>) -> Arc<IssuedCredentials> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        self.current_in(&mut inner, now)
+    }
+
+    /// The document of the credentials served at `now` ([`Self::current`]), plain or, with
+    /// `extended_account`, extended: rendered once per set and then shared.
+    pub fn current_document(&self, now: DateTime<Utc>, extended_account: Option<&str>) -> Bytes {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let creds = self.current_in(&mut inner, now);
+        let rendered = match &mut inner.rendered {
+            Some(r) if Arc::ptr_eq(&r.creds, &creds) => r,
+            slot => slot.insert(Rendered {
+                creds: creds.clone(),
+                plain: None,
+                extended: None,
+            }),
+        };
+        match extended_account {
+            None => rendered
+                .plain
+                .get_or_insert_with(|| Bytes::from(creds.to_document()))
+                .clone(),
+            Some(account) => match &rendered.extended {
+                Some((a, doc)) if a == account => doc.clone(),
+                _ => {
+                    let doc = Bytes::from(creds.to_extended_document(account));
+                    rendered.extended = Some((account.to_string(), doc.clone()));
+                    doc
+                }
+            },
+        }
+    }
+
+    fn current_in(&self, inner: &mut Inner, now: DateTime<Utc>) -> Arc<IssuedCredentials> {
         if let Some(current) = &inner.current {
             let left = current.expiration.signed_duration_since(now);
             if left
@@ -227,6 +311,37 @@ mod tests {
         assert_eq!(extended["AccountId"], "123456789012");
         assert_eq!(extended["AccessKeyId"], parsed["AccessKeyId"]);
         assert!(creds.access_key_id.starts_with("ASIAMOCK"));
+    }
+
+    #[test]
+    fn documents_are_rendered_once_per_set() {
+        let store =
+            CredentialStore::new("web", Duration::from_secs(3600), Duration::from_secs(300));
+        let now = t("2026-11-29T12:00:00Z");
+        let doc = store.current_document(now, None);
+        assert_eq!(doc, store.current(now).to_document().as_bytes());
+        assert_eq!(
+            doc.as_ptr(),
+            store.current_document(now, None).as_ptr(),
+            "shared"
+        );
+        let extended = store.current_document(now, Some("123456789012"));
+        assert_eq!(
+            extended,
+            store
+                .current(now)
+                .to_extended_document("123456789012")
+                .as_bytes()
+        );
+        let rotated = store.current_document(t("2026-11-29T12:55:00Z"), None);
+        assert_ne!(rotated, doc);
+        assert_eq!(
+            rotated,
+            store
+                .current(t("2026-11-29T12:55:00Z"))
+                .to_document()
+                .as_bytes()
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! EC2's response shapes: `text/plain` bodies and the XHTML error page IMDS sends with
-//! 4xx/5xx statuses, plus the `Server: EC2ws` header it answers with.
+//! 4xx/5xx statuses, plus the `Server: EC2ws` header it answers with (the IMDS listener
+//! adds it to every IMDS answer; STS and the control API send none).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -95,7 +96,7 @@ impl http_body::Body for Body {
     }
 }
 
-/// The `Server` header EC2's metadata service sends.
+/// The `Server` header EC2's metadata service sends (on IMDS answers only).
 pub const SERVER: &str = "EC2ws";
 
 /// A 200 `text/plain` response, as IMDS serves every metadata value (credentials
@@ -110,7 +111,6 @@ pub fn with_body(status: StatusCode, content_type: &'static str, body: Bytes) ->
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::SERVER, HeaderValue::from_static(SERVER));
     response
 }
 
@@ -140,6 +140,9 @@ mod tests {
         let r = error_page(StatusCode::NOT_FOUND);
         assert_eq!(r.status(), 404);
         assert_eq!(r.headers()[header::CONTENT_TYPE], "text/html");
-        assert_eq!(r.headers()[header::SERVER], "EC2ws");
+        assert!(
+            r.headers().get(header::SERVER).is_none(),
+            "the IMDS listener adds it"
+        );
     }
 }

@@ -1,7 +1,12 @@
-//! The bodies of the `cargo fuzz` targets in `fuzz/fuzz_targets/` that exercise this
-//! crate, as functions, so that the fuzz targets call them and `cargo test` runs them on
-//! every seed in `fuzz/seeds/TARGET/` (`tests/fuzz_seeds.rs` in the workspace root) on
-//! stable Rust. Not an API: each function panics when its property does not hold.
+//! Not an API: what the fuzz targets, the benchmarks and the in-process fault tests need
+//! from inside the crate.
+//!
+//! - The bodies of the `cargo fuzz` targets in `fuzz/fuzz_targets/` that exercise this
+//!   crate, as functions, so that the fuzz targets call them and `cargo test` runs them on
+//!   every seed in `fuzz/seeds/TARGET/` (`tests/fuzz_seeds.rs` in the workspace root) on
+//!   stable Rust. Each function panics when its property does not hold.
+//! - [`InProcess`]: the IMDS service without sockets (`benches/handle.rs`,
+//!   `tests/fault_layers.rs`).
 
 use std::fmt::{Debug, Display};
 use std::str::FromStr;
@@ -12,11 +17,61 @@ use http::{HeaderName, HeaderValue, Method, Request, Uri};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::config::{HttpEndpoint, HttpTokens, ImdsConfig};
+use crate::credentials::CredentialStore;
+pub use crate::ec2_http::{Body, HttpResponse};
 use crate::events::{EventKind, EventLog};
-use crate::imds_service::{ConnectionClosed, Imds, TOKEN_PATH, TTL_HEADER};
-use crate::{
-    Change, CredentialStore, Fault, FaultSpec, HttpEndpoint, HttpTokens, ImdsConfig, ImdsState,
-};
+use crate::fault::{Change, Fault, FaultSpec, ImdsState};
+use crate::imds::Imds;
+pub use crate::imds::{TOKEN_HEADER, TOKEN_PATH, TTL_HEADER};
+pub use crate::listener::ConnectionClosed;
+
+/// The IMDS service of a mock without its sockets: requests go straight to the handler.
+#[derive(Debug)]
+pub struct InProcess {
+    imds: Imds,
+    state: watch::Sender<Arc<ImdsState>>,
+    events: EventLog,
+}
+
+impl InProcess {
+    /// The service for `config` (with a credential store when it has a role), its fault
+    /// draws seeded with `seed`, up, its event log's clock starting now.
+    pub fn new(config: ImdsConfig, seed: u64) -> Self {
+        let store = config.role_name.clone().map(|role| {
+            Arc::new(CredentialStore::new(
+                role,
+                config.credential_lifetime,
+                config.rotate_before_expiry,
+            ))
+        });
+        let (state, receiver) = watch::channel(Arc::new(ImdsState::up()));
+        let events = EventLog::new(Instant::now());
+        Self {
+            imds: Imds::new(config, store, receiver, events.clone(), seed),
+            state,
+            events,
+        }
+    }
+
+    /// Puts `state` in force (for the next request).
+    pub fn set(&self, state: ImdsState) {
+        self.state.send_replace(Arc::new(state));
+    }
+
+    /// Answers one request.
+    ///
+    /// # Errors
+    /// [`ConnectionClosed`] when a fault ends the connection instead.
+    pub async fn handle<B>(&self, req: Request<B>) -> Result<HttpResponse, ConnectionClosed> {
+        self.imds.handle(req, None).await
+    }
+
+    /// The service's event log.
+    pub fn events(&self) -> &EventLog {
+        &self.events
+    }
+}
 
 fn round_trip<T>(input: &str)
 where
@@ -85,7 +140,7 @@ const FAULTS: &[&str] = &[
 /// Statuses EC2's IMDS answers with, apart from those a `status(N)` fault sets.
 const EC2_STATUSES: &[u16] = &[200, 400, 401, 403, 404, 405, 429, 431];
 
-fn imds(selector: u8) -> (Imds, EventLog) {
+fn imds(selector: u8) -> InProcess {
     let config = ImdsConfig {
         http_tokens: if selector & 1 == 0 {
             HttpTokens::Optional
@@ -101,17 +156,7 @@ fn imds(selector: u8) -> (Imds, EventLog) {
         extended_credentials: selector & 8 != 0,
         ..ImdsConfig::default()
     };
-    // As the unit tests of `mock_imds::imds_service` build it.
-    let store = config.role_name.clone().map(|role| {
-        Arc::new(CredentialStore::new(
-            role,
-            config.credential_lifetime,
-            config.rotate_before_expiry,
-        ))
-    });
-    let (state, _) = watch::channel(Arc::new(ImdsState::up()));
-    let events = EventLog::new(Instant::now());
-    (Imds::new(config, store, state, events.clone(), 7), events)
+    InProcess::new(config, 7)
 }
 
 fn u64_at(data: &[u8], at: usize) -> u64 {
@@ -182,7 +227,7 @@ pub fn imds_request(data: &[u8], runtime: &tokio::runtime::Runtime) {
     }
     let lines: Vec<&[u8]> = data[21..].split(|&b| b == b'\n').collect();
     let state = state(data);
-    let (imds, events) = imds(data[0]);
+    let imds = imds(data[0]);
     let repeat = 1 + usize::from(data[3] % 3);
     let sent = runtime.block_on(async {
         // A token issued before the faults are set, for `$TOKEN`.
@@ -208,7 +253,7 @@ pub fn imds_request(data: &[u8], runtime: &tokio::runtime::Runtime) {
             .collect();
         let closes = state.faults().any(|s| s.fault.is_socket_level());
         let resets = state.faults().any(|s| s.fault == Fault::Reset);
-        imds.state().send_replace(Arc::new(state.clone()));
+        imds.set(state.clone());
         for _ in 0..repeat {
             let req = request(&lines, &token).expect("built once already");
             match imds.handle(req).await {
@@ -225,7 +270,8 @@ pub fn imds_request(data: &[u8], runtime: &tokio::runtime::Runtime) {
         }
         repeat
     });
-    let requests = events
+    let requests = imds
+        .events()
         .snapshot()
         .iter()
         .filter(|e| matches!(e.kind, EventKind::ImdsRequest { .. }))

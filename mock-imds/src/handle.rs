@@ -2,14 +2,14 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use mock_imds::{Fault, MockImds, Target};
+//! use mock_imds::{EventType, Fault, MockImds, Target};
 //! let imds = MockImds::builder().seed(7).start().await?;
 //! println!("IMDS at {}, STS at {}", imds.endpoint(), imds.sts_endpoint());
-//! imds.set_fault(Target::Listener, Fault::Refuse).await?; // connection refused from now on
-//! imds.set_fault(Target::Token, Fault::Status { code: 403, body: None }).await?;
+//! imds.inject(Fault::Refuse).await?;                      // connection refused from now on
+//! imds.inject(Fault::status(403).on(Target::Token)).await?;
 //! let mark = imds.mark();
-//! imds.clear().await?;                                    // up again
-//! assert_eq!(imds.credential_fetches_since(mark), 0);
+//! imds.recover().await?;                                  // up again
+//! assert_eq!(imds.query().since(mark).of(EventType::ImdsRequest).len(), 0);
 //! # Ok(()) }
 //! ```
 
@@ -18,19 +18,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::config::ImdsConfig;
 use crate::credentials::CredentialStore;
-use crate::events::{Event, EventKind, EventLog};
-use crate::fault::{Change, Fault, FaultSpec, ImdsState, Target};
-use crate::imds_service::Imds;
+use crate::ec2_http::SERVER;
+use crate::events::{Event, EventKind, EventLog, Events, Mark};
+use crate::fault::{socket_mode, Change, FaultSpec, ImdsState};
+use crate::imds::Imds;
 use crate::listener::{Handler, Listener, SocketMode};
 use crate::schedule::Schedule;
 use crate::sts::Sts;
+use crate::switch::{Switch, TransitionError};
 
-/// Configures and starts a [`MockImds`].
+/// Configures and starts a [`MockImds`]. The settings do not depend on the order they
+/// are given in.
 #[derive(Debug)]
 pub struct MockImdsBuilder {
     config: ImdsConfig,
@@ -84,13 +87,15 @@ impl MockImdsBuilder {
         self
     }
 
-    /// The zero of the event log's clock and of schedules (default: when `start` runs).
+    /// The zero of the event log's clock and of schedules (default: when `start` runs;
+    /// ignored with [`Self::defer_schedule`]).
     pub fn epoch(mut self, epoch: Instant) -> Self {
         self.epoch = Some(epoch);
         self
     }
 
-    /// The state IMDS starts in (default up). Logged as the first transition.
+    /// The state IMDS starts in (default up), logged as the first transition. With a
+    /// [`Self::schedule`], the schedule's state at time zero is the start instead.
     pub fn initial_state(mut self, state: ImdsState) -> Self {
         self.initial = state;
         self
@@ -104,9 +109,8 @@ impl MockImdsBuilder {
     }
 
     /// Runs `schedule` from the epoch: IMDS starts in the schedule's state at time zero
-    /// (replacing [`Self::initial_state`]) and a task applies the later steps.
+    /// (in place of any [`Self::initial_state`]) and a task applies the later steps.
     pub fn schedule(mut self, schedule: Schedule) -> Self {
-        self.initial = schedule.state_at(std::time::Duration::ZERO);
         self.schedule = Some(schedule);
         self
     }
@@ -146,7 +150,7 @@ impl MockImdsBuilder {
     /// and schedule run there).
     ///
     /// # Errors
-    /// The bind error of either listener.
+    /// The bind error of either listener (or of the control API's).
     pub async fn start(self) -> std::io::Result<MockImds> {
         let now = Instant::now();
         // A deferred clock starts in the far future (every event so far at zero) until
@@ -169,11 +173,15 @@ impl MockImdsBuilder {
                 self.config.rotate_before_expiry,
             ))
         });
-        let (state_tx, _) = watch::channel(Arc::new(self.initial.clone()));
+        let initial = match &self.schedule {
+            Some(schedule) => schedule.state_at(Duration::ZERO),
+            None => self.initial,
+        };
+        let (state_tx, state_rx) = watch::channel(Arc::new(initial.clone()));
         let imds = Arc::new(Imds::new(
             self.config.clone(),
             credentials.clone(),
-            state_tx,
+            state_rx,
             events.clone(),
             seed,
         ));
@@ -183,129 +191,71 @@ impl MockImdsBuilder {
             events.clone(),
         ));
 
-        let imds_handler: Handler = {
+        let imds_handler: Handler = Arc::new(move |req, socket| {
             let imds = imds.clone();
-            Arc::new(move |req| {
-                let imds = imds.clone();
-                Box::pin(async move { imds.handle(req).await })
-            })
-        };
-        let sts_handler: Handler = Arc::new(move |req| {
+            Box::pin(async move { imds.handle(req, Some(&socket)).await })
+        });
+        let sts_handler: Handler = Arc::new(move |req, _| {
             let sts = sts.clone();
             Box::pin(async move { Ok(sts.handle(req).await) })
         });
-        let mode = SocketMode::for_fault(self.initial.socket_fault());
-        let starts_scheduled = self.schedule.is_some();
-        let imds_listener = Listener::start(self.imds_addr, imds_handler, mode)
+        let mode = socket_mode(&initial);
+        let imds_listener = Listener::start(self.imds_addr, imds_handler, mode, Some(SERVER))
             .await
             .map_err(|e| named("IMDS", self.imds_addr, e))?;
-        let sts_listener = Listener::start(self.sts_addr, sts_handler, SocketMode::Open)
+        let sts_listener = Listener::start(self.sts_addr, sts_handler, SocketMode::Open, None)
             .await
             .map_err(|e| named("STS", self.sts_addr, e))?;
         events.record(EventKind::Transition {
-            state: self.initial,
+            state: initial,
             asked_at: Duration::ZERO,
-            scheduled: starts_scheduled,
+            scheduled: self.schedule.is_some(),
         });
-        let mut mock = MockImds {
-            inner: Arc::new(Inner {
-                imds,
-                imds_listener,
-                sts_listener,
-                events,
-                credentials,
-                seed,
-                transition_lock: tokio::sync::Mutex::new(mode),
-                schedule_task: std::sync::Mutex::new(None),
-                deferred: std::sync::Mutex::new(None),
-                runtime: tokio::runtime::Handle::current(),
-            }),
-            control: None,
-        };
-        match (self.schedule, self.defer_schedule) {
-            (Some(schedule), false) => mock.run_schedule(schedule),
-            (Some(schedule), true) => {
-                *mock
-                    .inner
-                    .deferred
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = Some(schedule);
+        let switch = Arc::new(Switch::new(state_tx, imds_listener, events.clone()));
+        match self.schedule {
+            Some(schedule) if self.defer_schedule => switch.defer(schedule),
+            Some(schedule) => switch.run_schedule(schedule, events.epoch(), true),
+            None => {}
+        }
+        let control = match self.control_addr {
+            None => None,
+            Some(addr) => {
+                let handler = crate::control::handler(switch.clone(), seed);
+                Some(
+                    ControlThread::start(addr, handler)
+                        .await
+                        .map_err(|e| named("control API", addr, e))?,
+                )
             }
-            (None, _) => {}
-        }
-        if let Some(addr) = self.control_addr {
-            let handler = crate::control::handler(Control(mock.inner.clone()));
-            mock.control = Some(
-                ControlThread::start(addr, handler)
-                    .await
-                    .map_err(|e| named("control API", addr, e))?,
-            );
-        }
-        Ok(mock)
+        };
+        Ok(MockImds {
+            switch,
+            sts_listener,
+            events,
+            credentials,
+            seed,
+            control,
+        })
     }
-}
-
-#[derive(Debug)]
-struct Inner {
-    imds: Arc<Imds>,
-    imds_listener: Listener,
-    sts_listener: Listener,
-    events: EventLog,
-    credentials: Option<Arc<CredentialStore>>,
-    seed: u64,
-    /// Serializes transitions; holds the socket's current mode, so a switch between
-    /// request-level faults never waits for the listener task.
-    transition_lock: tokio::sync::Mutex<SocketMode>,
-    schedule_task: std::sync::Mutex<Option<JoinHandle<()>>>,
-    /// A schedule waiting for [`MockImds::start_schedule_clock`].
-    deferred: std::sync::Mutex<Option<Schedule>>,
-    /// The runtime the mock was started on: its schedule task runs there too, whoever
-    /// starts it (a harness keeps its mocks on a runtime of their own, so that in-process
-    /// SDK work cannot delay a transition).
-    runtime: tokio::runtime::Handle,
 }
 
 /// How far ahead a deferred clock's epoch starts (so everything before it reads zero).
 const DEFERRED_EPOCH: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-
-/// A transition that could not be put in force.
-#[derive(Debug, thiserror::Error)]
-#[error("could not put `{state}` in force: the IMDS socket could not be opened again: {source}")]
-pub struct TransitionError {
-    /// The state asked for (handlers serve it; the socket refuses connections).
-    pub state: ImdsState,
-    /// The bind or listen error.
-    #[source]
-    pub source: std::io::Error,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if let Some(task) = self
-            .schedule_task
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
-            task.abort();
-        }
-    }
-}
 
 /// A bind error that says which listener and address.
 fn named(which: &str, addr: SocketAddr, err: std::io::Error) -> std::io::Error {
     std::io::Error::new(err.kind(), format!("{which} listener on {addr}: {err}"))
 }
 
-/// A position in the event log, from [`MockImds::mark`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Mark(std::time::Duration);
-
 /// A running fake IMDS and fake STS (and, when asked for, the control API). Dropping it
 /// stops them all and closes every connection.
 #[derive(Debug)]
 pub struct MockImds {
-    inner: Arc<Inner>,
+    switch: Arc<Switch>,
+    sts_listener: Listener,
+    events: EventLog,
+    credentials: Option<Arc<CredentialStore>>,
+    seed: u64,
     control: Option<ControlThread>,
 }
 
@@ -315,14 +265,15 @@ pub struct MockImds {
 #[derive(Debug)]
 struct ControlThread {
     addr: SocketAddr,
-    /// Dropping it stops the thread's runtime (and with it the listener).
-    _stop: tokio::sync::oneshot::Sender<()>,
+    /// Dropping it cancels the thread's runtime (and with it the listener).
+    _stop: DropGuard,
 }
 
 impl ControlThread {
     async fn start(addr: SocketAddr, handler: Handler) -> std::io::Result<Self> {
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<std::io::Result<SocketAddr>>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
         std::thread::Builder::new()
             .name("mock-imds-control".into())
             .spawn(move || {
@@ -337,10 +288,10 @@ impl ControlThread {
                     }
                 };
                 runtime.block_on(async move {
-                    match Listener::start(addr, handler, SocketMode::Open).await {
+                    match Listener::start(addr, handler, SocketMode::Open, None).await {
                         Ok(listener) => {
                             let _ = ready_tx.send(Ok(listener.local_addr()));
-                            let _ = stop_rx.await;
+                            stopped.cancelled().await;
                             drop(listener);
                         }
                         Err(e) => {
@@ -354,7 +305,7 @@ impl ControlThread {
             .map_err(|_| std::io::Error::other("the control API thread ended before binding"))??;
         Ok(Self {
             addr,
-            _stop: stop_tx,
+            _stop: stop.drop_guard(),
         })
     }
 }
@@ -362,16 +313,19 @@ impl ControlThread {
 impl Drop for MockImds {
     fn drop(&mut self) {
         self.control.take();
-        if let Some(task) = self
-            .inner
-            .schedule_task
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
-            task.abort();
-        }
+        // The schedule task holds the switch: stop it, so the listener goes with us.
+        self.switch.stop_schedule();
     }
+}
+
+/// The environment that points an AWS SDK at a mock: [`MockImds::sdk_env`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdkEnv {
+    /// Variables to set, in order: the IMDS endpoint, the STS endpoint, then the region
+    /// and empty config and credentials files.
+    pub set: Vec<(&'static str, String)>,
+    /// Variables to remove, so real credentials stay out of the way.
+    pub unset: &'static [&'static str],
 }
 
 impl MockImds {
@@ -382,274 +336,210 @@ impl MockImds {
 
     /// The IMDS base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.inner.imds_listener.local_addr())
+        format!("http://{}", self.addr())
     }
 
     /// The IMDS socket address.
     pub fn addr(&self) -> SocketAddr {
-        self.inner.imds_listener.local_addr()
+        self.switch.listener().local_addr()
     }
 
     /// The fake STS base URL.
     pub fn sts_endpoint(&self) -> String {
-        format!("http://{}", self.inner.sts_listener.local_addr())
+        format!("http://{}", self.sts_listener.local_addr())
+    }
+
+    /// The control API's base URL, when it was asked for.
+    pub fn control_endpoint(&self) -> Option<String> {
+        self.control.as_ref().map(|c| format!("http://{}", c.addr))
+    }
+
+    /// The environment that points an SDK at this mock: `AWS_EC2_METADATA_SERVICE_ENDPOINT`
+    /// (with its trailing slash), `AWS_ENDPOINT_URL_STS`, `AWS_DEFAULT_REGION=us-east-1`,
+    /// `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` set to `/dev/null`, and the
+    /// credential variables to unset.
+    pub fn sdk_env(&self) -> SdkEnv {
+        SdkEnv {
+            set: vec![
+                (
+                    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                    format!("{}/", self.endpoint()),
+                ),
+                ("AWS_ENDPOINT_URL_STS", self.sts_endpoint()),
+                ("AWS_DEFAULT_REGION", "us-east-1".into()),
+                ("AWS_CONFIG_FILE", "/dev/null".into()),
+                ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+            ],
+            unset: &[
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+                "AWS_PROFILE",
+            ],
+        }
     }
 
     /// The seed of the RNG behind fault probabilities and jitter.
     pub fn seed(&self) -> u64 {
-        self.inner.seed
+        self.seed
     }
 
     /// The current state.
     pub fn state(&self) -> ImdsState {
-        (**self.inner.imds.state().borrow()).clone()
+        self.switch.state()
     }
 
-    /// Replaces the whole state and returns once it is in force: the next request (and,
-    /// for socket faults, the next connection attempt) sees it. Logged as a transition.
+    /// Sets a fault (`Fault::Refuse`, `Fault::status(403).on(Target::Token)`, a parsed
+    /// [`FaultSpec`]), replacing the fault on its target, and returns once it is in force:
+    /// the next request (and, for socket faults, the next connection attempt) sees it.
+    /// Logged as a transition.
     ///
     /// # Errors
     /// [`TransitionError`] when the socket could not be opened again (logged as a
     /// `transition-failed` event).
-    pub async fn set_state(&self, state: ImdsState) -> Result<(), TransitionError> {
-        transition(&self.inner, None, |s| *s = state).await
+    pub async fn inject(&self, fault: impl Into<FaultSpec>) -> Result<(), TransitionError> {
+        self.apply(Change::Set(fault.into())).await
     }
 
-    /// Applies one change (what a schedule step does).
+    /// Like [`Self::inject`], and the fault is lifted when the guard drops (if it is still
+    /// the fault on its target then). [`FaultGuard::lift`] lifts it and returns once that
+    /// is in force; a plain drop lifts it in the background.
     ///
     /// # Errors
-    /// As for [`Self::set_state`].
-    pub async fn apply(&self, change: Change) -> Result<(), TransitionError> {
-        transition(&self.inner, None, |s| s.apply(&change)).await
+    /// As [`Self::inject`].
+    pub async fn inject_scoped(
+        &self,
+        fault: impl Into<FaultSpec>,
+    ) -> Result<FaultGuard, TransitionError> {
+        let spec = fault.into();
+        self.apply(Change::Set(spec.clone())).await?;
+        Ok(FaultGuard {
+            switch: Some(self.switch.clone()),
+            spec,
+        })
     }
 
-    /// Sets `fault` on `target` (replacing the fault there), always firing.
+    /// Lifts every fault: IMDS is up.
     ///
     /// # Errors
-    /// As for [`Self::set_state`].
-    pub async fn set_fault(&self, target: Target, fault: Fault) -> Result<(), TransitionError> {
-        self.apply(Change::Set(FaultSpec::new(fault).on(target)))
-            .await
-    }
-
-    /// Sets a fault with its target and probability.
-    ///
-    /// # Errors
-    /// As for [`Self::set_state`].
-    pub async fn set_spec(&self, spec: FaultSpec) -> Result<(), TransitionError> {
-        self.apply(Change::Set(spec)).await
-    }
-
-    /// Removes every fault: IMDS is up.
-    ///
-    /// # Errors
-    /// As for [`Self::set_state`].
-    pub async fn clear(&self) -> Result<(), TransitionError> {
+    /// As [`Self::inject`].
+    pub async fn recover(&self) -> Result<(), TransitionError> {
         self.apply(Change::Up).await
+    }
+
+    /// Replaces the whole state.
+    ///
+    /// # Errors
+    /// As [`Self::inject`].
+    pub async fn set_state(&self, state: ImdsState) -> Result<(), TransitionError> {
+        self.switch.set_state(state).await
+    }
+
+    /// Applies one change (what a schedule step does): set a fault, lift the one on a
+    /// target, or lift all.
+    ///
+    /// # Errors
+    /// As [`Self::inject`].
+    pub async fn apply(&self, change: Change) -> Result<(), TransitionError> {
+        self.switch.apply(&change).await
     }
 
     /// Starts the clock of a schedule held by [`MockImdsBuilder::defer_schedule`]: the
     /// event log's zero moves to now and the schedule's later steps run from it. A no-op
     /// when there is no deferred schedule (the clock started with the mock).
     pub fn start_schedule_clock(&self) {
-        let deferred = self
-            .inner
-            .deferred
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(schedule) = deferred {
-            let now = Instant::now();
-            self.inner.events.restart_clock(now);
-            start_schedule(&self.inner, schedule, now, true);
-        }
+        self.switch.start_deferred();
     }
 
     /// Applies `schedule` on the event log's clock in a background task (replacing any
     /// schedule already running). Steps already in the past are applied at once, in order,
     /// except steps at time zero, which [`MockImdsBuilder::schedule`] applies at start.
     pub fn run_schedule(&self, schedule: Schedule) {
-        let epoch = self.inner.events.epoch();
-        start_schedule(&self.inner, schedule, epoch, true);
-    }
-
-    /// The control API's base URL, when it was asked for.
-    pub fn control_endpoint(&self) -> Option<String> {
-        self.control.as_ref().map(|l| format!("http://{}", l.addr))
+        self.switch
+            .run_schedule(schedule, self.events.epoch(), true);
     }
 
     /// All events so far, sorted by time.
     pub fn events(&self) -> Vec<Event> {
-        self.inner.events.snapshot()
+        self.events.snapshot()
+    }
+
+    /// All events so far, to narrow down: `imds.query().since(mark).path("/latest/api/token")`.
+    pub fn query(&self) -> Events {
+        Events::from(self.events.snapshot())
     }
 
     /// The shared event log (its clock is the scenario clock).
     pub fn event_log(&self) -> &EventLog {
-        &self.inner.events
+        &self.events
     }
 
-    /// The current position in the event log, for the `*_since` assertions.
+    /// The current position in the event log, for [`Events::since`].
     pub fn mark(&self) -> Mark {
-        Mark(self.inner.events.now())
+        Mark(self.events.now())
     }
 
     /// Events that happened at or after `mark`.
     pub fn events_since(&self, mark: Mark) -> Vec<Event> {
-        self.events()
-            .into_iter()
-            .filter(|e| e.at >= mark.0)
-            .collect()
+        self.query().since(mark).into_vec()
     }
 
     /// IMDS requests for the role credentials document (not the listing) at or after
     /// `mark` that were answered 200: how often clients fetched credentials.
     pub fn credential_fetches_since(&self, mark: Mark) -> usize {
-        self.events_since(mark)
-            .iter()
-            .filter(|e| e.is_credential_fetch())
-            .count()
+        self.query().since(mark).credential_fetches().len()
     }
 
     /// The credential store (`None` when the instance has no role).
     pub fn credentials(&self) -> Option<&Arc<CredentialStore>> {
-        self.inner.credentials.as_ref()
+        self.credentials.as_ref()
     }
 }
 
-/// Runs `schedule` with `start` as its zero, replacing the running one. `skip_zero`: the
-/// steps at zero were applied already (at start-up).
-fn start_schedule(inner: &Arc<Inner>, schedule: Schedule, start: Instant, skip_zero: bool) {
-    let task_inner = inner.clone();
-    let task = inner.runtime.spawn(async move {
-        let inner = task_inner;
-        for group in schedule.steps().chunk_by(|a, b| a.at == b.at) {
-            if skip_zero && group[0].at.is_zero() {
-                continue;
+/// A fault set by [`MockImds::inject_scoped`]; dropping the guard lifts it.
+#[derive(Debug)]
+#[must_use = "the fault is lifted when the guard drops"]
+pub struct FaultGuard {
+    switch: Option<Arc<Switch>>,
+    spec: FaultSpec,
+}
+
+impl FaultGuard {
+    /// The fault this guard holds.
+    pub fn spec(&self) -> &FaultSpec {
+        &self.spec
+    }
+
+    /// Lifts the fault (if it is still the one on its target) and returns once that is in
+    /// force.
+    ///
+    /// # Errors
+    /// As [`MockImds::inject`].
+    pub async fn lift(mut self) -> Result<(), TransitionError> {
+        match self.switch.take() {
+            Some(switch) => lift(&switch, &self.spec).await,
+            None => Ok(()),
+        }
+    }
+}
+
+async fn lift(switch: &Switch, spec: &FaultSpec) -> Result<(), TransitionError> {
+    switch
+        .transition(None, |state| {
+            if state.fault_on(&spec.target) == Some(spec) {
+                state.clear(&spec.target);
             }
-            tokio::time::sleep_until(start + group[0].at).await;
-            // Asked for at the step's time, on the event log's clock (a schedule posted
-            // to a running mock starts later than the log's zero).
-            let asked_at = start.saturating_duration_since(inner.events.epoch()) + group[0].at;
-            // A failure is in the event log (`transition-failed`); later steps still run.
-            let _ = transition(&inner, Some(asked_at), |s| {
-                for step in group {
-                    s.apply(&step.change);
-                }
-            })
-            .await;
-        }
-    });
-    if let Some(old) = inner
-        .schedule_task
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .replace(task)
-    {
-        old.abort();
-    }
+        })
+        .await
 }
 
-/// What the control API may do to a running mock.
-#[derive(Debug, Clone)]
-pub struct Control(Arc<Inner>);
-
-impl Control {
-    /// The current state.
-    pub fn state(&self) -> ImdsState {
-        (**self.0.imds.state().borrow()).clone()
-    }
-
-    /// Replaces the state (and returns once it is in force).
-    ///
-    /// # Errors
-    /// As for [`MockImds::set_state`].
-    pub async fn set_state(&self, state: ImdsState) -> Result<(), TransitionError> {
-        transition(&self.0, None, |s| *s = state).await
-    }
-
-    /// Applies one change.
-    ///
-    /// # Errors
-    /// As for [`MockImds::set_state`].
-    pub async fn apply(&self, change: Change) -> Result<(), TransitionError> {
-        transition(&self.0, None, |s| s.apply(&change)).await
-    }
-
-    /// Starts `schedule` from now, replacing any running schedule.
-    pub fn run_schedule(&self, schedule: Schedule) {
-        start_schedule(&self.0, schedule, Instant::now(), false);
-    }
-
-    /// Stops the running schedule, if any.
-    pub fn stop_schedule(&self) {
-        if let Some(task) = self
-            .0
-            .schedule_task
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
-            task.abort();
-        }
-    }
-
-    /// `(recorded, dropped from memory, IMDS requests recorded)` event counts.
-    pub fn event_counts(&self) -> (u64, u64, u64) {
-        let log = &self.0.events;
-        (log.recorded(), log.dropped(), log.imds_requests_recorded())
-    }
-
-    /// Events at or after `since` on the mock's clock.
-    pub fn events_since(&self, since: std::time::Duration) -> Vec<Event> {
-        self.0
-            .events
-            .snapshot()
-            .into_iter()
-            .filter(|e| e.at >= since)
-            .collect()
-    }
-
-    /// The RNG seed.
-    pub fn seed(&self) -> u64 {
-        self.0.seed
-    }
-}
-
-/// Applies `change` to the state and puts it in force. `step`: when a schedule step asked
-/// for it, the step's time on the event log's clock, else `None` (asked for now). Logs a `transition` event when it is in force, stamped then, with the time
-/// it was asked for; or a `transition-failed` event.
-async fn transition(
-    inner: &Inner,
-    step: Option<Duration>,
-    change: impl FnOnce(&mut ImdsState),
-) -> Result<(), TransitionError> {
-    let asked_at = step.unwrap_or_else(|| inner.events.now());
-    let mut socket_mode = inner.transition_lock.lock().await;
-    let mut state = (**inner.imds.state().borrow()).clone();
-    change(&mut state);
-    // Handlers see the new state first (a kept-alive request must not be served in the
-    // old one), then the socket follows — only when its mode changes, so that switching
-    // request-level faults does not queue behind a listener busy accepting.
-    let mode = SocketMode::for_fault(state.socket_fault());
-    inner.imds.state().send_replace(Arc::new(state.clone()));
-    if mode != *socket_mode {
-        if let Err(source) = inner.imds_listener.apply(mode).await {
-            // The listener is left refusing connections.
-            *socket_mode = SocketMode::Refuse;
-            inner.events.record(EventKind::TransitionFailed {
-                state: state.clone(),
-                asked_at,
-                scheduled: step.is_some(),
-                error: source.to_string(),
+impl Drop for FaultGuard {
+    fn drop(&mut self) {
+        if let Some(switch) = self.switch.take() {
+            let spec = self.spec.clone();
+            switch.clone().spawn(async move {
+                let _ = lift(&switch, &spec).await;
             });
-            return Err(TransitionError { state, source });
         }
-        *socket_mode = mode;
     }
-    inner.events.record(EventKind::Transition {
-        state,
-        asked_at,
-        scheduled: step.is_some(),
-    });
-    Ok(())
 }

@@ -1,51 +1,78 @@
 //! mock-imds: a fake EC2 Instance Metadata Service (IMDS) and a fake STS, both of which
 //! fail on command, for testing how AWS SDK clients survive metadata outages.
 //!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use mock_imds::{Fault, MockImds, Target};
+//! let imds = MockImds::builder().seed(7).start().await?;
+//! let _env = imds.sdk_env();                          // point an SDK at it
+//! let outage = imds.inject_scoped(Fault::status(403).on(Target::Token)).await?;
+//! // ... run a client: its token PUT is refused ...
+//! outage.lift().await?;                               // or let the guard drop
+//! # Ok(()) }
+//! ```
+//!
 //! Map of the crate (one concern per module):
 //! - [`config`]: what the fake instance looks like (identity, role, `HttpTokens`,
 //!   `HttpEndpoint`, credential lifetime), with EC2-like defaults.
-//! - [`fault`]: the fault catalogue ([`Fault`]), targets ([`Target`]), the IMDS state
-//!   ([`ImdsState`]: the active faults) and changes, with the string syntax used by
-//!   scenarios, the CLI and the control API (`refuse`, `status(403) on token p=0.5`).
-//! - [`schedule`]: `(at, change)` steps on the scenario clock.
-//! - [`generate`]: seeded schedule generators (`flap`, `random-outages`) expanded to steps.
+//! - [`fault`]: every fault behaviour: the catalogue ([`Fault`]), the syntax
+//!   (`status(403) on token p=0.5`), targets ([`Target`]), the state ([`ImdsState`]) and
+//!   one interpreter per layer (socket, answer, document, body).
+//! - `schedule`: `(at, change)` steps on the scenario clock ([`Schedule`]), seeded
+//!   generators ([`Generator`]) and the schedule file reader ([`ScheduleFile`]).
 //! - [`events`]: the event log: every request, every transition, every STS call, with a
-//!   monotonic timestamp from one epoch.
-//! - [`tokens`]: IMDSv2 session tokens (issue with a TTL, validate, expire).
-//! - [`credentials`]: the credential store: issues, rotates and remembers role credentials.
-//! - [`metadata`]: the metadata tree (listings and leaves) as EC2 serves it.
-//! - [`ec2_http`]: EC2's response shapes (error pages, `text/plain` bodies).
-//! - [`imds_service`]: one IMDS request → one response, applying the current state.
-//! - [`listener`]: the TCP side: bind, accept, refuse (close the socket), kill connections.
-//! - [`sigv4_check`]: checks a SigV4-signed request against the credential store.
-//! - [`sts`]: the fake STS endpoint (`GetCallerIdentity`).
-//! - [`handle`]: [`MockImds::builder`] and the [`MockImds`] handle a test holds.
-//! - [`control`]: the HTTP control API (JSON) for other languages and `mock-imds ctl`.
-//! - `fuzzing` (hidden, not an API): the bodies of the `fuzz/` targets, so that `cargo test`
-//!   runs their seeds too.
+//!   monotonic timestamp from one epoch; [`Events`] to query it.
+//! - `tokens`: IMDSv2 session tokens (issue with a TTL, validate, expire).
+//! - `credentials`: the credential store: issues, rotates and remembers role credentials.
+//! - `metadata`: the metadata tree (listings and leaves) as EC2 serves it.
+//! - `ec2_http`: EC2's response shapes (error pages, `text/plain` bodies).
+//! - `imds`: EC2's IMDS: one request → one response, once the faults have had their say.
+//! - `listener`: the TCP side: bind, accept, refuse (close the socket), kill connections.
+//! - `sigv4_check`: checks a SigV4-signed request against the credential store.
+//! - [`sts`]: the fake STS endpoint (`GetCallerIdentity`) and its call ids.
+//! - `switch`: the state in force and the schedule runner; every change goes through it.
+//! - `handle`: [`MockImds::builder`] and the [`MockImds`] handle a test holds.
+//! - [`control`]: the HTTP control API (JSON) for other languages and `mock-imds ctl`,
+//!   and [`ControlClient`].
+//! - `ms`: durations as milliseconds in JSON.
+//! - `fuzzing` (hidden, not an API): the bodies of the `fuzz/` targets and the in-process
+//!   service the benchmarks and fault tests drive.
+//!
+//! The `mock-imds` binary (`src/bin/mock-imds/`) is `serve`, `ctl` and `load` on top of
+//! this API.
 
 pub mod config;
 pub mod control;
-pub mod credentials;
-pub mod ec2_http;
+mod credentials;
+mod ec2_http;
 pub mod events;
 pub mod fault;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod generate;
-pub mod handle;
-pub mod imds_service;
-pub mod listener;
-pub mod metadata;
-pub mod schedule;
-pub mod sigv4_check;
+mod handle;
+mod imds;
+mod listener;
+mod metadata;
+mod ms;
+mod schedule;
+mod sigv4_check;
 pub mod sts;
-pub mod tokens;
+mod switch;
+mod tokens;
 
-pub use config::{HttpEndpoint, HttpTokens, ImdsConfig, InstanceIdentity};
+pub use config::{ConfigError, HttpEndpoint, HttpTokens, ImdsConfig, InstanceIdentity};
+pub use control::{ControlClient, ControlClientError};
 pub use credentials::{CredentialStore, IssuedCredentials};
-pub use events::{Event, EventKind, EventLog, StsOutcome};
+pub use events::{Event, EventKind, EventLog, EventType, Events, Mark, StsOutcome};
 pub use fault::{Change, Fault, FaultSpec, ImdsState, ParseFaultError, Target};
-pub use generate::{DurationRange, GenerateError, Generator};
-pub use handle::{Mark, MockImds, MockImdsBuilder, TransitionError};
-pub use schedule::{Schedule, ScheduleError, Step};
+pub use handle::{FaultGuard, MockImds, MockImdsBuilder, SdkEnv};
+pub use schedule::{
+    expand_tables, DurationRange, GenerateError, GenerateTable, Generator, Schedule, ScheduleError,
+    ScheduleFile, Step, StepTable,
+};
+pub use sts::CALL_ID_HEADER;
+pub use switch::TransitionError;
+
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

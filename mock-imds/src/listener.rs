@@ -27,6 +27,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -38,10 +39,20 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::ec2_http::HttpResponse;
-use crate::fault::Fault;
-use crate::imds_service::ConnectionClosed;
+
+/// The handler answers nothing and the connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectionClosed {
+    /// Closed (FIN): `refuse`/`drop-syn` met on a connection that was already open.
+    #[error("connection closed by a fault")]
+    Close,
+    /// Reset (RST): the `reset` fault.
+    #[error("connection reset by a fault")]
+    Reset,
+}
 
 /// Largest request head (request line plus header fields) a mock listener accepts, in
 /// bytes. A larger head is answered 431 and the connection closed. EC2 documents no limit;
@@ -54,31 +65,43 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// How long the first connection filling a `drop-syn` socket's accept queue may take: 2 s.
 const FIRST_FILLER_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Answers one request; `Err` ends the connection without an answer.
+/// Answers one request arriving on a connection; `Err` ends the connection without an
+/// answer.
 pub type Handler = Arc<
     dyn Fn(
             Request<Incoming>,
+            ConnectionSocket,
         ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, ConnectionClosed>> + Send>>
         + Send
         + Sync,
 >;
 
-/// The connection a request arrived on, in the request's extensions, so a handler can set
-/// socket options on its answer (the IMDSv2 hop limit).
-#[derive(Debug, Clone)]
-pub struct ConnectionSocket(Arc<TcpStream>);
+/// What the handlers of one connection want of its socket, applied by [`SharedStream`]
+/// (which owns the socket) before it next writes, or as it closes.
+#[derive(Debug, Default)]
+struct Wishes {
+    /// The IP TTL / hop limit the next answer should leave with (0: the system's).
+    hops: AtomicU32,
+    /// Close with a reset (RST) rather than a FIN.
+    reset: AtomicBool,
+}
+
+/// The connection a request arrived on, handed to the handler, so it can set socket
+/// options on its answer (the IMDSv2 hop limit). Cloning shares it.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionSocket(Arc<Wishes>);
 
 impl ConnectionSocket {
-    /// Sets the IP TTL (IPv4) or unicast hop limit (IPv6) of the packets sent from now on.
+    /// Sets the IP TTL (IPv4) or unicast hop limit (IPv6) of the packets sent from now on:
+    /// the answer being built leaves with it. The socket option is set before the next
+    /// write, and only when it changes (no system call per request). A `setsockopt`
+    /// failure is logged.
     ///
     /// # Errors
-    /// The `setsockopt` error.
+    /// None at present (the option is set on the next write); kept for callers that check.
     pub fn set_hop_limit(&self, hops: u32) -> io::Result<()> {
-        let socket = socket2::SockRef::from(&*self.0);
-        match self.0.local_addr()? {
-            SocketAddr::V4(_) => socket.set_ttl_v4(hops),
-            SocketAddr::V6(_) => socket.set_unicast_hops_v6(hops),
-        }
+        self.0.hops.store(hops, Ordering::Relaxed);
+        Ok(())
     }
 }
 
@@ -93,17 +116,6 @@ pub enum SocketMode {
     DropSyn,
 }
 
-impl SocketMode {
-    /// The mode a socket-level fault asks for (`None`: open).
-    pub fn for_fault(fault: Option<&Fault>) -> Self {
-        match fault {
-            Some(Fault::Refuse) => SocketMode::Refuse,
-            Some(Fault::DropSyn) => SocketMode::DropSyn,
-            _ => SocketMode::Open,
-        }
-    }
-}
-
 type Command = (SocketMode, oneshot::Sender<io::Result<()>>);
 
 /// A running listener task. Dropping it closes the socket and every connection, and
@@ -112,15 +124,9 @@ type Command = (SocketMode, oneshot::Sender<io::Result<()>>);
 pub struct Listener {
     local_addr: SocketAddr,
     commands: tokio::sync::mpsc::UnboundedSender<Command>,
-    task: tokio::task::JoinHandle<()>,
+    _task: AbortOnDropHandle<()>,
     /// Bound, never listening: keeps the port ours while the live socket is closed.
     _placeholder: socket2::Socket,
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 /// A socket bound to `addr` (port 0: a free port) that does not listen, with
@@ -164,11 +170,17 @@ enum Socket {
 
 impl Listener {
     /// Binds `addr` (port 0 picks a free port) and serves `handler` on it, starting in
-    /// `mode`.
+    /// `mode`. `server`: the `Server` header of every answer sent (the handler's and the
+    /// listener's own), or none.
     ///
     /// # Errors
     /// The bind error (address in use, not permitted, …).
-    pub async fn start(addr: SocketAddr, handler: Handler, mode: SocketMode) -> io::Result<Self> {
+    pub async fn start(
+        addr: SocketAddr,
+        handler: Handler,
+        mode: SocketMode,
+        server: Option<&'static str>,
+    ) -> io::Result<Self> {
         let placeholder = placeholder(addr)?;
         let local_addr = placeholder
             .local_addr()?
@@ -176,11 +188,12 @@ impl Listener {
             .ok_or_else(|| io::Error::other("the placeholder socket has no IP address"))?;
         let listener = bind(local_addr, 1024)?;
         let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
-        let task = tokio::spawn(run(local_addr, Socket::Open(listener), handler, rx));
+        let server = server.map(http::HeaderValue::from_static);
+        let task = tokio::spawn(run(local_addr, Socket::Open(listener), handler, server, rx));
         let this = Self {
             local_addr,
             commands,
-            task,
+            _task: AbortOnDropHandle::new(task),
             _placeholder: placeholder,
         };
         this.apply(mode).await?;
@@ -211,6 +224,7 @@ async fn run(
     addr: SocketAddr,
     mut socket: Socket,
     handler: Handler,
+    server: Option<http::HeaderValue>,
     mut commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
 ) {
     let mut connections = JoinSet::new();
@@ -226,7 +240,7 @@ async fn run(
                 match accepted {
                     Ok((stream, _peer)) => {
                         let _ = stream.set_nodelay(true);
-                        connections.spawn(serve_connection(stream, handler.clone()));
+                        connections.spawn(serve_connection(stream, handler.clone(), server.clone()));
                     }
                     Err(err) => {
                         // EMFILE and friends: back off briefly instead of spinning.
@@ -326,91 +340,137 @@ fn host_is_valid<B>(req: &Request<B>) -> bool {
     }
 }
 
-/// The accepted socket, shared by hyper (which reads and writes it through this) and by
-/// the handlers and [`serve_connection`] (which set socket options on it): one file
-/// descriptor per connection. (A `try_clone` twin used to double the descriptors, so at
-/// 10,000 connections the mock hit a 20,000 limit and stopped accepting, control API
-/// included.)
-struct SharedStream(Arc<TcpStream>);
+/// The accepted socket as hyper reads and writes it, owned (one file descriptor per
+/// connection; a `try_clone` twin used to double the descriptors, so at 10,000
+/// connections the mock hit a 20,000 limit and stopped accepting, control API included).
+/// Reads and writes are tokio's own (a short read clears the readiness, writes are
+/// vectored); what the handlers wish for the socket ([`ConnectionSocket`]) is applied
+/// here: the hop limit before a write when it changed, a reset as it closes.
+struct SharedStream {
+    stream: TcpStream,
+    wishes: Arc<Wishes>,
+    /// The hop limit in force on the socket (0: the system's, never set).
+    hops: u32,
+    ipv6: bool,
+}
+
+impl SharedStream {
+    fn new(stream: TcpStream, wishes: Arc<Wishes>) -> Self {
+        let ipv6 = stream.local_addr().is_ok_and(|a| a.is_ipv6());
+        Self {
+            stream,
+            wishes,
+            hops: 0,
+            ipv6,
+        }
+    }
+
+    /// Puts the wished hop limit in force before the next bytes go out.
+    fn apply_hop_limit(&mut self) {
+        let wanted = self.wishes.hops.load(Ordering::Relaxed);
+        if wanted == 0 || wanted == self.hops {
+            return;
+        }
+        let socket = socket2::SockRef::from(&self.stream);
+        let set = if self.ipv6 {
+            socket.set_unicast_hops_v6(wanted)
+        } else {
+            socket.set_ttl_v4(wanted)
+        };
+        if let Err(err) = set {
+            tracing::warn!(%err, hops = wanted, "could not set an answer's hop limit");
+        }
+        self.hops = wanted;
+    }
+}
+
+impl Drop for SharedStream {
+    fn drop(&mut self) {
+        if self.wishes.reset.load(Ordering::Relaxed) {
+            // The socket closes right after this: with a zero linger, that close is a reset.
+            let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+        }
+    }
+}
 
 impl tokio::io::AsyncRead for SharedStream {
     fn poll_read(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        loop {
-            std::task::ready!(self.0.poll_read_ready(cx))?;
-            match self.0.try_read(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                // Readiness was stale; `try_read` cleared it, so poll again.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        Pin::new(&mut self.stream).poll_read(cx, buf)
     }
 }
 
 impl tokio::io::AsyncWrite for SharedStream {
     fn poll_write(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        loop {
-            std::task::ready!(self.0.poll_write_ready(cx))?;
-            match self.0.try_write(data) {
-                Ok(n) => return Poll::Ready(Ok(n)),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
+        self.apply_hop_limit();
+        Pin::new(&mut self.stream).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.apply_hop_limit();
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match std::task::ready!(Pin::new(&mut self.stream).poll_shutdown(cx)) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
+            other => Poll::Ready(other),
         }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let shut = socket2::SockRef::from(&*self.0).shutdown(std::net::Shutdown::Write);
-        Poll::Ready(match shut {
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-            other => other,
-        })
     }
 }
 
-async fn serve_connection(stream: TcpStream, handler: Handler) {
-    let stream = Arc::new(stream);
-    let socket = ConnectionSocket(stream.clone());
-    let service = service_fn(move |mut req: Request<Incoming>| {
-        if !host_is_valid(&req) {
-            let answer: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(std::future::ready(Ok(
-                crate::ec2_http::error_page(http::StatusCode::BAD_REQUEST),
-            )));
-            return answer;
+/// The answer to a request the listener refuses itself (400: no or several `Host`).
+fn bad_request() -> HttpResponse {
+    crate::ec2_http::error_page(http::StatusCode::BAD_REQUEST)
+}
+
+async fn serve_connection(stream: TcpStream, handler: Handler, server: Option<http::HeaderValue>) {
+    let socket = ConnectionSocket::default();
+    let io = SharedStream::new(stream, socket.0.clone());
+    let service = service_fn(move |req: Request<Incoming>| {
+        let answer = host_is_valid(&req).then(|| handler(req, socket.clone()));
+        let server = server.clone();
+        let wishes = socket.0.clone();
+        async move {
+            let mut response = match answer {
+                Some(answer) => answer.await,
+                None => Ok(bad_request()),
+            }
+            .inspect_err(|closed| {
+                if *closed == ConnectionClosed::Reset {
+                    wishes.reset.store(true, Ordering::Relaxed);
+                }
+            })?;
+            if let Some(server) = server {
+                response.headers_mut().insert(http::header::SERVER, server);
+            }
+            Ok::<_, ConnectionClosed>(response)
         }
-        req.extensions_mut().insert(socket.clone());
-        handler(req)
     });
-    let served = hyper::server::conn::http1::Builder::new()
+    // An error is the client's doing or a fault's (whose reset `SharedStream` carries out).
+    let _ = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
         .max_buf_size(64 * 1024)
         .max_header_size(MAX_HEAD_BYTES)
-        .serve_connection(TokioIo::new(SharedStream(stream.clone())), service)
+        .serve_connection(TokioIo::new(io), service)
         .await;
-    if let Err(err) = served {
-        let reset = std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |e| {
-            e.source()
-        })
-        .any(|e| e.downcast_ref::<ConnectionClosed>() == Some(&ConnectionClosed::Reset));
-        if reset {
-            // The socket closes when the last handle (this one) drops: with a zero
-            // linger, that close is a reset.
-            let _ = socket2::SockRef::from(&*stream).set_linger(Some(Duration::ZERO));
-        }
-    }
 }

@@ -59,7 +59,7 @@ const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 /// The fake STS service.
 #[derive(Debug)]
-pub struct Sts {
+pub(crate) struct Sts {
     identity: InstanceIdentity,
     credentials: Option<Arc<CredentialStore>>,
     events: EventLog,
@@ -67,7 +67,7 @@ pub struct Sts {
 
 impl Sts {
     /// A fake STS trusting `credentials` (none: every key is unknown).
-    pub fn new(
+    pub(crate) fn new(
         identity: InstanceIdentity,
         credentials: Option<Arc<CredentialStore>>,
         events: EventLog,
@@ -80,7 +80,7 @@ impl Sts {
     }
 
     /// Answers one request and logs it as an [`EventKind::StsRequest`].
-    pub async fn handle<B>(&self, req: Request<B>) -> HttpResponse
+    pub(crate) async fn handle<B>(&self, req: Request<B>) -> HttpResponse
     where
         B: hyper::body::Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -111,9 +111,7 @@ impl Sts {
             .map(|a| a.access_key_id);
         let call_id = call_id(&parts.headers);
 
-        let (mut response, outcome) = self.answer(&parts, &body, &action);
-        // EC2ws is IMDS's server name, not STS's.
-        response.headers_mut().remove(http::header::SERVER);
+        let (response, outcome) = self.answer(&parts, &body, &action);
         self.events.record_at(
             arrived,
             EventKind::StsRequest {

@@ -3,39 +3,26 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use mock_imds::{ImdsState, MockImds};
+use mock_imds::{ControlClient, ImdsState, MockImds};
 
-async fn call(base: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Full<Bytes>>();
-    let req = http::Request::builder()
-        .method(method)
-        .uri(format!("{base}{path}"))
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
-    let res = client.request(req).await.unwrap();
-    let status = res.status().as_u16();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap())
-}
+mod support;
+use support::{call, raw_get, WAIT};
 
-async fn started() -> (MockImds, String) {
+async fn started() -> (MockImds, ControlClient) {
     let imds = MockImds::builder()
         .seed(42)
         .control(SocketAddr::from(([127, 0, 0, 1], 0)))
         .start()
         .await
         .unwrap();
-    let base = imds.control_endpoint().unwrap();
-    (imds, base)
+    let client = ControlClient::for_endpoint(&imds.control_endpoint().unwrap()).unwrap();
+    (imds, client)
 }
 
 #[tokio::test]
 async fn faults_can_be_set_listed_and_cleared() {
-    let (imds, base) = started().await;
-    let (s, v) = call(&base, "GET", "/state", "").await;
+    let (imds, client) = started().await;
+    let (s, v) = call(&client, "GET", "/state", "").await;
     assert_eq!(
         (
             s,
@@ -47,7 +34,7 @@ async fn faults_can_be_set_listed_and_cleared() {
     );
 
     let (s, v) = call(
-        &base,
+        &client,
         "POST",
         "/faults",
         r#"{"fault": "status(403) on token"}"#,
@@ -57,27 +44,33 @@ async fn faults_can_be_set_listed_and_cleared() {
         (s, v["state"].as_str()),
         (200, Some("status(403) on token"))
     );
-    let (_, v) = call(&base, "POST", "/faults", r#"{"fault": "refuse"}"#).await;
+    let (_, v) = call(&client, "POST", "/faults", r#"{"fault": "refuse"}"#).await;
     assert_eq!(v["state"], "status(403) on token; refuse");
     assert!(
         tokio::net::TcpStream::connect(imds.addr()).await.is_err(),
         "in force when the call returns"
     );
 
-    let (_, v) = call(&base, "DELETE", "/faults/listener", "").await;
+    let (_, v) = call(&client, "DELETE", "/faults/listener", "").await;
     assert_eq!(v["state"], "status(403) on token");
-    let (_, v) = call(&base, "PUT", "/state", r#"{"state": "blackhole; no-role"}"#).await;
+    let (_, v) = call(
+        &client,
+        "PUT",
+        "/state",
+        r#"{"state": "blackhole; no-role"}"#,
+    )
+    .await;
     assert_eq!(v["state"], "no-role; blackhole");
-    let (_, v) = call(&base, "DELETE", "/faults", "").await;
+    let (_, v) = call(&client, "DELETE", "/faults", "").await;
     assert_eq!(v["state"], "up");
     assert_eq!(imds.state(), ImdsState::up());
 }
 
 #[tokio::test]
 async fn schedules_run_from_now_and_events_are_readable() {
-    let (imds, base) = started().await;
+    let (imds, client) = started().await;
     let (s, v) = call(
-        &base,
+        &client,
         "POST",
         "/schedule",
         r#"{"steps": [{"at": "0s", "state": "refuse"}, {"at": "100ms", "state": "up"}]}"#,
@@ -86,7 +79,7 @@ async fn schedules_run_from_now_and_events_are_readable() {
     assert_eq!((s, v["steps"].as_u64()), (200, Some(2)));
     let mut waited = Duration::ZERO;
     loop {
-        let (_, events) = call(&base, "GET", "/events", "").await;
+        let (_, events) = call(&client, "GET", "/events", "").await;
         let states: Vec<&str> = events
             .as_array()
             .unwrap()
@@ -104,14 +97,14 @@ async fn schedules_run_from_now_and_events_are_readable() {
         tokio::time::sleep(Duration::from_millis(20)).await;
         waited += Duration::from_millis(20);
     }
-    let (_, later) = call(&base, "GET", "/events?since_ms=99999999", "").await;
+    let (_, later) = call(&client, "GET", "/events?since_ms=99999999", "").await;
     assert_eq!(later.as_array().unwrap().len(), 0);
     drop(imds);
 }
 
 /// The `transition` events of `GET /events`, oldest first: `(at_ms, state, scheduled)`.
-async fn transitions(base: &str) -> Vec<(f64, String, bool)> {
-    let (_, events) = call(base, "GET", "/events", "").await;
+async fn transitions(client: &ControlClient) -> Vec<(f64, String, bool)> {
+    let (_, events) = call(client, "GET", "/events", "").await;
     events
         .as_array()
         .unwrap()
@@ -130,12 +123,12 @@ async fn transitions(base: &str) -> Vec<(f64, String, bool)> {
 /// Polls `GET /events` until a transition satisfying `pred` is logged (bounded by
 /// [`WAIT`]) and returns it.
 async fn wait_for_transition(
-    base: &str,
+    client: &ControlClient,
     pred: impl Fn(&(f64, String, bool)) -> bool,
 ) -> (f64, String, bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let seen = transitions(base).await;
+        let seen = transitions(client).await;
         if let Some(found) = seen.iter().find(|t| pred(t)) {
             return found.clone();
         }
@@ -147,68 +140,38 @@ async fn wait_for_transition(
     }
 }
 
-/// One GET to IMDS on a fresh connection: its status, or how it failed.
-async fn imds_get(addr: SocketAddr) -> Result<u16, String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let exchange = async {
-        let mut conn = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        conn.write_all(
-            b"GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        )
-        .await
-        .map_err(|e| format!("write: {e}"))?;
-        let mut answer = Vec::new();
-        conn.read_to_end(&mut answer)
-            .await
-            .map_err(|e| format!("read: {e}"))?;
-        let text = String::from_utf8_lossy(&answer);
-        text.split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("no HTTP answer: {text:?}"))
-    };
-    tokio::time::timeout(WAIT, exchange)
-        .await
-        .unwrap_or_else(|_| Err(format!("no answer within {WAIT:?}")))
-}
-
-/// Generous bound on anything that should happen promptly (a loaded 2-core machine).
-const WAIT: Duration = Duration::from_secs(10);
-
 #[tokio::test]
 async fn reset_takes_a_down_mock_up_and_stops_its_schedule() {
-    let (imds, base) = started().await;
+    let (imds, client) = started().await;
     // Down twice over: a schedule whose later step would bring a fault back…
     const LATER_STEP_MS: f64 = 2000.0;
     let (s, _) = call(
-        &base,
+        &client,
         "POST",
         "/schedule",
         r#"{"steps": [{"at": "0s", "state": "status(503) on token"}, {"at": "2s", "state": "refuse"}]}"#,
     )
     .await;
     assert_eq!(s, 200);
-    let (first_at, _, _) = wait_for_transition(&base, |(_, state, scheduled)| {
+    let (first_at, _, _) = wait_for_transition(&client, |(_, state, scheduled)| {
         *scheduled && state == "status(503) on token"
     })
     .await;
     // …and a fault set by hand on top of it.
-    let (s, v) = call(&base, "POST", "/faults", r#"{"fault": "blackhole"}"#).await;
+    let (s, v) = call(&client, "POST", "/faults", r#"{"fault": "blackhole"}"#).await;
     assert_eq!(
         (s, v["state"].as_str()),
         (200, Some("status(503) on token; blackhole"))
     );
-    let (_, v) = call(&base, "GET", "/state", "").await;
+    let (_, v) = call(&client, "GET", "/state", "").await;
     assert_eq!(v["up"], false, "{v}");
 
-    let (s, v) = call(&base, "POST", "/reset", "").await;
+    let (s, v) = call(&client, "POST", "/reset", "").await;
     assert_eq!(
         (s, v["state"].as_str(), v["up"].as_bool()),
         (200, Some("up"), Some(true))
     );
-    let (reset_at, _, _) = *transitions(&base)
+    let (reset_at, _, _) = *transitions(&client)
         .await
         .iter()
         .rfind(|(_, state, scheduled)| state == "up" && !*scheduled)
@@ -227,12 +190,12 @@ async fn reset_takes_a_down_mock_up_and_stops_its_schedule() {
     let mut probes = 0;
     loop {
         assert_eq!(
-            imds_get(imds.addr()).await,
+            raw_get(imds.addr(), "/latest/meta-data/instance-id").await,
             Ok(200),
             "probe {probes} after the reset"
         );
         probes += 1;
-        let (_, events) = call(&base, "GET", "/events", "").await;
+        let (_, events) = call(&client, "GET", "/events", "").await;
         let latest_request = events
             .as_array()
             .unwrap()
@@ -249,13 +212,13 @@ async fn reset_takes_a_down_mock_up_and_stops_its_schedule() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let after_reset: Vec<_> = transitions(&base)
+    let after_reset: Vec<_> = transitions(&client)
         .await
         .into_iter()
         .filter(|(at, _, _)| *at > reset_at)
         .collect();
     assert_eq!(after_reset, vec![], "the schedule ran on after the reset");
-    let (_, v) = call(&base, "GET", "/state", "").await;
+    let (_, v) = call(&client, "GET", "/state", "").await;
     assert_eq!(
         (v["state"].as_str(), v["up"].as_bool()),
         (Some("up"), Some(true))
@@ -265,7 +228,7 @@ async fn reset_takes_a_down_mock_up_and_stops_its_schedule() {
 
 #[tokio::test]
 async fn bad_input_gets_400_with_what_is_accepted() {
-    let (_imds, base) = started().await;
+    let (_imds, client) = started().await;
     for (method, path, body, needle) in [
         (
             "POST",
@@ -301,15 +264,15 @@ async fn bad_input_gets_400_with_what_is_accepted() {
         ),
         ("GET", "/events?since_ms=-4", "", "since_ms must be"),
     ] {
-        let (s, v) = call(&base, method, path, body).await;
+        let (s, v) = call(&client, method, path, body).await;
         assert_eq!(s, 400, "{method} {path}: {v}");
         assert!(
             v["error"].as_str().unwrap().contains(needle),
             "{method} {path}: {v}"
         );
     }
-    assert_eq!(call(&base, "GET", "/nope", "").await.0, 404);
-    assert_eq!(call(&base, "PATCH", "/state", "").await.0, 405);
+    assert_eq!(call(&client, "GET", "/nope", "").await.0, 404);
+    assert_eq!(call(&client, "PATCH", "/state", "").await.0, 405);
 }
 
 /// A schedule posted to a running mock starts when it is posted, not at the log's zero: its
@@ -317,10 +280,10 @@ async fn bad_input_gets_400_with_what_is_accepted() {
 /// asked_at_ms) stays a lateness and not the mock's age.
 #[tokio::test]
 async fn a_posted_schedule_logs_when_its_steps_were_asked_for_on_the_log_clock() {
-    let (imds, base) = started().await;
+    let (imds, client) = started().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (s, _) = call(
-        &base,
+        &client,
         "POST",
         "/schedule",
         r#"{"steps": [{"at": "100ms", "state": "status(500)"}]}"#,

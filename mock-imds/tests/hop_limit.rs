@@ -10,7 +10,9 @@
 use std::io::Write;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+mod support;
 
 const SERVER: &str = "198.51.100.1"; // TEST-NET-2, only inside the test's namespaces
 const ROUTER_TO_SERVER: &str = "198.51.100.2";
@@ -111,13 +113,7 @@ fn topology() -> Result<Namespaces, String> {
     Ok(ns)
 }
 
-struct Served(Child);
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::KillOnDrop as Served;
 
 fn serve(ns: &Namespaces, hop_limit: &str) -> Served {
     let mut child = Command::new("ip")

@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use mock_imds::{Event, EventKind, Fault, ImdsState};
 
+mod support;
+
 /// The fault cycle `mock-imds load` uses by default, read from its `--help`.
 fn default_fault_cycle() -> Vec<ImdsState> {
     let out = Command::new(env!("CARGO_BIN_EXE_mock-imds"))
@@ -81,7 +83,7 @@ fn worker_threads() -> usize {
 
 #[test]
 fn a_small_load_test_passes() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = support::root();
     let out_dir = tempfile::tempdir().unwrap();
     let events_file = out_dir.path().join("events.ndjson");
     let out = Command::new("bash")

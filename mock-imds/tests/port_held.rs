@@ -18,7 +18,7 @@ fn squat(addr: SocketAddr) -> Option<TcpListener> {
 async fn port_survives(fault: Fault) {
     let imds = MockImds::builder().start().await.unwrap();
     let addr = imds.addr();
-    imds.set_fault(Target::Listener, fault.clone())
+    imds.inject(fault.clone().on(Target::Listener))
         .await
         .unwrap();
 
@@ -31,7 +31,7 @@ async fn port_survives(fault: Fault) {
     let outgoing = socket.bind(&addr.into());
 
     // `up` comes back promptly, in force, and logged with when it was asked for.
-    let up = tokio::time::timeout(Duration::from_secs(10), imds.clear()).await;
+    let up = tokio::time::timeout(Duration::from_secs(10), imds.recover()).await;
     assert!(
         squatter.is_none(),
         "{fault}: the port was free while the fault was on: another cell bound {addr} (then `up`: {up:?})"
@@ -80,9 +80,7 @@ async fn drop_syn_holds_the_port_and_up_comes_back() {
 #[tokio::test]
 async fn refuse_still_refuses() {
     let imds = MockImds::builder().start().await.unwrap();
-    imds.set_fault(Target::Listener, Fault::Refuse)
-        .await
-        .unwrap();
+    imds.inject(Fault::Refuse).await.unwrap();
     let err = TcpStream::connect_timeout(&imds.addr(), Duration::from_secs(5)).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
 }
@@ -93,9 +91,7 @@ async fn refuse_still_refuses() {
 async fn the_port_is_released_when_the_mock_is_dropped() {
     let imds = MockImds::builder().start().await.unwrap();
     let addr = imds.addr();
-    imds.set_fault(Target::Listener, Fault::Refuse)
-        .await
-        .unwrap();
+    imds.inject(Fault::Refuse).await.unwrap();
     drop(imds);
     // Give the runtime a moment to run the listener task's abort.
     let mut bound = None;

@@ -5,25 +5,12 @@
 //! rounds until the recovery shows, each bounded by a generous wait.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+mod support;
+use support::{root, KillOnDrop as Killed};
 
 fn ctl(port: &str, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_mock-imds"))

@@ -12,8 +12,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use super::steps::Step;
 use crate::fault::{Change, FaultSpec};
-use crate::schedule::Step;
 
 /// The least time IMDS is up between two random outages (so they never touch).
 const GAP: Duration = Duration::from_millis(1);
@@ -22,18 +22,10 @@ const GAP: Duration = Duration::from_millis(1);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DurationRange {
     /// Shortest.
-    #[serde(
-        serialize_with = "crate::events::serialize_ms",
-        deserialize_with = "crate::events::deserialize_ms",
-        rename = "min_ms"
-    )]
+    #[serde(with = "crate::ms", rename = "min_ms")]
     pub min: Duration,
     /// Longest (at least `min`).
-    #[serde(
-        serialize_with = "crate::events::serialize_ms",
-        deserialize_with = "crate::events::deserialize_ms",
-        rename = "max_ms"
-    )]
+    #[serde(with = "crate::ms", rename = "max_ms")]
     pub max: Duration,
 }
 
@@ -68,11 +60,7 @@ pub enum Generator {
         /// Length of each up period.
         up: DurationRange,
         /// No outage starts at or after this time.
-        #[serde(
-            serialize_with = "crate::events::serialize_ms",
-            deserialize_with = "crate::events::deserialize_ms",
-            rename = "until_ms"
-        )]
+        #[serde(with = "crate::ms", rename = "until_ms")]
         until: Duration,
     },
     /// `count` non-overlapping outages inside `[0, within)`.
@@ -84,11 +72,7 @@ pub enum Generator {
         /// Length of each outage.
         duration: DurationRange,
         /// Every outage ends by this time.
-        #[serde(
-            serialize_with = "crate::events::serialize_ms",
-            deserialize_with = "crate::events::deserialize_ms",
-            rename = "within_ms"
-        )]
+        #[serde(with = "crate::ms", rename = "within_ms")]
         within: Duration,
     },
 }

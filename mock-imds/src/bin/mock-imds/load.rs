@@ -23,18 +23,96 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use mock_imds::ControlClient;
 use serde::Serialize;
 use tokio::net::TcpStream;
 
 /// The default fault cycle: handler-level faults only, with `up` between them.
-pub const DEFAULT_FAULTS: &str = "status(500)|up|reset p=0.01|up|latency(2ms, 1ms) p=0.1|up|truncate on credentials p=0.05|up|throttle(20000)|up|status(503) on token|up";
+const DEFAULT_FAULTS: &str = "status(500)|up|reset p=0.01|up|latency(2ms, 1ms) p=0.1|up|truncate on credentials p=0.05|up|throttle(20000)|up|status(503) on token|up";
+
+/// `mock-imds load`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct LoadArgs {
+    /// IMDS port on loopback.
+    #[arg(long)]
+    port: u16,
+    /// Control API port on loopback.
+    #[arg(long)]
+    control_port: u16,
+    /// Keep-alive connections to hold open at once (fewer if the descriptor limit says so).
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// Requests to send in total.
+    #[arg(long, default_value_t = 100_000)]
+    requests: u64,
+    /// How often to switch the faults, e.g. `10ms`; `0s` never switches.
+    #[arg(long, default_value = "10ms", value_parser = humantime::parse_duration)]
+    toggle_every: Duration,
+    /// The states cycled through, separated by `|` (each `up` or fault specs joined by `;`).
+    #[arg(long, default_value = DEFAULT_FAULTS)]
+    faults: String,
+    /// Wall-clock bound on the whole run.
+    #[arg(long, default_value = "600s", value_parser = humantime::parse_duration)]
+    deadline: Duration,
+    /// Soak mode: keep sending for this long (e.g. `30m`) instead of --requests;
+    /// raise --deadline above it.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    soak: Option<Duration>,
+}
+
+impl LoadArgs {
+    fn options(self) -> LoadOptions {
+        LoadOptions {
+            imds: SocketAddr::from(([127, 0, 0, 1], self.port)),
+            control: SocketAddr::from(([127, 0, 0, 1], self.control_port)),
+            connections: self.connections,
+            requests: self.requests,
+            toggle_every: (!self.toggle_every.is_zero()).then_some(self.toggle_every),
+            faults: self
+                .faults
+                .split('|')
+                .map(|f| f.trim().to_string())
+                .collect(),
+            deadline: self.deadline,
+            soak: self.soak,
+        }
+    }
+}
+
+/// Runs `mock-imds load`: prints the JSON report; [`ExitCode`](std::process::ExitCode)
+/// 1 when the accounting does not hold or the deadline hit.
+///
+/// # Errors
+/// When the control API cannot be reached or a fault state is refused.
+pub async fn main(args: LoadArgs) -> anyhow::Result<std::process::ExitCode> {
+    let report = run(args.options()).await?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
+    if report.accounting_ok && !report.deadline_hit {
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "load: {} (events {}, answered {} + dropped {})",
+        if report.deadline_hit {
+            "the deadline stopped the run"
+        } else {
+            "the event count does not match the requests"
+        },
+        report.imds_request_events,
+        report.answered,
+        report.dropped
+    );
+    Ok(std::process::ExitCode::from(1))
+}
 
 /// What to do.
 #[derive(Debug, Clone)]
-pub struct LoadOptions {
+struct LoadOptions {
     /// The IMDS address (loopback).
     pub imds: SocketAddr,
     /// The control API address (loopback).
@@ -56,7 +134,7 @@ pub struct LoadOptions {
 
 /// What happened (printed as JSON).
 #[derive(Debug, Default, Serialize)]
-pub struct LoadReport {
+struct LoadReport {
     /// Connections asked for.
     pub connections_wanted: usize,
     /// Connections that were open at the same time before the requests started.
@@ -228,92 +306,6 @@ async fn worker(
     }
 }
 
-/// One control API call; returns the status and body.
-async fn control_call(
-    control: SocketAddr,
-    method: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> anyhow::Result<(u16, Bytes)> {
-    let stream = TcpStream::connect(control)
-        .await
-        .with_context(|| format!("cannot reach the control API on {control}"))?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    let request = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header(http::header::HOST, control.to_string())
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(
-            body.map(|b| b.to_string()).unwrap_or_default(),
-        )))?;
-    let response = sender.send_request(request).await?;
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await?.to_bytes();
-    Ok((status, bytes))
-}
-
-async fn set_faults(control: SocketAddr, state: &str) -> anyhow::Result<()> {
-    let (status, body) = control_call(
-        control,
-        "PUT",
-        "/state",
-        Some(serde_json::json!({ "state": state })),
-    )
-    .await?;
-    if status != 200 {
-        bail!(
-            "PUT /state {state:?}: {status} {}",
-            String::from_utf8_lossy(&body)
-        );
-    }
-    Ok(())
-}
-
-/// `PUT /state` over a kept-alive control connection (opened when `None`).
-async fn set_faults_on(
-    connection: &mut Option<SendRequest<Full<Bytes>>>,
-    control: SocketAddr,
-    state: &str,
-) -> anyhow::Result<()> {
-    let sender = match connection {
-        Some(sender) if !sender.is_closed() => sender,
-        _ => {
-            let stream = TcpStream::connect(control).await?;
-            let _ = stream.set_nodelay(true);
-            let (sender, conn) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            connection.insert(sender)
-        }
-    };
-    sender.ready().await?;
-    let request = http::Request::builder()
-        .method("PUT")
-        .uri("/state")
-        .header(http::header::HOST, control.to_string())
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(
-            serde_json::json!({ "state": state }).to_string(),
-        )))?;
-    let response = sender.send_request(request).await?;
-    let status = response.status().as_u16();
-    let body = response.into_body().collect().await?.to_bytes();
-    if status != 200 {
-        bail!(
-            "PUT /state {state:?}: {status} {}",
-            String::from_utf8_lossy(&body)
-        );
-    }
-    Ok(())
-}
-
 /// Socket-level faults can drop requests before the handler sees them.
 fn has_socket_fault(states: &[String]) -> bool {
     states
@@ -325,7 +317,7 @@ fn has_socket_fault(states: &[String]) -> bool {
 ///
 /// # Errors
 /// When the control API cannot be reached or a fault state is refused.
-pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
+async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
     for state in &options.faults {
         if state.contains("blackhole") {
             bail!("`blackhole` never answers: this load generator has no request timeout");
@@ -397,7 +389,7 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
     }
     // The fault switcher runs on its own thread and runtime, over one kept-alive control
     // connection, so the 10,000 workers do not delay its ticks.
-    let stop_toggling = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_toggling = tokio_util::sync::CancellationToken::new();
     let toggler = options.toggle_every.map(|every| {
         let control = options.control;
         let faults = options.faults.clone();
@@ -413,18 +405,16 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
                 let mut ticks = tokio::time::interval(every);
                 ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 let (mut changes, mut errors) = (0u64, 0u64);
-                let mut connection = None;
+                let client = ControlClient::new(control);
                 for state in faults.iter().cycle() {
-                    ticks.tick().await;
-                    if stop.load(Ordering::Relaxed) {
-                        break;
+                    tokio::select! {
+                        biased;
+                        _ = ticks.tick() => {}
+                        () = stop.cancelled() => break,
                     }
-                    match set_faults_on(&mut connection, control, state).await {
-                        Ok(()) => changes += 1,
-                        Err(_) => {
-                            connection = None;
-                            errors += 1;
-                        }
+                    match client.set_state(state).await {
+                        Ok(_) => changes += 1,
+                        Err(_) => errors += 1,
                     }
                 }
                 (changes, errors)
@@ -437,7 +427,7 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
-    stop_toggling.store(true, Ordering::Relaxed);
+    stop_toggling.cancel();
     if let Some(toggler) = toggler {
         let (changes, errors) = toggler
             .join()
@@ -446,7 +436,8 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
         report.fault_change_errors = errors;
         report.mean_fault_change_interval_ms = report.seconds * 1000.0 / (changes.max(1) as f64);
     }
-    set_faults(options.control, "up").await?;
+    let control = ControlClient::new(options.control);
+    control.set_state("up").await.context("PUT /state \"up\"")?;
 
     report.sent = counters.sent.load(Ordering::Relaxed);
     report.answered = counters.answered.load(Ordering::Relaxed);
@@ -471,15 +462,8 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
     // request of ours is still in the mock's hands: count its events.
     // The counters of GET /state include events the bounded log has dropped from memory
     // (a soak run records more than it keeps) and cost nothing to fetch.
-    let (status, body) = control_call(options.control, "GET", "/state", None).await?;
-    if status != 200 {
-        bail!("GET /state: {status}");
-    }
-    let state: serde_json::Value =
-        serde_json::from_slice(&body).context("GET /state did not return JSON")?;
-    report.imds_request_events = state["imds_requests_recorded"]
-        .as_u64()
-        .context("GET /state has no imds_requests_recorded")?;
+    let state = control.state().await.context("GET /state")?;
+    report.imds_request_events = state.imds_requests_recorded;
     let seen = report.answered + report.dropped;
     report.accounting_ok = if report.exact_accounting {
         report.imds_request_events == seen

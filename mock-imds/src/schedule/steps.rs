@@ -1,4 +1,4 @@
-//! Schedules: `(at, change)` steps on the scenario clock.
+//! Steps and schedules: `(at, change)` on the scenario clock.
 //!
 //! Before the first step IMDS is up. The state at time `t` is every step at or before `t`
 //! applied in order, so for each target the last step that touched it wins. Steps are
@@ -15,11 +15,7 @@ use crate::fault::{Change, ImdsState};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     /// Offset from the scenario clock's zero; serialized as `at_ms`.
-    #[serde(
-        rename = "at_ms",
-        serialize_with = "crate::events::serialize_ms",
-        deserialize_with = "crate::events::deserialize_ms"
-    )]
+    #[serde(rename = "at_ms", with = "crate::ms")]
     pub at: Duration,
     /// What changes, e.g. `refuse`, `status(403) on token`, `up on token`, `up`.
     #[serde(rename = "state")]
@@ -107,56 +103,6 @@ impl Schedule {
     }
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ScheduleFile {
-    schedule: Vec<toml::Spanned<StepFile>>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StepFile {
-    at: String,
-    state: Change,
-}
-
-impl Schedule {
-    /// Reads a schedule file (TOML), the same `[[schedule]]` tables a scenario has:
-    ///
-    /// ```toml
-    /// [[schedule]]
-    /// at = "0s"
-    /// state = "refuse"
-    /// [[schedule]]
-    /// at = "5s"
-    /// state = "up"
-    /// ```
-    ///
-    /// # Errors
-    /// [`crate::config::ConfigError`] with the line and column of the offending value.
-    pub fn from_toml(text: &str) -> Result<Self, crate::config::ConfigError> {
-        use crate::config::ConfigError;
-        let file: ScheduleFile =
-            toml::from_str(text).map_err(|e| ConfigError::from_toml(text, &e))?;
-        let mut steps = Vec::new();
-        for spanned in &file.schedule {
-            let step = spanned.get_ref();
-            let at = humantime::parse_duration(&step.at).map_err(|e| {
-                ConfigError::at(
-                    text,
-                    spanned.span().start,
-                    format!(
-                        "invalid duration `{}` ({e}); write e.g. \"500ms\", \"2s\"",
-                        step.at
-                    ),
-                )
-            })?;
-            steps.push(Step::new(at, step.state.clone()));
-        }
-        Schedule::new(steps).map_err(|e| ConfigError::at(text, 0, e.to_string()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,15 +148,6 @@ mod tests {
         );
         assert!(s.state_at(Duration::from_millis(200)).is_up());
         assert_eq!(s.recoveries(), vec![Duration::from_millis(200)]);
-    }
-
-    #[test]
-    fn reads_schedule_files() {
-        let s = Schedule::from_toml("[[schedule]]\nat = \"0s\"\nstate = \"refuse\"\n[[schedule]]\nat = \"5s\"\nstate = \"up\"\n").unwrap();
-        assert_eq!(s.recoveries(), vec![Duration::from_secs(5)]);
-        let e =
-            Schedule::from_toml("[[schedule]]\nat = \"0s\"\nstate = \"refused\"\n").unwrap_err();
-        assert_eq!((e.line, e.column), (3, 9), "{e}");
     }
 
     #[test]

@@ -1,0 +1,198 @@
+//! `mock-imds serve`: serve until Ctrl-C, printing the endpoints and the lines that
+//! point an SDK at them.
+
+use std::io::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use mock_imds::{HttpEndpoint, HttpTokens, ImdsConfig, ImdsState, MockImds};
+use tokio::io::AsyncWriteExt;
+
+/// `mock-imds serve`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// IMDS port (0 picks a free one).
+    #[arg(long, default_value_t = 1338)]
+    port: u16,
+    /// Fake STS port (0 picks a free one).
+    #[arg(long, default_value_t = 1339)]
+    sts_port: u16,
+    /// Control API port (0 picks a free one).
+    #[arg(long, default_value_t = 1340)]
+    control_port: u16,
+    /// Address to listen on. Loopback unless you name another (with a warning); the
+    /// control API always listens on loopback.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Instance config (TOML): http_tokens, http_endpoint, role_name, identity, ….
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Schedule (TOML `[[schedule]]` steps and seeded `[[generate]]` generators) to run
+    /// from start-up.
+    #[arg(long, value_name = "FILE")]
+    schedule: Option<PathBuf>,
+    /// Initial state: `up`, or fault specs joined by `;` (e.g. `refuse`, `status(403) on token`).
+    #[arg(long, default_value = "up")]
+    state: ImdsState,
+    /// Shortcut for `http_tokens = "required"` (IMDSv2 only).
+    #[arg(long)]
+    imdsv2_only: bool,
+    /// Shortcut for `http_endpoint = "disabled"` (403 to everything).
+    #[arg(long)]
+    disabled: bool,
+    /// EC2's HttpPutResponseHopLimit: IP TTL of the token answer (1..=64).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=64))]
+    hop_limit: Option<u8>,
+    /// Append every event to this file as NDJSON, as it happens.
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
+    /// Seed for fault probabilities and jitter, and for the schedule file's generators
+    /// (default: the schedule file's `seed`, else random for the faults and 0 for the
+    /// generators; printed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Events kept in memory for `ctl events` (older ones are dropped; --events keeps all).
+    #[arg(long, default_value_t = mock_imds::events::DEFAULT_CAPACITY)]
+    event_capacity: usize,
+}
+
+impl ServeArgs {
+    /// The instance config: the `--config` file (or the defaults) and the shortcuts.
+    fn imds_config(&self) -> anyhow::Result<ImdsConfig> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                ImdsConfig::from_toml(&text)
+                    .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?
+            }
+            None => ImdsConfig::default(),
+        };
+        if self.imdsv2_only {
+            config.http_tokens = HttpTokens::Required;
+        }
+        if self.disabled {
+            config.http_endpoint = HttpEndpoint::Disabled;
+        }
+        if let Some(hops) = self.hop_limit {
+            config.http_put_response_hop_limit = hops;
+        }
+        Ok(config)
+    }
+}
+
+/// A task appending every event it receives to `path` as NDJSON.
+async fn event_writer(
+    path: &std::path::Path,
+) -> anyhow::Result<(
+    tokio::sync::mpsc::UnboundedSender<mock_imds::Event>,
+    tokio::task::JoinHandle<()>,
+)> {
+    let file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .await
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<mock_imds::Event>();
+    let writer = tokio::spawn(async move {
+        let mut file = tokio::io::BufWriter::new(file);
+        while let Some(event) = rx.recv().await {
+            let mut line = serde_json::to_string(&event).unwrap_or_default();
+            line.push('\n');
+            if file.write_all(line.as_bytes()).await.is_err() {
+                break;
+            }
+            if rx.is_empty() {
+                let _ = file.flush().await;
+            }
+        }
+        let _ = file.flush().await;
+    });
+    Ok((tx, writer))
+}
+
+/// The banner: endpoints, state, seed, options, and the lines that point an SDK here.
+fn banner(imds: &MockImds, options: &str) -> String {
+    let env = imds.sdk_env();
+    let (endpoints, settings) = env.set.split_at(2);
+    let mut out = format!(
+        "IMDS endpoint:    {}\nSTS endpoint:     {}\ncontrol endpoint: {}\nstate: {}   seed: {}   {options}\n\
+# point an SDK at it (and keep your real credentials out of the way):\n",
+        imds.endpoint(),
+        imds.sts_endpoint(),
+        imds.control_endpoint().unwrap_or_default(),
+        imds.state(),
+        imds.seed(),
+    );
+    for (name, value) in endpoints {
+        out.push_str(&format!("export {name}={value}\n"));
+    }
+    let settings: Vec<String> = settings.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    out.push_str(&format!("export {}\n", settings.join(" ")));
+    out.push_str(&format!("unset {}\n", env.unset.join(" ")));
+    out
+}
+
+/// Runs `mock-imds serve` until Ctrl-C.
+///
+/// # Errors
+/// A config or schedule file that cannot be read, a port that cannot be bound.
+pub async fn main(args: ServeArgs) -> anyhow::Result<()> {
+    if !args.host.is_loopback() {
+        eprintln!(
+            "warning: listening on {}, not loopback: anything that can reach it gets credentials",
+            args.host
+        );
+    }
+    let imds_config = args.imds_config()?;
+    let options = format!(
+        "http_tokens: {:?}, http_endpoint: {:?}, hop limit: {}",
+        imds_config.http_tokens, imds_config.http_endpoint, imds_config.http_put_response_hop_limit
+    )
+    .to_lowercase();
+    let mut builder = MockImds::builder()
+        .config(imds_config)
+        .bind(SocketAddr::new(args.host, args.port))
+        .sts_bind(SocketAddr::new(args.host, args.sts_port))
+        .control(SocketAddr::from(([127, 0, 0, 1], args.control_port)))
+        .initial_state(args.state.clone())
+        .event_capacity(args.event_capacity);
+    let mut seed = args.seed;
+    if let Some(path) = &args.schedule {
+        let file = crate::read_schedule_file(path)?;
+        seed = seed.or(file.seed());
+        let schedule = file
+            .expand(seed.unwrap_or(0))
+            .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
+        builder = builder.schedule(schedule);
+    }
+    if let Some(seed) = seed {
+        builder = builder.seed(seed);
+    }
+    let mut writer = None;
+    if let Some(path) = &args.events {
+        let (sink, task) = event_writer(path).await?;
+        builder = builder.event_sink(sink);
+        writer = Some(task);
+    }
+    let imds = builder
+        .start()
+        .await
+        .context("could not start mock-imds (is the port in use? pass --port 0 for a free one)")?;
+    // Whoever started us may stop reading our output; serving goes on regardless.
+    let mut stdout = std::io::stdout();
+    let _ = stdout
+        .write_all(banner(&imds, &options).as_bytes())
+        .and_then(|()| stdout.flush());
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    eprintln!("stopping; {} events logged", imds.events().len());
+    drop(imds);
+    if let Some(writer) = writer {
+        let _ = writer.await;
+    }
+    Ok(())
+}

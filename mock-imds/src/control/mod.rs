@@ -1,0 +1,30 @@
+//! The HTTP control API: switch a running mock from any language or a second terminal.
+//!
+//! JSON over HTTP on its own loopback port (`mock-imds serve --control-port`):
+//!
+//! | request | effect | answer |
+//! | --- | --- | --- |
+//! | `GET /state` | — | `{"events_dropped", "events_recorded", "imds_requests_recorded", "seed": 7, "state": "refuse; status(403) on token", "up": false}` |
+//! | `PUT /state` `{"state": "…"}` | replace the whole state (`up`, or specs joined by `;`) | the state |
+//! | `POST /faults` `{"fault": "status(403) on token p=0.5"}` | set one fault (or `up on TARGET`) | the state |
+//! | `DELETE /faults` | remove every fault (up) | the state |
+//! | `DELETE /faults/TARGET` | remove the fault on `listener`, `token`, `credentials` or `path(GLOB)` (percent-encoded) | the state |
+//! | `POST /schedule` `{"steps": [{"at": "0s", "state": "refuse"}, …]}` | run a schedule from now | `{"steps": n}` |
+//! | `DELETE /schedule` | stop the running schedule | the state |
+//! | `GET /events?since_ms=N` | — | the events at or after N ms, as a JSON array |
+//! | `POST /reset` | stop the schedule and remove every fault | the state |
+//!
+//! Every change returns once it is in force. Bad input gets 400 with
+//! `{"error": "…"}` saying what is accepted; unknown paths 404, wrong methods 405; a
+//! change that could not be put in force 500.
+//!
+//! - `wire.rs`: the JSON shapes, shared by both sides.
+//! - `server.rs`: the routes, acting on the mock's [`crate::switch`].
+//! - `client.rs`: [`ControlClient`], used by `mock-imds ctl`, `mock-imds load` and tests.
+
+mod client;
+mod server;
+pub mod wire;
+
+pub use client::{ControlClient, ControlClientError};
+pub(crate) use server::handler;

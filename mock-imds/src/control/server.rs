@@ -1,0 +1,238 @@
+//! The control API's server: one route per endpoint (see [`crate::control`]), each a
+//! function that answers or fails with a [`ControlError`], which knows its status.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::wire::{
+    ErrorAnswer, FaultRequest, ScheduleAnswer, ScheduleRequest, StateAnswer, StateRequest,
+    StepRequest, MAX_BODY,
+};
+use crate::ec2_http::{self, HttpResponse};
+use crate::fault::{Change, ImdsState, Target};
+use crate::listener::Handler;
+use crate::schedule::{Schedule, Step};
+use crate::switch::{Switch, TransitionError};
+
+/// Why a control request failed; each maps to its status and an `{"error": "…"}` body.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ControlError {
+    /// The request is wrong: 400, saying what is accepted.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such endpoint: 404.
+    #[error("no such control endpoint {0}; see GET /state, POST /faults, DELETE /faults, POST /schedule, GET /events, POST /reset")]
+    NotFound(String),
+    /// The endpoint does not take this method: 405.
+    #[error("{method} is not allowed on {path}")]
+    MethodNotAllowed {
+        /// The method asked for.
+        method: Method,
+        /// The endpoint.
+        path: String,
+    },
+    /// The change could not be put in force: 500.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The answer could not be encoded: 500.
+    #[error("cannot encode the events: {0}")]
+    Encode(serde_json::Error),
+}
+
+impl ControlError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ControlError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ControlError::NotFound(_) => StatusCode::NOT_FOUND,
+            ControlError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ControlError::Transition(_) | ControlError::Encode(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn into_response(self) -> HttpResponse {
+        json(
+            self.status(),
+            &ErrorAnswer {
+                error: self.to_string(),
+            },
+        )
+    }
+}
+
+fn bad(message: impl std::fmt::Display) -> ControlError {
+    ControlError::BadRequest(message.to_string())
+}
+
+/// What the control API acts on: the mock's switch, and the seed it reports.
+#[derive(Debug)]
+struct Control {
+    switch: Arc<Switch>,
+    seed: u64,
+}
+
+/// The control API for the mock behind `switch`, as a listener handler.
+pub(crate) fn handler(switch: Arc<Switch>, seed: u64) -> Handler {
+    let control = Arc::new(Control { switch, seed });
+    Arc::new(move |req, _| {
+        let control = control.clone();
+        Box::pin(async move {
+            Ok(route(&control, req)
+                .await
+                .unwrap_or_else(ControlError::into_response))
+        })
+    })
+}
+
+fn json(status: StatusCode, value: &impl Serialize) -> HttpResponse {
+    // Straight to bytes: a `Value` tree of a million events costs gigabytes; the encoded
+    // array is a few hundred bytes per event.
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    ec2_http::with_body(status, "application/json", Bytes::from(bytes))
+}
+
+async fn body<T: DeserializeOwned>(req: Request<Incoming>, shape: &str) -> Result<T, ControlError> {
+    let bytes = Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| bad(format!("cannot read the request body: {e}")))?
+        .to_bytes();
+    serde_json::from_slice(&bytes)
+        .map_err(|e| bad(format!("the body must be JSON like {shape}: {e}")))
+}
+
+async fn route(control: &Control, req: Request<Incoming>) -> Result<HttpResponse, ControlError> {
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    let switch = &control.switch;
+    match (&method, path.as_str()) {
+        (&Method::GET, "/state") => Ok(control.state()),
+        (&Method::PUT, "/state") => {
+            let b: StateRequest = body(req, r#"{"state": "refuse"}"#).await?;
+            let state: ImdsState = b.state.parse().map_err(bad)?;
+            switch.set_state(state).await?;
+            Ok(control.state())
+        }
+        (&Method::POST, "/faults") => {
+            let b: FaultRequest = body(req, r#"{"fault": "status(403) on token"}"#).await?;
+            let change: Change = b.fault.parse().map_err(bad)?;
+            switch.apply(&change).await?;
+            Ok(control.state())
+        }
+        (&Method::DELETE, "/faults") => {
+            switch.apply(&Change::Up).await?;
+            Ok(control.state())
+        }
+        (&Method::DELETE, p) if p.starts_with("/faults/") => {
+            let text = percent_encoding::percent_decode_str(&p["/faults/".len()..])
+                .decode_utf8_lossy()
+                .into_owned();
+            let target: Target = text.parse().map_err(|e| {
+                bad(format!(
+                    "{e}; expected listener, token, credentials or path(GLOB)"
+                ))
+            })?;
+            switch.apply(&Change::Clear(target)).await?;
+            Ok(control.state())
+        }
+        (&Method::POST, "/schedule") => {
+            let b: ScheduleRequest = body(
+                req,
+                r#"{"steps": [{"at": "0s", "state": "refuse"}, {"at": "5s", "state": "up"}]}"#,
+            )
+            .await?;
+            let schedule = schedule_of(b.steps).map_err(bad)?;
+            let steps = schedule.steps().len();
+            switch.run_schedule(schedule, tokio::time::Instant::now(), false);
+            Ok(json(StatusCode::OK, &ScheduleAnswer { steps }))
+        }
+        (&Method::DELETE, "/schedule") => {
+            switch.stop_schedule();
+            Ok(control.state())
+        }
+        (&Method::GET, "/events") => {
+            let since = req
+                .uri()
+                .query()
+                .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "since_ms"))
+                .map(|(_, v)| v.parse::<f64>());
+            let since_ms = match since {
+                None => 0.0,
+                Some(Ok(ms)) if ms.is_finite() && ms >= 0.0 => ms,
+                Some(_) => return Err(bad("since_ms must be a number of milliseconds")),
+            };
+            let since = Duration::from_secs_f64(since_ms / 1000.0);
+            let events: Vec<_> = switch
+                .events()
+                .snapshot()
+                .into_iter()
+                .filter(|e| e.at >= since)
+                .collect();
+            let bytes = serde_json::to_vec(&events).map_err(ControlError::Encode)?;
+            Ok(ec2_http::with_body(
+                StatusCode::OK,
+                "application/json",
+                Bytes::from(bytes),
+            ))
+        }
+        (&Method::POST, "/reset") => {
+            switch.stop_schedule();
+            switch.apply(&Change::Up).await?;
+            Ok(control.state())
+        }
+        (_, "/state" | "/faults" | "/schedule" | "/events" | "/reset") => {
+            Err(ControlError::MethodNotAllowed { method, path })
+        }
+        _ => Err(ControlError::NotFound(path)),
+    }
+}
+
+impl Control {
+    /// `GET /state`'s answer.
+    fn state(&self) -> HttpResponse {
+        let state = self.switch.state();
+        let log = self.switch.events();
+        json(
+            StatusCode::OK,
+            &StateAnswer {
+                events_dropped: log.dropped(),
+                events_recorded: log.recorded(),
+                imds_requests_recorded: log.imds_requests_recorded(),
+                seed: self.seed,
+                state: state.to_string(),
+                up: state.is_up(),
+            },
+        )
+    }
+}
+
+/// Parses `{"steps": [{"at": "0s", "state": "refuse"}, …]}` into a schedule.
+fn schedule_of(steps: Vec<StepRequest>) -> Result<Schedule, String> {
+    let steps = steps
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let at = humantime::parse_duration(&s.at).map_err(|e| {
+                format!(
+                    "step {}: `at` = `{}` is not a duration like \"500ms\" or \"2s\" ({e})",
+                    i + 1,
+                    s.at
+                )
+            })?;
+            let change: Change = s
+                .state
+                .parse()
+                .map_err(|e| format!("step {}: {e}", i + 1))?;
+            Ok(Step::new(at, change))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Schedule::new(steps).map_err(|e| e.to_string())
+}

@@ -1,0 +1,138 @@
+//! The events: what the log records, as serialized (`type`, `at_ms`, …).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::fault::ImdsState;
+
+/// One entry in the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// When it happened (for a request: when it arrived), since the epoch; serialized
+    /// as `at_ms`.
+    #[serde(rename = "at_ms", with = "crate::ms")]
+    pub at: Duration,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl Event {
+    /// True for a role credentials document (not the role listing) answered 200: one
+    /// credential fetch by a client.
+    pub fn is_credential_fetch(&self) -> bool {
+        matches!(&self.kind, EventKind::ImdsRequest { path, status: Some(200), .. }
+            if crate::fault::is_credentials_path(path) && !path.ends_with('/'))
+    }
+}
+
+/// How the fake STS answered a call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum StsOutcome {
+    /// Signature and session token matched credentials mock-imds issued.
+    Accepted {
+        /// The caller's assumed-role ARN, as returned.
+        arn: String,
+    },
+    /// Rejected with this STS error code (`InvalidClientTokenId`, …).
+    Rejected {
+        /// The error code, as real STS names it.
+        code: String,
+    },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum EventKind {
+    /// IMDS went into a new state (a schedule step or a direct `set_state`); the event's
+    /// time is when the state took effect (the socket, too, was in its new mode).
+    Transition {
+        /// The new state.
+        state: ImdsState,
+        /// When the transition was asked for: a schedule step's own time, or when the
+        /// call (library or control API) arrived; serialized as `asked_at_ms`. The
+        /// event's time minus this is how late the transition took effect.
+        #[serde(default, rename = "asked_at_ms", with = "crate::ms")]
+        asked_at: Duration,
+        /// True when a schedule step asked for it (then `asked_at` is the step's time).
+        #[serde(default, skip_serializing_if = "is_false")]
+        scheduled: bool,
+    },
+    /// A transition that could not be put in force (the socket could not be opened again).
+    /// Handlers serve the new state, but the socket refuses connections.
+    TransitionFailed {
+        /// The state that was asked for.
+        state: ImdsState,
+        /// When it was asked for; serialized as `asked_at_ms`.
+        #[serde(rename = "asked_at_ms", with = "crate::ms")]
+        asked_at: Duration,
+        /// True when a schedule step asked for it.
+        #[serde(default, skip_serializing_if = "is_false")]
+        scheduled: bool,
+        /// Why (the bind or listen error).
+        error: String,
+    },
+    /// An HTTP request reached IMDS (connections refused by a closed socket never do).
+    ImdsRequest {
+        /// HTTP method.
+        method: String,
+        /// Request path (without query).
+        path: String,
+        /// The status sent, or `None` when no answer was sent (blackholed, or the
+        /// connection was closed by a fault or by the client first).
+        status: Option<u16>,
+        /// Whether the request carried `X-aws-ec2-metadata-token`.
+        token_present: bool,
+        /// Time from arrival to answer (or to giving up), serialized as `latency_ms`.
+        #[serde(rename = "latency_ms", with = "crate::ms")]
+        latency: Duration,
+    },
+    /// An HTTP request reached the fake STS.
+    StsRequest {
+        /// The `Action` parameter, e.g. `GetCallerIdentity`.
+        action: String,
+        /// The access key named in the signature, when there was one.
+        access_key_id: Option<String>,
+        /// The caller's call id, when the request carried one (see
+        /// [`crate::sts::CALL_ID_HEADER`]): how a harness ties an STS call to the attempt
+        /// that made it without comparing timestamps.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<String>,
+        /// How STS answered.
+        #[serde(flatten)]
+        outcome: StsOutcome,
+    },
+}
+
+impl EventKind {
+    /// Which kind of event this is.
+    pub fn event_type(&self) -> EventType {
+        match self {
+            EventKind::Transition { .. } => EventType::Transition,
+            EventKind::TransitionFailed { .. } => EventType::TransitionFailed,
+            EventKind::ImdsRequest { .. } => EventType::ImdsRequest,
+            EventKind::StsRequest { .. } => EventType::StsRequest,
+        }
+    }
+}
+
+/// The kinds of event, as the JSON `type` field names them (`transition`,
+/// `transition-failed`, `imds-request`, `sts-request`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// [`EventKind::Transition`].
+    Transition,
+    /// [`EventKind::TransitionFailed`].
+    TransitionFailed,
+    /// [`EventKind::ImdsRequest`].
+    ImdsRequest,
+    /// [`EventKind::StsRequest`].
+    StsRequest,
+}

@@ -1,0 +1,434 @@
+//! EC2's Instance Metadata Service: one request in, one response out.
+//!
+//! Behaviour imitated (EC2 User Guide, "Use the Instance Metadata Service to access
+//! instance metadata" and "IMDSv2"):
+//! - `PUT /latest/api/token` needs `X-aws-ec2-metadata-token-ttl-seconds` in 1..=21600
+//!   (else 400), is refused with 403 when it carries `X-Forwarded-For`, and answers the
+//!   token as `text/plain` with the TTL header echoed.
+//! - A GET carrying `X-aws-ec2-metadata-token` needs a valid, unexpired token (else 401);
+//!   a GET without one is served only when `HttpTokens` is `optional` (else 401).
+//! - `HttpEndpoint=disabled` answers 403 to everything.
+//! - Other methods get 405; unknown paths 404 with EC2's error page.
+//!
+//! What the active faults do is not here: [`crate::fault`] meets them first and hands
+//! back what is left to do (an answer in place of this one, a different credentials
+//! document, a changed body). Every request is logged, answered or not.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{header, HeaderName, HeaderValue, Method, Request, StatusCode};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::config::{HttpEndpoint, HttpTokens, ImdsConfig};
+use crate::credentials::{ec2_time, CredentialStore, RoleDocument};
+use crate::ec2_http::{self, HttpResponse};
+use crate::events::{EventLog, RequestEvent};
+use crate::fault::{is_credentials_path, ImdsState, Interpreter, Met};
+use crate::listener::{ConnectionClosed, ConnectionSocket};
+use crate::metadata::{MetadataTree, Node};
+use crate::tokens::{parse_ttl, TokenStore};
+
+/// Header carrying the IMDSv2 session token on GETs.
+pub const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
+/// Header carrying the requested token TTL (seconds) on the PUT, echoed in its answer.
+pub const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+/// TTL of every answer but the token PUT's (Linux's default).
+pub const DEFAULT_HOP_LIMIT: u32 = 64;
+
+/// Path of the IMDSv2 token endpoint.
+pub const TOKEN_PATH: &str = "/latest/api/token";
+
+// The same names, parsed once (a lookup by `&str` parses the name every time).
+const TOKEN: HeaderName = HeaderName::from_static(TOKEN_HEADER);
+const TTL: HeaderName = HeaderName::from_static(TTL_HEADER);
+const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// Everything a request needs: config, tree, tokens, credentials, state, faults, log.
+#[derive(Debug)]
+pub struct Imds {
+    config: ImdsConfig,
+    tree: MetadataTree,
+    tokens: TokenStore,
+    credentials: Option<Arc<CredentialStore>>,
+    state: watch::Receiver<Arc<ImdsState>>,
+    faults: Interpreter,
+    events: EventLog,
+}
+
+/// Writes the request's event when dropped, so a request whose future is dropped
+/// (connection killed, client gone) is logged too, with no status.
+struct RequestRecord<'a> {
+    events: &'a EventLog,
+    arrived: Duration,
+    started: Instant,
+    method: &'a http::Method,
+    path: &'a str,
+    token_present: bool,
+    status: Option<u16>,
+}
+
+impl Drop for RequestRecord<'_> {
+    fn drop(&mut self) {
+        self.events.record_request(RequestEvent {
+            at: self.arrived,
+            method: self.method,
+            path: self.path,
+            status: self.status,
+            token_present: self.token_present,
+            latency: self.started.elapsed(),
+        });
+    }
+}
+
+impl Imds {
+    /// Builds the service. `credentials` is `None` when the config has no role; `state`
+    /// is the state in force (see [`crate::switch`]); `seed` seeds the RNG that draws
+    /// fault probabilities and latency jitter.
+    pub fn new(
+        config: ImdsConfig,
+        credentials: Option<Arc<CredentialStore>>,
+        state: watch::Receiver<Arc<ImdsState>>,
+        events: EventLog,
+        seed: u64,
+    ) -> Self {
+        Self {
+            tree: MetadataTree::new(&config),
+            config,
+            tokens: TokenStore::default(),
+            credentials,
+            state,
+            faults: Interpreter::new(seed),
+            events,
+        }
+    }
+
+    /// Answers one request under the current state; `socket` is the connection it came
+    /// on (`None` in process), whose hop limit the answer sets.
+    ///
+    /// # Errors
+    /// [`ConnectionClosed`] when a fault says to close or reset the connection instead.
+    pub async fn handle<B>(
+        &self,
+        req: Request<B>,
+        socket: Option<&ConnectionSocket>,
+    ) -> Result<HttpResponse, ConnectionClosed> {
+        let started = Instant::now();
+        let mut record = RequestRecord {
+            events: &self.events,
+            arrived: self.events.at(started),
+            started,
+            method: req.method(),
+            path: req.uri().path(),
+            token_present: req.headers().contains_key(&TOKEN),
+            status: None,
+        };
+        let state = self.state.borrow().clone();
+        let mut met = self.faults.meet(&state, req.uri().path()).await?;
+        // Only the token answer carries the hop limit; everything else leaves with the
+        // system default, on a kept-alive connection too.
+        if let Some(socket) = socket {
+            let _ = socket.set_hop_limit(DEFAULT_HOP_LIMIT);
+        }
+        let response = match met.take_answer() {
+            Some(answer) => answer,
+            None => self.route(&req, socket, &met),
+        };
+        let response = met.finish(response);
+        record.status = Some(response.status().as_u16());
+        Ok(response)
+    }
+
+    fn route<B>(
+        &self,
+        req: &Request<B>,
+        socket: Option<&ConnectionSocket>,
+        met: &Met,
+    ) -> HttpResponse {
+        if self.config.http_endpoint == HttpEndpoint::Disabled {
+            return ec2_http::error_page(StatusCode::FORBIDDEN);
+        }
+        let path = req.uri().path();
+        if path == TOKEN_PATH {
+            return if req.method() == Method::PUT {
+                self.issue_token(req, socket)
+            } else {
+                method_not_allowed("PUT")
+            };
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return method_not_allowed("GET, HEAD");
+        }
+        let tokens: Vec<&HeaderValue> = req.headers().get_all(&TOKEN).iter().collect();
+        match tokens.as_slice() {
+            [] if self.config.http_tokens == HttpTokens::Required => {
+                return ec2_http::error_page(StatusCode::UNAUTHORIZED)
+            }
+            [] => {}
+            [token] => {
+                let valid = token
+                    .to_str()
+                    .is_ok_and(|t| self.tokens.is_valid(t, Instant::now()));
+                if !valid {
+                    return ec2_http::error_page(StatusCode::UNAUTHORIZED);
+                }
+            }
+            _ => return ec2_http::error_page(StatusCode::BAD_REQUEST),
+        }
+        let node = self.tree.resolve(path);
+        let document = self.role_document(node);
+        if is_credentials_path(path) {
+            if let Some(answer) = met.credentials_answer(document.as_ref()) {
+                return answer;
+            }
+        }
+        match node {
+            None => ec2_http::error_page(StatusCode::NOT_FOUND),
+            Some(Node::Listing(listing)) => ec2_http::text(listing.clone()),
+            Some(Node::Text(value)) => ec2_http::text(value.clone()),
+            Some(Node::IamInfo) => self.iam_info(),
+            Some(Node::RoleCredentials | Node::RoleCredentialsExtended) => match document {
+                Some(doc) => ec2_http::text(doc.current(chrono::Utc::now())),
+                None => ec2_http::error_page(StatusCode::NOT_FOUND),
+            },
+        }
+    }
+
+    /// The credentials document `node` is, when it is one and the instance has a role.
+    fn role_document(&self, node: Option<&Node>) -> Option<RoleDocument<'_>> {
+        let store = self.credentials.as_deref()?;
+        match node? {
+            Node::RoleCredentials => Some(RoleDocument {
+                store,
+                extended_account: None,
+            }),
+            Node::RoleCredentialsExtended => Some(RoleDocument {
+                store,
+                extended_account: Some(&self.config.identity.account_id),
+            }),
+            _ => None,
+        }
+    }
+
+    fn issue_token<B>(&self, req: &Request<B>, socket: Option<&ConnectionSocket>) -> HttpResponse {
+        if req.headers().contains_key(&FORWARDED_FOR) {
+            return ec2_http::error_page(StatusCode::FORBIDDEN);
+        }
+        let ttl_headers: Vec<&HeaderValue> = req.headers().get_all(&TTL).iter().collect();
+        let ttl = match ttl_headers.as_slice() {
+            [] => parse_ttl(None),
+            [one] => parse_ttl(Some(one.as_bytes())),
+            _ => return ec2_http::error_page(StatusCode::BAD_REQUEST),
+        };
+        let Ok(ttl) = ttl else {
+            return ec2_http::error_page(StatusCode::BAD_REQUEST);
+        };
+        if let Some(socket) = socket {
+            if let Err(err) =
+                socket.set_hop_limit(u32::from(self.config.http_put_response_hop_limit))
+            {
+                tracing::warn!(%err, "could not set the token answer's hop limit");
+            }
+        }
+        let token = self.tokens.issue(Duration::from_secs(ttl), Instant::now());
+        let mut response = ec2_http::text(token);
+        response.headers_mut().insert(TTL, HeaderValue::from(ttl));
+        response
+    }
+
+    fn iam_info(&self) -> HttpResponse {
+        let Some(store) = &self.credentials else {
+            return ec2_http::error_page(StatusCode::NOT_FOUND);
+        };
+        let creds = store.current(chrono::Utc::now());
+        let id = &self.config.identity;
+        let q = crate::ec2_http::json_string;
+        ec2_http::text(format!(
+            "{{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : {},\n  \"InstanceProfileArn\" : {},\n  \"InstanceProfileId\" : \"AIPAMOCKINSTANCEPROFILE\"\n}}",
+            q(&ec2_time(creds.issued_at)),
+            q(&format!("arn:aws:iam::{}:instance-profile/{}", id.account_id, store.role_name())),
+        ))
+    }
+}
+
+/// 405 with the methods the path does take: `PUT` for the token endpoint, `GET, HEAD`
+/// for metadata.
+fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut response = ec2_http::error_page(StatusCode::METHOD_NOT_ALLOWED);
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HttpTokens;
+    use http_body_util::BodyExt;
+
+    fn imds(config: ImdsConfig) -> Imds {
+        let store = config.role_name.clone().map(|role| {
+            Arc::new(CredentialStore::new(
+                role,
+                config.credential_lifetime,
+                config.rotate_before_expiry,
+            ))
+        });
+        let (_, state) = watch::channel(Arc::new(ImdsState::up()));
+        Imds::new(config, store, state, EventLog::new(Instant::now()), 7)
+    }
+
+    fn req(method: &str, path: &str, headers: &[(&str, &str)]) -> Request<()> {
+        let mut b = Request::builder().method(method).uri(path);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap()
+    }
+
+    async fn status(imds: &Imds, r: Request<()>) -> u16 {
+        imds.handle(r, None).await.unwrap().status().as_u16()
+    }
+
+    async fn body(imds: &Imds, r: Request<()>) -> (u16, String) {
+        let r = imds.handle(r, None).await.unwrap();
+        let status = r.status().as_u16();
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    async fn token(imds: &Imds, ttl: &str) -> String {
+        let r = imds
+            .handle(req("PUT", TOKEN_PATH, &[(TTL_HEADER, ttl)]), None)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()[TTL_HEADER], ttl, "TTL echoed");
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "text/plain");
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    const CREDS: &str = "/latest/meta-data/iam/security-credentials/mock-imds-role";
+
+    #[tokio::test]
+    async fn token_put_validates_ttl_and_forwarding() {
+        let imds = imds(ImdsConfig::default());
+        for bad in ["0", "21601", "-1", "abc", ""] {
+            assert_eq!(
+                status(&imds, req("PUT", TOKEN_PATH, &[(TTL_HEADER, bad)])).await,
+                400,
+                "{bad}"
+            );
+        }
+        assert_eq!(status(&imds, req("PUT", TOKEN_PATH, &[])).await, 400);
+        assert_eq!(
+            status(
+                &imds,
+                req(
+                    "PUT",
+                    TOKEN_PATH,
+                    &[(TTL_HEADER, "60"), ("x-forwarded-for", "203.0.113.1")]
+                )
+            )
+            .await,
+            403
+        );
+        assert_eq!(status(&imds, req("GET", TOKEN_PATH, &[])).await, 405);
+        assert_eq!(token(&imds, "21600").await.len(), 56);
+    }
+
+    #[tokio::test]
+    async fn gets_check_tokens() {
+        let imds = imds(ImdsConfig::default());
+        let good = token(&imds, "60").await;
+        let path = "/latest/meta-data/instance-id";
+        assert_eq!(
+            status(&imds, req("GET", path, &[(TOKEN_HEADER, &good)])).await,
+            200
+        );
+        assert_eq!(
+            status(&imds, req("GET", path, &[(TOKEN_HEADER, "AQAEbogus")])).await,
+            401
+        );
+        assert_eq!(
+            status(&imds, req("GET", path, &[])).await,
+            200,
+            "IMDSv1 allowed by default"
+        );
+        assert_eq!(status(&imds, req("POST", path, &[])).await, 405);
+        assert_eq!(
+            status(&imds, req("GET", "/latest/meta-data/nope", &[])).await,
+            404
+        );
+
+        let v2_only = imds_required();
+        assert_eq!(status(&v2_only, req("GET", path, &[])).await, 401);
+        let t = token(&v2_only, "60").await;
+        assert_eq!(
+            status(&v2_only, req("GET", path, &[(TOKEN_HEADER, &t)])).await,
+            200
+        );
+    }
+
+    fn imds_required() -> Imds {
+        imds(ImdsConfig {
+            http_tokens: HttpTokens::Required,
+            ..ImdsConfig::default()
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tokens_expire_after_ttl() {
+        let imds = imds(ImdsConfig::default());
+        let t = token(&imds, "1").await;
+        let path = "/latest/meta-data/instance-id";
+        assert_eq!(
+            status(&imds, req("GET", path, &[(TOKEN_HEADER, &t)])).await,
+            200
+        );
+        tokio::time::advance(Duration::from_millis(1001)).await;
+        assert_eq!(
+            status(&imds, req("GET", path, &[(TOKEN_HEADER, &t)])).await,
+            401
+        );
+    }
+
+    #[tokio::test]
+    async fn disabled_endpoint_forbids_everything() {
+        let imds = imds(ImdsConfig {
+            http_endpoint: HttpEndpoint::Disabled,
+            ..ImdsConfig::default()
+        });
+        assert_eq!(
+            status(&imds, req("GET", "/latest/meta-data/", &[])).await,
+            403
+        );
+        assert_eq!(
+            status(&imds, req("PUT", TOKEN_PATH, &[(TTL_HEADER, "60")])).await,
+            403
+        );
+    }
+
+    #[tokio::test]
+    async fn credentials_document_is_text_plain_and_stable() {
+        let imds = imds(ImdsConfig::default());
+        let r = imds.handle(req("GET", CREDS, &[]), None).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "text/plain");
+        let doc: serde_json::Value =
+            serde_json::from_slice(&r.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        assert_eq!(doc["Code"], "Success");
+        let (_, again) = body(&imds, req("GET", CREDS, &[])).await;
+        let doc2: serde_json::Value = serde_json::from_str(&again).unwrap();
+        assert_eq!(doc["AccessKeyId"], doc2["AccessKeyId"]);
+        let (_, info) = body(&imds, req("GET", "/latest/meta-data/iam/info", &[])).await;
+        let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+        assert_eq!(
+            info["InstanceProfileArn"],
+            "arn:aws:iam::123456789012:instance-profile/mock-imds-role"
+        );
+    }
+}

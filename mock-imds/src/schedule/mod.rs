@@ -1,0 +1,15 @@
+//! Schedules: `(at, change)` steps on the scenario clock ([`Schedule`]), seeded
+//! generators expanded to steps ([`Generator`]), and schedule files ([`ScheduleFile`]).
+//!
+//! - `steps.rs`: [`Step`], [`Schedule`] (the state at any time, the recoveries).
+//! - `generate.rs`: `flap` and `random-outages`, expanded with a seed.
+//! - `file.rs`: the `[[schedule]]`/`[[generate]]` reader shared by `serve --schedule`,
+//!   `ctl schedule` and (later) scenarios.
+
+mod file;
+mod generate;
+mod steps;
+
+pub use file::{expand_tables, GenerateTable, ScheduleFile, StepTable};
+pub use generate::{DurationRange, GenerateError, Generator};
+pub use steps::{Schedule, ScheduleError, Step};

@@ -1,0 +1,195 @@
+//! The switch: the state in force and the schedule runner. Every change of state goes
+//! through it, whoever asks (the library handle, the control API, a schedule step), so
+//! each is serialized, put in force (socket included) before it returns, and logged.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::task::AbortOnDropHandle;
+
+use crate::events::{EventKind, EventLog};
+use crate::fault::{socket_mode, Change, ImdsState};
+use crate::listener::{Listener, SocketMode};
+use crate::schedule::Schedule;
+
+/// A transition that could not be put in force.
+#[derive(Debug, thiserror::Error)]
+#[error("could not put `{state}` in force: the IMDS socket could not be opened again: {source}")]
+pub struct TransitionError {
+    /// The state asked for (handlers serve it; the socket refuses connections).
+    pub state: ImdsState,
+    /// The bind or listen error.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// The state in force, the IMDS listener it drives, and the running schedule.
+#[derive(Debug)]
+pub(crate) struct Switch {
+    state: watch::Sender<Arc<ImdsState>>,
+    listener: Listener,
+    events: EventLog,
+    /// Serializes transitions; holds the socket's current mode, so a switch between
+    /// request-level faults never waits for the listener task.
+    socket: tokio::sync::Mutex<SocketMode>,
+    /// The running schedule; replacing or dropping it stops it.
+    schedule: Mutex<Option<AbortOnDropHandle<()>>>,
+    /// A schedule waiting for [`Switch::start_deferred`].
+    deferred: Mutex<Option<Schedule>>,
+    /// The runtime the mock was started on: its schedule task runs there too, whoever
+    /// starts it (a harness keeps its mocks on a runtime of their own, so that in-process
+    /// SDK work cannot delay a transition).
+    runtime: tokio::runtime::Handle,
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Switch {
+    /// A switch over `state` (whose receivers the handlers read) and `listener` (whose
+    /// socket is already in the mode `state` asks for), on the current runtime.
+    pub(crate) fn new(
+        state: watch::Sender<Arc<ImdsState>>,
+        listener: Listener,
+        events: EventLog,
+    ) -> Self {
+        let mode = socket_mode(&state.borrow());
+        Self {
+            state,
+            listener,
+            events,
+            socket: tokio::sync::Mutex::new(mode),
+            schedule: Mutex::new(None),
+            deferred: Mutex::new(None),
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    /// The IMDS listener.
+    pub(crate) fn listener(&self) -> &Listener {
+        &self.listener
+    }
+
+    /// The event log transitions are written to.
+    pub(crate) fn events(&self) -> &EventLog {
+        &self.events
+    }
+
+    /// The state in force.
+    pub(crate) fn state(&self) -> ImdsState {
+        (**self.state.borrow()).clone()
+    }
+
+    /// Replaces the whole state; returns once it is in force.
+    pub(crate) async fn set_state(&self, state: ImdsState) -> Result<(), TransitionError> {
+        self.transition(None, |s| *s = state).await
+    }
+
+    /// Applies one change; returns once it is in force.
+    pub(crate) async fn apply(&self, change: &Change) -> Result<(), TransitionError> {
+        self.transition(None, |s| s.apply(change)).await
+    }
+
+    /// Changes the state with `change` and puts it in force. `step`: when a schedule
+    /// step asked for it, the step's time on the event log's clock, else `None` (asked
+    /// for now). Logs a `transition` event when it is in force, stamped then, with the
+    /// time it was asked for; or a `transition-failed` event.
+    pub(crate) async fn transition(
+        &self,
+        step: Option<Duration>,
+        change: impl FnOnce(&mut ImdsState),
+    ) -> Result<(), TransitionError> {
+        let asked_at = step.unwrap_or_else(|| self.events.now());
+        let mut socket = self.socket.lock().await;
+        let mut state = self.state();
+        change(&mut state);
+        // Handlers see the new state first (a kept-alive request must not be served in
+        // the old one), then the socket follows — only when its mode changes, so that
+        // switching request-level faults does not queue behind a listener busy accepting.
+        let mode = socket_mode(&state);
+        self.state.send_replace(Arc::new(state.clone()));
+        if mode != *socket {
+            if let Err(source) = self.listener.apply(mode).await {
+                // The listener is left refusing connections.
+                *socket = SocketMode::Refuse;
+                self.events.record(EventKind::TransitionFailed {
+                    state: state.clone(),
+                    asked_at,
+                    scheduled: step.is_some(),
+                    error: source.to_string(),
+                });
+                return Err(TransitionError { state, source });
+            }
+            *socket = mode;
+        }
+        self.events.record(EventKind::Transition {
+            state,
+            asked_at,
+            scheduled: step.is_some(),
+        });
+        Ok(())
+    }
+
+    /// Runs `schedule` with `start` as its zero in a task on the mock's runtime,
+    /// replacing (and so stopping) the running one. `skip_zero`: the steps at zero were
+    /// applied already (at start-up). Steps already in the past are applied at once, in
+    /// order. A step that cannot be put in force is in the event log
+    /// (`transition-failed`); later steps still run.
+    pub(crate) fn run_schedule(
+        self: &Arc<Self>,
+        schedule: Schedule,
+        start: Instant,
+        skip_zero: bool,
+    ) {
+        let switch = self.clone();
+        let task = self.runtime.spawn(async move {
+            for group in schedule.steps().chunk_by(|a, b| a.at == b.at) {
+                if skip_zero && group[0].at.is_zero() {
+                    continue;
+                }
+                tokio::time::sleep_until(start + group[0].at).await;
+                // Asked for at the step's time, on the event log's clock (a schedule
+                // posted to a running mock starts later than the log's zero).
+                let asked_at = start.saturating_duration_since(switch.events.epoch()) + group[0].at;
+                let _ = switch
+                    .transition(Some(asked_at), |s| {
+                        for step in group {
+                            s.apply(&step.change);
+                        }
+                    })
+                    .await;
+            }
+        });
+        // The old task, if any, is aborted as its handle drops.
+        *locked(&self.schedule) = Some(AbortOnDropHandle::new(task));
+    }
+
+    /// Runs `task` on the mock's runtime (from anywhere, a drop included).
+    pub(crate) fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        drop(self.runtime.spawn(task));
+    }
+
+    /// Stops the running schedule, if any.
+    pub(crate) fn stop_schedule(&self) {
+        locked(&self.schedule).take();
+    }
+
+    /// Holds `schedule` until [`Switch::start_deferred`].
+    pub(crate) fn defer(&self, schedule: Schedule) {
+        *locked(&self.deferred) = Some(schedule);
+    }
+
+    /// Starts the clock of a deferred schedule: the event log's zero moves to now and the
+    /// schedule's later steps run from it. A no-op when none is deferred.
+    pub(crate) fn start_deferred(self: &Arc<Self>) {
+        let deferred = locked(&self.deferred).take();
+        if let Some(schedule) = deferred {
+            let now = Instant::now();
+            self.events.restart_clock(now);
+            self.run_schedule(schedule, now, true);
+        }
+    }
+}
