@@ -25,7 +25,7 @@ use crate::config::ImdsConfig;
 use crate::credentials::CredentialStore;
 use crate::ec2_http::SERVER;
 use crate::events::{Event, EventKind, EventLog, Events, Mark};
-use crate::fault::{socket_mode, Change, FaultSpec, ImdsState};
+use crate::fault::{socket_mode, Change, FaultSpec, ImdsState, Target};
 use crate::imds::Imds;
 use crate::listener::{Handler, Listener, SocketMode};
 use crate::schedule::Schedule;
@@ -427,7 +427,7 @@ impl MockImds {
         self.apply(Change::Up).await
     }
 
-    /// Replaces the whole state.
+    /// Replaces the whole state (`up`, or faults joined by `;`).
     ///
     /// # Errors
     /// As [`Self::inject`].
@@ -435,12 +435,16 @@ impl MockImds {
         self.switch.set_state(state).await
     }
 
-    /// Applies one change (what a schedule step does): set a fault, lift the one on a
-    /// target, or lift all.
+    /// Lifts the fault on `target` (`up on TARGET`), if any.
     ///
     /// # Errors
     /// As [`Self::inject`].
-    pub async fn apply(&self, change: Change) -> Result<(), TransitionError> {
+    pub async fn lift(&self, target: Target) -> Result<(), TransitionError> {
+        self.apply(Change::Clear(target)).await
+    }
+
+    /// Applies one change, as a schedule step does.
+    async fn apply(&self, change: Change) -> Result<(), TransitionError> {
         self.switch.apply(&change).await
     }
 

@@ -21,6 +21,9 @@ async fn scoped_faults_lift_when_the_guard_goes() {
     assert_eq!(imds.state().to_string(), "status(403) on token");
     guard.lift().await.unwrap();
     assert!(imds.state().is_up());
+    imds.inject(Fault::NoRole).await.unwrap();
+    imds.lift(Target::Credentials).await.unwrap();
+    assert!(imds.state().is_up());
 
     // A plain drop lifts it in the background.
     drop(imds.inject_scoped(Fault::Reset).await.unwrap());

@@ -1,0 +1,118 @@
+//! Schedule files with seeded generators through the binary: `mock-imds serve --schedule`
+//! expands them with the file's seed (or `--seed`), and `mock-imds ctl schedule` posts
+//! the same steps; bad files are refused with FILE:LINE:COLUMN.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+
+use mock_imds::{MockImds, ScheduleFile};
+
+mod support;
+use support::KillOnDrop;
+
+const FLAP: &str = "seed = 5\n[[generate]]\nkind = \"flap\"\nfault = \"status(500) on token\"\ndown = [\"20s\", \"30s\"]\nup = [\"20s\", \"30s\"]\nuntil = \"1m\"\n";
+
+fn file(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+    file
+}
+
+/// The first lines `mock-imds serve ARGS` prints (its banner), then it is killed.
+fn serve_banner(args: &[&str]) -> Vec<String> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-imds"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--sts-port",
+            "0",
+            "--control-port",
+            "0",
+        ])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _killed = KillOnDrop(child);
+    BufReader::new(stdout)
+        .lines()
+        .take(4)
+        .map(|l| l.unwrap())
+        .collect()
+}
+
+#[test]
+fn serve_runs_a_generated_schedule_from_the_files_seed() {
+    let flap = file(FLAP);
+    let banner = serve_banner(&["--schedule", flap.path().to_str().unwrap()]);
+    // A flap starts down: the generator's fault is the state at zero, and the mock's
+    // seed is the file's.
+    assert!(
+        banner[3].starts_with("state: status(500) on token   seed: 5 "),
+        "{banner:?}"
+    );
+    let banner = serve_banner(&["--schedule", flap.path().to_str().unwrap(), "--seed", "9"]);
+    assert!(banner[3].contains("seed: 9 "), "{banner:?}");
+}
+
+#[test]
+fn bad_schedule_files_are_refused_with_their_position() {
+    let bad = file("[[generate]]\nkind = \"flip\"\nfault = \"reset\"\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_mock-imds"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--sts-port",
+            "0",
+            "--control-port",
+            "0",
+        ])
+        .args(["--schedule", bad.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "error: {}:2:8: unknown generator kind `flip`",
+        bad.path().display()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+}
+
+#[tokio::test]
+async fn ctl_posts_the_generated_steps() {
+    let imds = MockImds::builder()
+        .control(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .start()
+        .await
+        .unwrap();
+    let port = imds
+        .control_endpoint()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let flap = file(FLAP);
+    let expected = ScheduleFile::parse(FLAP).unwrap().expand(5).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mock-imds"))
+        .args(["ctl", "--control-port", &port, "schedule"])
+        .arg(flap.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{{\"steps\":{}}}", expected.steps().len())
+    );
+}
