@@ -129,7 +129,7 @@ impl Imds {
         // Only the token answer carries the hop limit; everything else leaves with the
         // system default, on a kept-alive connection too.
         if let Some(socket) = socket {
-            let _ = socket.set_hop_limit(DEFAULT_HOP_LIMIT);
+            socket.set_hop_limit(DEFAULT_HOP_LIMIT);
         }
         let response = match met.take_answer() {
             Some(answer) => answer,
@@ -225,11 +225,7 @@ impl Imds {
             return ec2_http::error_page(StatusCode::BAD_REQUEST);
         };
         if let Some(socket) = socket {
-            if let Err(err) =
-                socket.set_hop_limit(u32::from(self.config.http_put_response_hop_limit))
-            {
-                tracing::warn!(%err, "could not set the token answer's hop limit");
-            }
+            socket.set_hop_limit(u32::from(self.config.http_put_response_hop_limit));
         }
         let token = self.tokens.issue(Duration::from_secs(ttl), Instant::now());
         let mut response = ec2_http::text(token);

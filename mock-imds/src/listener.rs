@@ -94,14 +94,10 @@ pub struct ConnectionSocket(Arc<Wishes>);
 impl ConnectionSocket {
     /// Sets the IP TTL (IPv4) or unicast hop limit (IPv6) of the packets sent from now on:
     /// the answer being built leaves with it. The socket option is set before the next
-    /// write, and only when it changes (no system call per request). A `setsockopt`
-    /// failure is logged.
-    ///
-    /// # Errors
-    /// None at present (the option is set on the next write); kept for callers that check.
-    pub fn set_hop_limit(&self, hops: u32) -> io::Result<()> {
+    /// write, and only when it changes (no system call per request); a `setsockopt`
+    /// failure is logged then.
+    pub fn set_hop_limit(&self, hops: u32) {
         self.0.hops.store(hops, Ordering::Relaxed);
-        Ok(())
     }
 }
 

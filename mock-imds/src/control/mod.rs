@@ -19,7 +19,7 @@
 //! change that could not be put in force 500.
 //!
 //! - `wire.rs`: the JSON shapes, shared by both sides.
-//! - `server.rs`: the routes, acting on the mock's [`crate::switch`].
+//! - `server.rs`: the routes, acting on the mock's switch (`switch.rs`).
 //! - `client.rs`: [`ControlClient`], used by `mock-imds ctl`, `mock-imds load` and tests.
 
 mod client;

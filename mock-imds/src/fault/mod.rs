@@ -1,5 +1,5 @@
 //! Faults, all of their behaviour: the catalogue, the syntax, the state, and one
-//! interpreter per layer. The services ([`crate::imds`], the listener) know no fault by
+//! interpreter per layer. The services (`imds.rs`, the listener) know no fault by
 //! name; they ask the interpreter what the faults a request met leave them to do.
 //!
 //! A fault is written as a short string, the same in scenario files, on the command line,
