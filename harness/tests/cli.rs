@@ -119,8 +119,10 @@ fn missing_python_is_a_setup_error() {
 
 /// A cell whose premise did not hold is inconclusive — a harness result, never an SDK
 /// verdict — in the table, the JSON report and JUnit (as an error), and the run fails.
-/// Here IMDS answers 500 for only the first millisecond, so the Rust SDK's first credential
-/// resolution (which retries the 500s) necessarily meets IMDS back up.
+/// Here IMDS delays its answers by 500 ms for the first 100 ms: the Rust SDK's first token
+/// request arrives during the outage and is answered at ~500 ms, so the requests after it
+/// (the role listing, the document) necessarily arrive after IMDS is back up, before the
+/// first call returns.
 #[test]
 fn an_unmet_premise_is_inconclusive_in_every_report() {
     let dir = tempfile::tempdir().unwrap();
@@ -130,9 +132,9 @@ fn an_unmet_premise_is_inconclusive_in_every_report() {
         r#"
 [[schedule]]
 at = "0s"
-state = "status(500)"
+state = "latency(500ms)"
 [[schedule]]
-at = "1ms"
+at = "100ms"
 state = "up"
 [matrix]
 drivers = ["rust-sdk"]
