@@ -115,7 +115,7 @@ impl Default for ImdsConfig {
 
 /// 1-based line and character column of byte `offset` in `text` (clamped to the text):
 /// where every config, schedule and scenario error points.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;

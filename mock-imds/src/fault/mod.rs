@@ -64,7 +64,8 @@ pub(crate) use interpret::{Interpreter, Met};
 pub(crate) use socket::mode as socket_mode;
 pub use state::{Change, FaultSpec, ImdsState};
 pub use syntax::ParseFaultError;
-pub use target::{glob_match, is_credentials_path, Target};
+pub(crate) use target::glob_match;
+pub use target::{is_credentials_path, Target};
 
 #[cfg(test)]
 mod tests {

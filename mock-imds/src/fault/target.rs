@@ -40,7 +40,7 @@ pub fn is_credentials_path(path: &str) -> bool {
 }
 
 /// `*` matches any run of bytes (including `/`), `?` one byte; everything else itself.
-pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+pub(crate) fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
     let (mut p, mut t) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while t < text.len() {
