@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::Value;
 
-use support::{harness, ok, python, root, text};
+use support::{harness, ok, root, text};
 
 fn bisect(args: &[&str]) -> (String, Value) {
     let dir = tempfile::tempdir().unwrap();
@@ -15,8 +15,6 @@ fn bisect(args: &[&str]) -> (String, Value) {
     let out = harness()
         .arg("bisect")
         .args(args)
-        .arg("--python")
-        .arg(python())
         .arg("--json")
         .arg(&json)
         .output()

@@ -33,7 +33,8 @@ pub struct BisectArgs {
     /// The SDK: boto3, aws-cli or js-v3.
     #[arg(long, value_name = "KIND")]
     driver: DriverKind,
-    /// The first release of the range, e.g. 3.20.0 (its verdict is the reference).
+    /// The first release of the range, e.g. 3.20.0: its verdict is the reference (or the
+    /// first testable release's after it, when it cannot be tested).
     #[arg(long, value_name = "VERSION")]
     from: String,
     /// The last release of the range, e.g. 3.40.0.
@@ -49,9 +50,6 @@ pub struct BisectArgs {
     /// Seed for schedule generators and fault probabilities (default: the file's).
     #[arg(long)]
     seed: Option<u64>,
-    /// Python for creating the boto3 / AWS CLI environments (default: the project's).
-    #[arg(long, value_name = "PATH")]
-    python: Option<PathBuf>,
 }
 
 /// One run, as the report lists it.
@@ -216,11 +214,9 @@ pub fn run(args: BisectArgs) -> Result<(), CliError> {
         args.to,
         scenario.name
     );
-    let options = cells::options(
-        Some(1),
-        args.python.clone(),
-        harness::driver::DEFAULT_OPERATION_TIMEOUT,
-    );
+    // Every release runs in its own environment (created with `python3` or `npm` from
+    // PATH), so no --python here.
+    let options = cells::options(None, None, harness::driver::DEFAULT_OPERATION_TIMEOUT);
     let mut runs: Vec<Run> = Vec::new();
     let mut interrupted = false;
     let (finding, _) = bisect::search(releases, |version| {
