@@ -16,7 +16,10 @@
 //!   that fails it is inconclusive, never an SDK verdict.
 //! - [`verdict`]: what a timeline shows (recovered, how fast, …).
 //! - [`report`]: the report's rows ([`report::model`]) and their renderings: the terminal
-//!   table, JSON, JUnit XML, SVG timelines, one cell's explanation, `exec`'s summary.
+//!   table, JSON, JUnit XML, SVG timelines, one cell's explanation, the recovery-matrix
+//!   page (`--html`, each cell's outcome from [`report::outcome`]), `exec`'s summary.
+//! - [`registry`]: an SDK's releases from PyPI or npm; [`bisect`]: the binary search
+//!   over them for the first release whose verdict differs (`imds-harness bisect`).
 //! - [`exec`]: `imds-harness exec`: any command through an outage, and what the mocks saw.
 //! - [`paths`]: where the project's Python environment and scenarios are.
 //! - [`glob`], [`ms`]: the harness's glob patterns and its millisecond formats.
@@ -25,6 +28,7 @@
 //!
 //! The `imds-harness` binary's subcommands are thin: `src/cli/`, one file each.
 
+pub mod bisect;
 pub mod driver;
 pub mod exec;
 #[doc(hidden)]
@@ -33,6 +37,7 @@ pub mod glob;
 pub mod integrity;
 pub mod ms;
 pub mod paths;
+pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -23,5 +23,15 @@ pub fn run(args: MergeArgs) -> Result<(), CliError> {
         .iter()
         .map(|path| outputs::read_report(path))
         .collect::<Result<Vec<_>, _>>()?;
-    outputs::finish(&Report::merge(parts), &args.outputs)
+    // The shards' run date: when the last of their reports was written.
+    let written = args
+        .reports
+        .iter()
+        .filter_map(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok())
+        .max();
+    let run_date = written.map_or_else(
+        || "unknown".to_string(),
+        |at| format!("{} (the last shard report written)", outputs::run_date(at)),
+    );
+    outputs::finish(&Report::merge(parts), &args.outputs, &run_date)
 }

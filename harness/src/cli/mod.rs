@@ -4,6 +4,7 @@
 //! [`cells`] (running cells with progress, stopping on Ctrl-C), [`outputs`] (the report
 //! files and the table).
 
+mod bisect;
 mod cells;
 mod completions;
 mod error;
@@ -30,6 +31,8 @@ const EXAMPLES: &str = "Examples:
   imds-harness explain trap-refuse/boto3/call-retry # one cell's events and a diagnosis
   imds-harness exec --schedule 'refuse 0s..5s' -- python3 app.py
   imds-harness validate my-scenario.toml
+  imds-harness run --html matrix/                   # the recovery matrix as one page
+  imds-harness bisect scenarios/js-v3-cached-failure.toml --driver js-v3 --from 3.20.0 --to 3.40.0
 
 Exit status: 0 every expectation holds, 1 one does not, 2 bad input or setup problem.";
 
@@ -57,6 +60,9 @@ enum Command {
     Merge(merge::MergeArgs),
     /// Run any command through an IMDS outage and show what IMDS and STS saw.
     Exec(exec::ExecArgs),
+    /// Find the first release of an SDK whose verdict on a scenario's cell differs from
+    /// an earlier release's (releases from PyPI or npm, each in a cached environment).
+    Bisect(bisect::BisectArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
 }
@@ -87,6 +93,7 @@ fn dispatch(command: Command) -> Result<(), CliError> {
         Command::Validate(args) => validate::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Exec(args) => exec::run(args),
+        Command::Bisect(args) => bisect::run(args),
         Command::Completions(args) => completions::run(args, Cli::command()),
     }
 }

@@ -1,5 +1,5 @@
-//! A run's results out: the table on stdout, the `--json`, `--junit` and `--timeline`
-//! files, and the exit status they add up to; reading a JSON report back.
+//! A run's results out: the table on stdout, the `--json`, `--junit`, `--timeline` and
+//! `--html` files, and the exit status they add up to; reading a JSON report back.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -20,9 +20,13 @@ pub struct Outputs {
     /// Write one SVG timeline per scenario and an index.html into this directory.
     #[arg(long, value_name = "DIR")]
     timeline: Option<PathBuf>,
+    /// Write the recovery-matrix page into this directory: `index.html` (self-contained),
+    /// with the timelines and each cell's `explain` text beside it.
+    #[arg(long, value_name = "DIR")]
+    html: Option<PathBuf>,
 }
 
-fn write_outputs(report: &Report, outputs: &Outputs) -> Result<(), String> {
+fn write_outputs(report: &Report, outputs: &Outputs, run_date: &str) -> Result<(), String> {
     if let Some(path) = &outputs.json {
         let text = report::json::to_string(report).map_err(|e| e.to_string())?;
         std::fs::write(path, text)
@@ -40,15 +44,31 @@ fn write_outputs(report: &Report, outputs: &Outputs) -> Result<(), String> {
             .map_err(|e| format!("cannot write timelines to {}: {e}", dir.display()))?;
         eprintln!("timelines: {}", dir.join("index.html").display());
     }
+    if let Some(dir) = &outputs.html {
+        let info = report::html::PageInfo {
+            run_date: run_date.to_string(),
+        };
+        let page = report::html::write(report, dir, &info)
+            .map_err(|e| format!("cannot write the recovery matrix to {}: {e}", dir.display()))?;
+        eprintln!("recovery matrix: {}", page.display());
+    }
     Ok(())
 }
 
+/// `at` as the page shows a run date: `2026-12-02 07:10:00 UTC`.
+pub fn run_date(at: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(at)
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string()
+}
+
 /// Prints the table, writes the files, and turns the report into the exit status.
-pub fn finish(report: &Report, outputs: &Outputs) -> Result<(), CliError> {
+/// `run_date` (see [`run_date`]) is when the run happened, for the `--html` page.
+pub fn finish(report: &Report, outputs: &Outputs, run_date: &str) -> Result<(), CliError> {
     let color = std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     print!("{}", report::table::render(report, color));
-    write_outputs(report, outputs).map_err(CliError::Setup)?;
+    write_outputs(report, outputs, run_date).map_err(CliError::Setup)?;
     if report
         .cells
         .iter()

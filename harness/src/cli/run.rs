@@ -62,10 +62,11 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         .cloned()
         .collect();
     let options = cells::options(jobs, python, operation_timeout);
+    let started = outputs::run_date(std::time::SystemTime::now());
     let Some(results) = cells::run_cells(planned, &options)? else {
         return Err(CliError::Interrupted(Some(
             "interrupted: every driver process was stopped",
         )));
     };
-    outputs::finish(&Report::new(&ran, &results), &outputs)
+    outputs::finish(&Report::new(&ran, &results), &outputs, &started)
 }

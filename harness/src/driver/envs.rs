@@ -28,10 +28,44 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The cached environment of `kind` at `version` (`boto3-V`, `awscli-V`,
+/// `client-sts-V` under the cache directory); `None` for the pinned version (`None`) and
+/// for kinds that take no version.
+pub fn env_dir(kind: &DriverKind, version: Option<&str>, setup: &DriverSetup) -> Option<PathBuf> {
+    let version = version?;
+    let stem = match kind {
+        DriverKind::Boto3 => "boto3",
+        DriverKind::AwsCli => "awscli",
+        DriverKind::JsV3 => "client-sts",
+        DriverKind::RustSdk => return None,
+    };
+    Some(setup.cache_dir.join(format!("{stem}-{version}")))
+}
+
+/// True when `kind@version`'s environment is in the cache, complete (created earlier;
+/// using it builds nothing).
+pub fn is_cached(kind: &DriverKind, version: &str, setup: &DriverSetup) -> bool {
+    env_dir(kind, Some(version), setup).is_some_and(|dir| dir.join(".ready").exists())
+}
+
+/// The botocore requirement of `kind@version` (`<1.30.0,>=1.29.0`) as its cached
+/// environment recorded it from the release's wheel when it was created; `None` when
+/// not recorded (not a Python kind, not created yet, or created before this was kept).
+pub fn botocore_requirement(
+    kind: &DriverKind,
+    version: &str,
+    setup: &DriverSetup,
+) -> Option<String> {
+    let dir = env_dir(kind, Some(version), setup)?;
+    let text = std::fs::read_to_string(dir.join("botocore-requirement.txt")).ok()?;
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
 /// Installs `boto3==V` (or `awscli==V`) with its own botocore; run with the new venv's
-/// Python, prints nothing on success.
+/// Python, prints nothing on success. The botocore requirement read from the release's
+/// wheel (`Requires-Dist`) is kept in the venv as `botocore-requirement.txt`.
 const INSTALL_PY: &str = r#"
-import email, subprocess, sys, tempfile, zipfile, glob, re
+import email, os, subprocess, sys, tempfile, zipfile, glob, re
 package, version = sys.argv[1], sys.argv[2]
 pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
 if version == "latest":
@@ -50,6 +84,8 @@ with tempfile.TemporaryDirectory() as tmp:
                 m = re.match(r"botocore\s*\(?\s*([<>=!~][^;)]*)", req)
                 if m:
                     spec = m.group(1)
+                    with open(os.path.join(sys.prefix, "botocore-requirement.txt"), "w") as f:
+                        f.write(spec.replace(" ", "") + "\n")
                     low = re.search(r"(?:>=|==)\s*([0-9.]+)", spec)
                     if low:
                         pins.append("botocore==" + low.group(1))
@@ -98,7 +134,8 @@ pub async fn python_for(
     } else {
         "boto3"
     };
-    let dir = setup.cache_dir.join(format!("{package}-{version}"));
+    let dir = env_dir(&kind, Some(version), setup)
+        .unwrap_or_else(|| setup.cache_dir.join(format!("{package}-{version}")));
     let python = dir.join("bin").join("python");
     let ready = dir.join(".ready");
     let _creating = CREATING.lock().await;
@@ -148,7 +185,8 @@ pub async fn js_dir_for(
         return Ok(setup.js_dir.clone());
     };
     let kind = DriverKind::JsV3;
-    let dir = setup.cache_dir.join(format!("client-sts-{version}"));
+    let dir = env_dir(&kind, Some(version), setup)
+        .unwrap_or_else(|| setup.cache_dir.join(format!("client-sts-{version}")));
     let ready = dir.join(".ready");
     let _creating = CREATING.lock().await;
     if ready.exists() {
