@@ -45,9 +45,12 @@ fn write_outputs(report: &Report, outputs: &Outputs) -> Result<(), String> {
 
 /// Prints the table, writes the files, and turns the report into the exit status.
 pub fn finish(report: &Report, outputs: &Outputs) -> Result<(), CliError> {
-    let color = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    print!("{}", report::table::render(report, color));
+    let tty = std::io::stdout().is_terminal();
+    let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    print!(
+        "{}",
+        report::table::render(report, color, report::table::width(tty))
+    );
     write_outputs(report, outputs).map_err(CliError::Setup)?;
     if report
         .cells

@@ -11,8 +11,11 @@
 //! state = "refuse"                      # a fault, `up on TARGET` or `up`
 //! [[schedule]]
 //! at = "5s"
-//! state = "up"
-//! [[generate]]                          # seeded, expanded to steps before the run
+//! state = "up on listener"              # (a bare `up` while a generator's fault is on is
+//! [[generate]]                          #  an error: it would end that one too)
+//!                                       # seeded, expanded to steps before the run; the
+//!                                       # steps and each generator are layers: a window
+//!                                       # inside another restores the outer fault at its end
 //! kind = "flap"                         # flap: down, up = ["MIN", "MAX"], until
 //! fault = "status(500) on token"
 //! down = ["100ms", "300ms"]
@@ -32,7 +35,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::generate::{DurationRange, Generator};
-use super::steps::{Schedule, ScheduleError, Step};
+use super::layers::LayerError;
+use super::steps::{Schedule, Step};
 use crate::config::ConfigError;
 use crate::fault::{Change, FaultSpec};
 
@@ -222,33 +226,37 @@ pub fn expand_tables(
     generate: &[Spanned<GenerateTable>],
     seed: u64,
 ) -> Result<(Schedule, Vec<Generator>), ConfigError> {
-    let mut all = Vec::with_capacity(steps.len());
+    let mut explicit = Vec::with_capacity(steps.len());
     for step in steps {
         let s = step.get_ref();
-        all.push(Step::new(duration(text, &s.at)?, s.state.clone()));
+        explicit.push(Step::new(duration(text, &s.at)?, s.state.clone()));
     }
-    let explicit = all.clone();
+    let mut layers = vec![explicit.clone()];
     let mut generators = Vec::new();
     for (i, table) in generate.iter().enumerate() {
         let g = generator(text, table)?;
         let expanded = g
             .expand(seed.wrapping_add(i as u64))
             .map_err(|e| ConfigError::at(text, table.span().start, e.to_string()))?;
-        all.extend(expanded);
+        layers.push(expanded);
         generators.push(g);
     }
-    let generated = all.len() > explicit.len();
-    let schedule = Schedule::new(all).map_err(|e| {
-        let ScheduleError::Conflict(t) = &e;
-        let offset = steps
-            .iter()
-            .zip(&explicit)
-            .filter(|(_, s)| s.at == *t)
-            .nth(1)
-            .map(|(table, _)| table.span().start)
-            .or_else(|| generated.then(|| generate[0].span().start))
-            .unwrap_or(0);
-        ConfigError::at(text, offset, e.to_string())
+    // The explicit steps and each generator are layers: overlapping windows nest.
+    let schedule = Schedule::layered(layers).map_err(|e| {
+        let t = e.at();
+        let offset = match e.layer() {
+            0 => {
+                let at_t = || steps.iter().zip(&explicit).filter(|(_, s)| s.at == t);
+                let pick = match &e {
+                    LayerError::Layer { .. } => at_t().nth(1),
+                    LayerError::UpOverOther { .. } => at_t().find(|(_, s)| s.change == Change::Up),
+                    LayerError::Tie { .. } => at_t().next(),
+                };
+                pick.map(|(table, _)| table.span().start)
+            }
+            g => generate.get(g - 1).map(|table| table.span().start),
+        };
+        ConfigError::at(text, offset.unwrap_or(0), e.to_string())
     })?;
     Ok((schedule, generators))
 }
