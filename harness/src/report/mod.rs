@@ -11,3 +11,19 @@ pub mod junit;
 pub mod model;
 pub mod svg;
 pub mod table;
+
+/// Longest schedule step the summaries print whole, in characters.
+pub const STEP_TEXT_MAX: usize = 120;
+
+/// A schedule step's change as the summaries print it: whole up to [`STEP_TEXT_MAX`]
+/// characters, else cut with its full length (a `status(500, "…")` with a 200 KB body is
+/// one line, not 200 KB of terminal).
+pub fn change_text(change: &mock_imds::Change) -> String {
+    let text = change.to_string();
+    let chars = text.chars().count();
+    if chars <= STEP_TEXT_MAX {
+        return text;
+    }
+    let head: String = text.chars().take(STEP_TEXT_MAX - 40).collect();
+    format!("{head}… ({chars} characters in all; see the JSON report)")
+}

@@ -188,7 +188,7 @@ fn rows(report: &Report, notes: &mut Vec<String>) -> Vec<Row> {
                     color = Some(Color::Red);
                     "✗ no"
                 };
-                if v.outages.len() > 1 {
+                if v.outages.len() > 1 && v.outages.iter().any(|o| o.failed_calls > 0) {
                     notes.push(format!(
                         "  {} {} outages: {}",
                         r.scenario,
@@ -262,7 +262,10 @@ fn compact(rows: &[Row], color: bool, width: usize) -> String {
     let mut out = String::new();
     for row in rows {
         let c = &row.columns;
-        let mark = c[10].as_str();
+        let mark = match c[10].as_str() {
+            "(none)" => "·",
+            mark => mark,
+        };
         let head = format!("{mark}  {} {}/{}", c[0], c[1], c[2]);
         let head = cut(&head, width);
         match (color, row.color) {
@@ -329,7 +332,13 @@ pub fn render(report: &Report, color: bool, width: Option<usize>) -> String {
             .schedule
             .steps()
             .iter()
-            .map(|step| format!("{} at {}", step.change, humantime::format_duration(step.at)))
+            .map(|step| {
+                format!(
+                    "{} at {}",
+                    super::change_text(&step.change),
+                    humantime::format_duration(step.at)
+                )
+            })
             .collect();
         out.push_str(&format!(
             "{}: IMDS {}{}\n",
