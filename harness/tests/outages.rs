@@ -403,3 +403,92 @@ fn exec_summary_says_what_it_did_not_see_and_cuts_huge_bodies() {
         "{stderr}"
     );
 }
+
+/// A `[[generate]]` flap inside a `[[schedule]]` refuse does not cut the refuse short:
+/// the mock applies the combined state (refuse again after each flap period, until the
+/// step that ends it), and the run has one outage; a bare `up` that would also end the
+/// generator's fault is rejected at its line and column.
+#[test]
+fn a_generated_flap_inside_a_scheduled_refuse_restores_it() {
+    let scenario = r#"
+[[schedule]]
+at = "50ms"
+state = "refuse"
+[[schedule]]
+at = "1s"
+state = "up on listener"
+[[generate]]
+kind = "flap"
+fault = "status(500)"
+down = ["100ms", "100ms"]
+up = ["100ms", "100ms"]
+until = "400ms"
+[matrix]
+drivers = ["rust-sdk"]
+strategies = ["call-retry"]
+[strategy.call-retry]
+attempts = 8
+interval = "200ms"
+continue_after_success = true
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "nested.toml", scenario);
+    let json = dir.path().join("r.json");
+    let out = harness()
+        .arg("run")
+        .arg(&path)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let table = ok(&out, &[0]);
+    assert!(
+        table.contains("nested: IMDS status(500) at 0s, refuse at 50ms, status(500) at 200ms, refuse at 300ms, up on listener at 1s"),
+        "{table}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let ran = &cell(&report, "rust-sdk/call-retry")["ran"];
+    let states: Vec<(f64, String)> = ran["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "transition")
+        .map(|e| {
+            (
+                e["at_ms"].as_f64().unwrap(),
+                e["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = states.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(
+        names,
+        ["status(500)", "refuse", "status(500)", "refuse", "up"],
+        "{states:?}"
+    );
+    // The refuse after the flap lasts until the step at 1 s.
+    let (last_refuse, _) = states[3];
+    let (up, _) = states[4];
+    assert!(last_refuse < 400.0 && up >= 1000.0, "{states:?}");
+    let outages = ran["verdict"]["outages"].as_array().unwrap();
+    assert_eq!(outages.len(), 1, "{outages:?}");
+
+    let bare_up = write(
+        dir.path(),
+        "bare.toml",
+        &scenario
+            .replace("state = \"up on listener\"", "state = \"up\"")
+            .replace("until = \"400ms\"", "until = \"2s\""),
+    );
+    let out = harness().arg("validate").arg(&bare_up).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:5:1: `up` at 1s would also end the fault of an overlapping window or generator",
+            bare_up.display()
+        )),
+        "{stderr}"
+    );
+}

@@ -315,6 +315,31 @@ mod tests {
         );
     }
 
+    /// `serve --schedule` and `ctl schedule` files: a flap inside a refuse restores the
+    /// refuse; a bare `up` over the flap is an error at its line and column.
+    #[test]
+    fn steps_and_generators_nest_as_layers() {
+        let text = "[[schedule]]\nat = \"50ms\"\nstate = \"refuse\"\n[[schedule]]\nat = \"1s\"\nstate = \"up on listener\"\n[[generate]]\nkind = \"flap\"\nfault = \"status(500)\"\ndown = [\"100ms\", \"100ms\"]\nup = [\"100ms\", \"100ms\"]\nuntil = \"400ms\"\n";
+        let s = Schedule::from_toml(text).unwrap();
+        let at = |ms: u64| s.state_at(Duration::from_millis(ms)).to_string();
+        assert_eq!(
+            [at(0), at(100), at(250), at(350), at(999), at(1000)],
+            [
+                "status(500)",
+                "refuse",
+                "status(500)",
+                "refuse",
+                "refuse",
+                "up"
+            ]
+        );
+        let bare = text
+            .replace("state = \"up on listener\"", "state = \"up\"")
+            .replace("until = \"400ms\"", "until = \"2s\"");
+        let e = Schedule::from_toml(&bare).unwrap_err().to_string();
+        assert!(e.starts_with("4:1: `up` at 1s would also end"), "{e}");
+    }
+
     #[test]
     fn generator_errors_say_what_is_missing_or_wrong() {
         let e =
