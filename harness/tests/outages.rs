@@ -492,3 +492,44 @@ continue_after_success = true
         "{stderr}"
     );
 }
+
+/// IMDS up throughout (as in `rust-clock-skew`): no "recovered … after IMDS" anywhere,
+/// the table says there was no outage.
+#[test]
+fn no_outage_is_not_called_a_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "calm.toml",
+        "[matrix]\ndrivers = [\"rust-sdk\"]\nstrategies = [\"once\"]\n[strategy.once]\nkind = \"call-retry\"\nattempts = 1\n[[expect]]\nrecovers = true\n",
+    );
+    let json = dir.path().join("r.json");
+    let out = harness()
+        .arg("run")
+        .arg(&path)
+        .arg("--json")
+        .arg(&json)
+        .env_remove("COLUMNS")
+        .output()
+        .unwrap();
+    let table = ok(&out, &[0]);
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(!progress.contains("after IMDS"), "{progress}");
+    assert!(
+        progress.contains("calm rust-sdk/once: no outage, 1/1 calls accepted"),
+        "{progress}"
+    );
+    assert!(table.contains("┆ no outage "), "{table}");
+    let out = harness()
+        .args(["explain", "--report"])
+        .arg(&json)
+        .arg("calm/rust-sdk/once")
+        .output()
+        .unwrap();
+    let explained = ok(&out, &[0]);
+    assert!(!explained.contains("after IMDS"), "{explained}");
+    assert!(
+        explained.contains("diagnosis: IMDS was up throughout; 1 of 1 calls accepted"),
+        "{explained}"
+    );
+}

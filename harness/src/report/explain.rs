@@ -201,9 +201,22 @@ pub fn diagnose(cell: &CellResult) -> String {
     }
     let kinds: Vec<String> = v.error_kinds.keys().cloned().collect();
     let mut text = format!(
-        "client created while IMDS was `{state_at_first_client}`; never recovered ({} failed with {}).",
-        if v.attempts == 1 { "the one attempt".to_string() } else { format!("all {} attempts", v.attempts) },
-        if kinds.is_empty() { "no error".to_string() } else { kinds.join(", ") }
+        "client created while IMDS was `{state_at_first_client}`; {} ({} failed with {}).",
+        if v.outages.is_empty() {
+            "no call was accepted"
+        } else {
+            "never recovered"
+        },
+        if v.attempts == 1 {
+            "the one attempt".to_string()
+        } else {
+            format!("all {} attempts", v.attempts)
+        },
+        if kinds.is_empty() {
+            "no error".to_string()
+        } else {
+            kinds.join(", ")
+        }
     );
     match (last_recovery, v.imds_requests_after_recovery) {
         (Some(_), Some(0)) if clients == 1 && attempts_after_recovery > 0 => {
@@ -216,6 +229,12 @@ pub fn diagnose(cell: &CellResult) -> String {
             let _ = write!(
                 text,
                 " It asked IMDS {n} times after recovery without an accepted call: look at the IMDS answers above."
+            );
+        }
+        (None, _) if v.outages.is_empty() => {
+            let _ = write!(
+                text,
+                " IMDS was up throughout, so no outage caused this: look at the errors and the IMDS answers above."
             );
         }
         (None, _) | (_, None) => {
