@@ -277,13 +277,20 @@ fn outages_text(v: &Verdict) -> String {
                     o.recovery.map(fmt_ms).unwrap_or_else(|| "—".into())
                 ),
                 Outcome::NotRecovered if o.end.is_none() => {
-                    "not recovered: IMDS never came back".to_string()
+                    "not recovered: IMDS was still down when the run ended".to_string()
                 }
                 Outcome::NotRecovered => format!(
                     "not recovered: none of the {} call(s) after it was accepted",
                     o.calls_after
                 ),
-                Outcome::RodeThrough => "rode through".to_string(),
+                Outcome::RodeThrough => match o.recovery {
+                    Some(r) => format!(
+                        "rode through: no call failed, but none was accepted during it; the first after it (attempt {}) reached STS {} after it ended",
+                        o.recovered_by_attempt.unwrap_or_default(),
+                        fmt_ms(r)
+                    ),
+                    None => "rode through".to_string(),
+                },
                 Outcome::Untested if o.failed_calls > 0 => {
                     "recovery untested: no call was made after it ended, before the next outage"
                         .to_string()

@@ -83,7 +83,13 @@ struct Row {
 pub fn outcome_text(v: &Verdict) -> String {
     match v.outcome {
         None => "no outage".to_string(),
+        Some(Outcome::Untested) if v.outages.iter().any(|o| o.failed_calls > 0) => {
+            "failed; recovery untested (no call after)".to_string()
+        }
         Some(Outcome::Untested) => "untested (no call met an outage)".to_string(),
+        Some(Outcome::RodeThrough) if v.outages.iter().any(|o| o.recovery.is_some()) => {
+            "rode through (waited)".to_string()
+        }
         Some(Outcome::RodeThrough) => "rode through".to_string(),
         Some(Outcome::NotRecovered) => "NOT recovered".to_string(),
         Some(Outcome::Recovered) => {
@@ -136,7 +142,11 @@ pub fn outage_text(o: &crate::verdict::Outage) -> String {
     let what = match (o.outcome, o.recovery) {
         (Outcome::Recovered, Some(r)) => format!("recovered in {}", fmt_ms(r)),
         (Outcome::NotRecovered, _) => "NOT recovered".to_string(),
-        (Outcome::RodeThrough, _) => "rode through".to_string(),
+        (Outcome::RodeThrough, Some(r)) => {
+            format!("rode through (waited: accepted {} after it)", fmt_ms(r))
+        }
+        (Outcome::RodeThrough, None) => "rode through".to_string(),
+        (Outcome::Untested, _) if o.failed_calls > 0 => "recovery untested".to_string(),
         (outcome, _) => outcome.to_string(),
     };
     let mut text = format!("#{} {what}", o.index);

@@ -88,8 +88,9 @@ pub struct Outage {
     pub error_kinds: BTreeMap<String, u32>,
     /// What the calls did.
     pub outcome: Outcome,
-    /// For `recovered`: from the outage's end to the arrival at STS of the first call
-    /// accepted after it, serialized as `recovery_ms`.
+    /// For `recovered`, and for `rode-through` when no call was accepted during the
+    /// outage (the calls waited it out): from the outage's end to the arrival at STS of
+    /// the first call accepted after it, serialized as `recovery_ms`.
     #[serde(
         default,
         rename = "recovery_ms",
@@ -97,7 +98,7 @@ pub struct Outage {
         skip_serializing_if = "Option::is_none"
     )]
     pub recovery: Option<Duration>,
-    /// For `recovered`: the attempt (1-based) of that call.
+    /// The attempt (1-based) of that call, when `recovery_ms` is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovered_by_attempt: Option<u32>,
     /// Failed attempts that started after the recovering call, before the next outage.
@@ -167,7 +168,14 @@ pub fn outages(timeline: &Timeline) -> Vec<Outage> {
             (_, None) if end.is_some() && calls_after == 0 => Outcome::Untested,
             (_, None) => Outcome::NotRecovered,
         };
-        let recovered = (outcome == Outcome::Recovered).then_some(()).and(recovery);
+        // A ride-through with no call accepted during the outage waited it out: its first
+        // accepted call after the end is kept too (how long the calls were held up).
+        let accepted_during = accepted
+            .values()
+            .any(|at| *at >= *start && end.is_none_or(|e| *at < e));
+        let keeps_recovery =
+            outcome == Outcome::Recovered || (outcome == Outcome::RodeThrough && !accepted_during);
+        let recovered = keeps_recovery.then_some(()).and(recovery);
         out.push(Outage {
             index: i as u32 + 1,
             start: *start,
@@ -293,6 +301,18 @@ mod tests {
         assert_eq!((o[0].start, o[0].end), (ms(100), Some(ms(2000))));
         assert_eq!(o[0].recovery, None);
         assert_eq!(worst(&o), Some(Outcome::RodeThrough));
+        // A call that waited the outage out rides through too, and keeps its wait.
+        let t = Timeline::merge(
+            vec![
+                transition(0, "status(500)"),
+                transition(2000, "up"),
+                sts(2012, Some("n.1"), true),
+            ],
+            vec![attempt(0, "n.1", 2020, true)],
+        );
+        let o = outages(&t);
+        assert_eq!(outcomes(&o), vec![Outcome::RodeThrough]);
+        assert_eq!(o[0].recovery, Some(ms(12)));
     }
 
     /// IMDS never came back: not recovered, even though a call was accepted before.
