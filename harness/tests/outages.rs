@@ -9,7 +9,9 @@ use support::{harness, ok, text, write};
 /// reused across the outages (`call-retry`) keeps its cached credentials and rides
 /// through both, while a new client per attempt (`client-retry`) fails during each and
 /// recovers after each (measured here: aws-sdk-sts 1.124.0, aws-config 1.13.0; refused
-/// connections fail a new client's call within ~20 ms, `CredentialsNotLoaded`).
+/// connections fail a new client's call within ~20 ms, `CredentialsNotLoaded`; under
+/// heavy load one call failed with `ProviderError` while IMDS was up, so no error kind is
+/// pinned).
 const TWO_OUTAGES: &str = r#"
 [[schedule]]
 at = "300ms"
@@ -45,7 +47,6 @@ outcome = "recovered"
 strategy = "client-retry"
 outage = 2
 outcome = "recovered"
-error_kind = "CredentialsNotLoaded"
 "#;
 
 fn cell<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {

@@ -502,7 +502,9 @@ pub fn warnings(path: &Path, cells: &[Cell], expectations: &[Expectation]) -> Ve
     for cell in cells {
         let applying: Vec<&Expectation> =
             expectations.iter().filter(|e| e.applies_to(cell)).collect();
-        let never = applying.iter().any(|e| e.recovers == Some(false));
+        let never = applying
+            .iter()
+            .any(|e| e.recovers == Some(false) || e.outcome == Some(Outcome::NotRecovered));
         let why = applying
             .iter()
             .any(|e| e.error_kind.is_some() || e.imds_requests_after_recovery.is_some());
@@ -630,6 +632,56 @@ mod tests {
             ..trapped()
         };
         assert!(e.check(&still_down)[0].contains("had not recovered"));
+    }
+
+    #[test]
+    fn outcome_is_the_worst_outage_or_the_one_named() {
+        use crate::verdict::Outage;
+        let outage = |index, outcome| Outage {
+            index,
+            start: ms(0),
+            end: Some(ms(100)),
+            states: vec!["refuse".into()],
+            failed_calls: 1,
+            error_kinds: Default::default(),
+            outcome,
+            recovery: None,
+            recovered_by_attempt: None,
+            failures_after_recovery: 0,
+            calls_after: 1,
+        };
+        let v = Verdict {
+            outages: vec![
+                outage(1, Outcome::Recovered),
+                outage(2, Outcome::NotRecovered),
+            ],
+            outcome: Some(Outcome::NotRecovered),
+            ..recovered()
+        };
+        let worst = |o| Expectation {
+            outcome: Some(o),
+            ..Expectation::default()
+        };
+        assert!(worst(Outcome::NotRecovered).check(&v).is_empty());
+        assert_eq!(
+            worst(Outcome::Recovered).check(&v),
+            vec!["expected the worst outage to be recovered, it was not-recovered (outage 2: 1 failed call(s))".to_string()]
+        );
+        let first = Expectation {
+            outage: Some(1),
+            ..worst(Outcome::Recovered)
+        };
+        assert!(first.check(&v).is_empty());
+        assert_eq!(first.to_string(), "outage 1 recovered");
+        let third = Expectation {
+            outage: Some(3),
+            ..first
+        };
+        assert_eq!(
+            third.check(&v),
+            vec!["expected outage 3 to be recovered, but the run had 2 outage(s)".to_string()]
+        );
+        assert!(worst(Outcome::RodeThrough).check(&recovered())[0].contains("IMDS had no outage"));
     }
 
     #[test]
