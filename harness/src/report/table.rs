@@ -71,7 +71,7 @@ const HEADER: [&str; 11] = [
     "expected?",
 ];
 
-/// One cell's row, as text, and the notes it adds under the table.
+/// One cell's row, as text.
 struct Row {
     /// `HEADER`'s columns.
     columns: Vec<String>,
