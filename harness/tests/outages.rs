@@ -283,6 +283,11 @@ fn timelines_mark_acceptance_show_verdicts_and_replace_their_own_svgs() {
         "{svg}"
     );
     assert!(svg.contains(r##"<tspan fill="#27ae60">●</tspan> call accepted"##));
+    // Each lane's outages, as its mock applied them, with their outcome.
+    assert!(
+        svg.contains(r#"class="outage""#) && svg.contains("<title>outage #2 recovered in"),
+        "{svg}"
+    );
     assert!(svg.contains(r##"<tspan fill="#d9534f">●</tspan> call failed"##));
 
     // Each accepted mark is at the STS arrival of its call.

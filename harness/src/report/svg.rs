@@ -1,6 +1,7 @@
 //! Timeline pictures (`--timeline DIR`): one SVG per scenario and an `index.html` linking
 //! them. On top, the IMDS state as a band over time (up in green, each fault in its own
-//! colour); below, one lane per cell, its verdict under its name, with every attempt as a
+//! colour); below, one lane per cell, its verdict under its name and its outages (as its
+//! mock applied them) as a thin bar above it in the colour of their outcome, with every attempt as a
 //! bar from start to return and a mark where its outcome was known (green: accepted, at
 //! its arrival at STS; red: failed, when it returned; grey: an SDK answer STS never
 //! accepted; hover for the error kind), each client creation as a blue triangle and
@@ -232,6 +233,23 @@ pub fn scenario_svg(scenario: &ScenarioSummary, cells: &[&CellResult]) -> String
         );
         match &cell.outcome {
             CellOutcome::Ran(run) => {
+                // The cell's outages as its mock applied them, in their outcome's colour.
+                for o in &run.verdict.outages {
+                    let stop = o.end.unwrap_or(span_end);
+                    let (x0, x1) = (x(o.start), x(stop));
+                    let fill = match o.outcome {
+                        Outcome::NotRecovered => FAILED,
+                        Outcome::Recovered | Outcome::RodeThrough => ACCEPTED,
+                        Outcome::Untested => UNVERIFIED,
+                    };
+                    let _ = writeln!(
+                        svg,
+                        r#"<rect class="outage" x="{x0:.1}" y="{:.1}" width="{:.1}" height="3" fill="{fill}" opacity="0.6"><title>{}</title></rect>"#,
+                        mid - 12.0,
+                        (x1 - x0).max(0.5),
+                        escape(&format!("outage {}", table::outage_text(o)))
+                    );
+                }
                 for entry in run.timeline.entries() {
                     match entry {
                         Entry::Mock(e) => {
