@@ -100,10 +100,18 @@ impl Schedule {
         let mut set_at: Vec<BTreeMap<Target, Duration>> = vec![BTreeMap::new(); layers.len()];
         let mut combined = ImdsState::up();
         let mut out = Vec::new();
+        let mut cursors = vec![0usize; layers.len()];
         for t in times {
             let mut ups = Vec::new();
             for (i, layer) in layers.iter().enumerate() {
-                for step in layer.steps().iter().filter(|s| s.at == t) {
+                // Each layer's steps are sorted: take those at `t` from its cursor.
+                let steps = layer.steps();
+                while cursors[i] < steps.len() && steps[cursors[i]].at < t {
+                    cursors[i] += 1;
+                }
+                while cursors[i] < steps.len() && steps[cursors[i]].at == t {
+                    let step = &steps[cursors[i]];
+                    cursors[i] += 1;
                     states[i].apply(&step.change);
                     match &step.change {
                         Change::Set(spec) => {
@@ -126,7 +134,7 @@ impl Schedule {
                 return Err(LayerError::UpOverOther { at: t, layer });
             }
             let mut next = ImdsState::up();
-            let targets: Vec<Target> = states
+            let targets: std::collections::BTreeSet<Target> = states
                 .iter()
                 .flat_map(|s| s.faults().map(|f| f.target.clone()))
                 .collect();
