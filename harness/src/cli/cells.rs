@@ -75,7 +75,7 @@ fn progress_line(result: &CellResult, done: usize, total: usize) -> String {
             // The same words as the table: the worst outage's outcome, and calls accepted.
             let recovered = format!(
                 "{}, {} calls accepted",
-                harness::report::table::outcome_text(v),
+                harness::report::wording::outcome_text(v),
                 v.availability_text()
             );
             let expected = if !run.inconclusive.is_empty() {

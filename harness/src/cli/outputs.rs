@@ -49,7 +49,7 @@ pub fn finish(report: &Report, outputs: &Outputs) -> Result<(), CliError> {
     let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     print!(
         "{}",
-        report::table::render(report, color, report::table::width(tty))
+        report::table::render(report, color, report::terminal::width(tty))
     );
     write_outputs(report, outputs).map_err(CliError::Setup)?;
     if report

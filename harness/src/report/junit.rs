@@ -12,7 +12,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use super::explain;
 use super::model;
 use super::model::{CellOutcome, CellResult};
-use super::table;
+use super::wording;
 
 /// Builds the JUnit report.
 pub fn report(report: &model::Report) -> Report {
@@ -56,11 +56,11 @@ fn test_case(cell: &CellResult) -> TestCase {
             };
             let end = run.timeline.end();
             let v = &run.verdict;
-            properties.push(("outcome", table::outcome_text(v)));
+            properties.push(("outcome", wording::outcome_text(v)));
             properties.push(("accepted", v.availability_text()));
             let mut out = String::new();
             for o in &v.outages {
-                out.push_str(&format!("outage {}\n", table::outage_text(o)));
+                out.push_str(&format!("outage {}\n", wording::outage_text(o)));
             }
             out.push_str(&explain::timeline_text(&run.timeline));
             (status, end, out)

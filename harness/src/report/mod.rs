@@ -2,7 +2,8 @@
 //! in, `merge` reads them back from JSON); each reporter renders them one way: the terminal
 //! table ([`table`]), the JSON file ([`json`]), JUnit XML ([`junit`]), the timeline
 //! pictures ([`svg`]), one cell's events and diagnosis ([`explain`]); [`exec`] prints what
-//! the mocks saw during `imds-harness exec`.
+//! the mocks saw during `imds-harness exec`. [`wording`] puts a verdict in the words every
+//! reporter uses; [`terminal`] finds the table's width.
 
 pub mod exec;
 pub mod explain;
@@ -11,6 +12,8 @@ pub mod junit;
 pub mod model;
 pub mod svg;
 pub mod table;
+pub mod terminal;
+pub mod wording;
 
 /// Longest schedule step the summaries print whole, in characters.
 pub const STEP_TEXT_MAX: usize = 120;

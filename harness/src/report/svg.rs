@@ -17,7 +17,7 @@ use mock_imds::{EventKind, Fault, ImdsState, StsOutcome};
 
 use super::model::{CellOutcome, CellResult};
 use super::model::{Report, ScenarioSummary};
-use super::table;
+use super::wording;
 use crate::driver::CallOutcome;
 use crate::timeline::{DriverEvent, Entry};
 use crate::verdict::Outcome;
@@ -73,7 +73,7 @@ fn lane_verdict(cell: &CellResult) -> (String, &'static str) {
             (
                 format!(
                     "{} · {} accepted",
-                    table::outcome_text(v),
+                    wording::outcome_text(v),
                     v.availability_text()
                 ),
                 color,
@@ -247,7 +247,7 @@ pub fn scenario_svg(scenario: &ScenarioSummary, cells: &[&CellResult]) -> String
                         r#"<rect class="outage" x="{x0:.1}" y="{:.1}" width="{:.1}" height="3" fill="{fill}" opacity="0.6"><title>{}</title></rect>"#,
                         mid - 12.0,
                         (x1 - x0).max(0.5),
-                        escape(&format!("outage {}", table::outage_text(o)))
+                        escape(&format!("outage {}", wording::outage_text(o)))
                     );
                 }
                 for entry in run.timeline.entries() {

@@ -5,38 +5,8 @@ use comfy_table::{Cell as TableCell, Color, ContentArrangement, Table};
 
 use super::model::CellOutcome;
 use super::model::Report;
+use super::wording::{outage_text, outages_text, outcome_text};
 use crate::ms::fmt_ms;
-use crate::verdict::{Outcome, Verdict};
-
-/// Columns when neither `COLUMNS` nor the terminal says (80, the VT100's).
-pub const DEFAULT_WIDTH: usize = 80;
-
-/// The width to render for: `COLUMNS` when set to a positive number; else, when stdout
-/// is a terminal, its width (or [`DEFAULT_WIDTH`] when it cannot be read); else `None`
-/// (a file or a pipe: no limit, the full table).
-pub fn width(stdout_is_tty: bool) -> Option<usize> {
-    if let Some(n) = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-        .filter(|n| *n > 0)
-    {
-        return Some(n);
-    }
-    stdout_is_tty.then(|| terminal_columns().unwrap_or(DEFAULT_WIDTH))
-}
-
-#[cfg(unix)]
-fn terminal_columns() -> Option<usize> {
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct it is given.
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
-}
-
-#[cfg(not(unix))]
-fn terminal_columns() -> Option<usize> {
-    None
-}
 
 /// `line` without ANSI colour codes.
 fn strip_ansi(line: &str) -> String {
@@ -77,86 +47,6 @@ struct Row {
     columns: Vec<String>,
     /// The verdict column's colour.
     color: Option<Color>,
-}
-
-/// The worst outcome in words: `recovered in 505ms`, `rode through`, `NOT recovered`, …
-pub fn outcome_text(v: &Verdict) -> String {
-    match v.outcome {
-        None => "no outage".to_string(),
-        Some(Outcome::Untested) if v.outages.iter().any(|o| o.failed_calls > 0) => {
-            "failed; recovery untested (no call after)".to_string()
-        }
-        Some(Outcome::Untested) => "untested (no call met an outage)".to_string(),
-        Some(Outcome::RodeThrough) if v.outages.iter().any(|o| o.recovery.is_some()) => {
-            "rode through (waited)".to_string()
-        }
-        Some(Outcome::RodeThrough) => "rode through".to_string(),
-        Some(Outcome::NotRecovered) => "NOT recovered".to_string(),
-        Some(Outcome::Recovered) => {
-            let slowest = v
-                .outages
-                .iter()
-                .filter_map(|o| o.recovery)
-                .max()
-                .map_or("—".to_string(), fmt_ms);
-            if v.outages.len() == 1 {
-                format!("recovered in {slowest}")
-            } else {
-                format!("recovered (slowest {slowest})")
-            }
-        }
-    }
-}
-
-/// The outages in words: `1`, or `12: 9 recovered, 3 rode through`, with the failures
-/// after recovery when there were any.
-pub fn outages_text(v: &Verdict) -> String {
-    if v.outages.is_empty() {
-        return "0".to_string();
-    }
-    let mut text = v.outages.len().to_string();
-    if v.outages.len() > 1 {
-        let mut counts: Vec<String> = Vec::new();
-        for (outcome, words) in [
-            (Outcome::NotRecovered, "NOT recovered"),
-            (Outcome::Recovered, "recovered"),
-            (Outcome::RodeThrough, "rode through"),
-            (Outcome::Untested, "untested"),
-        ] {
-            let n = v.outages.iter().filter(|o| o.outcome == outcome).count();
-            if n > 0 {
-                counts.push(format!("{n} {words}"));
-            }
-        }
-        text = format!("{text}: {}", counts.join(", "));
-    }
-    let relapses: u32 = v.outages.iter().map(|o| o.failures_after_recovery).sum();
-    if relapses > 0 {
-        text.push_str(&format!("; {relapses} failed after recovering"));
-    }
-    text
-}
-
-/// One outage in words: `#2 recovered in 40ms (3 failed)`.
-pub fn outage_text(o: &crate::verdict::Outage) -> String {
-    let what = match (o.outcome, o.recovery) {
-        (Outcome::Recovered, Some(r)) => format!("recovered in {}", fmt_ms(r)),
-        (Outcome::NotRecovered, _) => "NOT recovered".to_string(),
-        (Outcome::RodeThrough, Some(r)) => {
-            format!("rode through (waited: accepted {} after it)", fmt_ms(r))
-        }
-        (Outcome::RodeThrough, None) => "rode through".to_string(),
-        (Outcome::Untested, _) if o.failed_calls > 0 => "recovery untested".to_string(),
-        (outcome, _) => outcome.to_string(),
-    };
-    let mut text = format!("#{} {what}", o.index);
-    if o.failed_calls > 0 {
-        text.push_str(&format!(" ({} failed)", o.failed_calls));
-    }
-    if o.failures_after_recovery > 0 {
-        text.push_str(&format!(" then {} failed again", o.failures_after_recovery));
-    }
-    text
 }
 
 fn rows(report: &Report, notes: &mut Vec<String>) -> Vec<Row> {
@@ -315,7 +205,8 @@ fn cut(text: &str, width: usize) -> String {
 
 /// Renders the verdict table of a report, the failures under it, a legend of schedules
 /// and SDKs, and the summary lines. `color` adds ANSI colours (only for a terminal, and
-/// not when `NO_COLOR` is set). `width`: the terminal's columns (see [`width`]); when the
+/// not when `NO_COLOR` is set). `width`: the terminal's columns (see
+/// [`super::terminal::width`]); when the
 /// full table is wider, each cell is printed as a short block instead (as `cargo nextest`
 /// and `kubectl` do); `None` is no limit.
 pub fn render(report: &Report, color: bool, width: Option<usize>) -> String {
