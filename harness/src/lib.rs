@@ -14,7 +14,8 @@
 //! - [`integrity`]: whether a timeline can carry a verdict (every schedule step took
 //!   effect on time, every STS call is this cell's, the scenario's premise held); a cell
 //!   that fails it is inconclusive, never an SDK verdict.
-//! - [`verdict`]: what a timeline shows (recovered, how fast, …).
+//! - [`verdict`]: what a timeline shows (recovered, how fast, …), per outage (each
+//!   maximal interval the mock had a fault on: its failed calls and outcome).
 //! - [`report`]: the report's rows ([`report::model`]) and their renderings: the terminal
 //!   table, JSON, JUnit XML, SVG timelines, one cell's explanation, the recovery-matrix
 //!   page (`--html`, each cell's outcome from [`report::outcome`]), `exec`'s summary.

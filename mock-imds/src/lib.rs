@@ -67,8 +67,8 @@ pub use events::{Event, EventKind, EventLog, EventType, Events, Mark, StsOutcome
 pub use fault::{Change, Fault, FaultSpec, ImdsState, ParseFaultError, Target};
 pub use handle::{FaultGuard, MockImds, MockImdsBuilder, SdkEnv};
 pub use schedule::{
-    expand_tables, DurationRange, GenerateError, GenerateTable, Generator, Schedule, ScheduleError,
-    ScheduleFile, Step, StepTable,
+    expand_tables, DurationRange, GenerateError, GenerateTable, Generator, LayerError, Schedule,
+    ScheduleError, ScheduleFile, Step, StepTable,
 };
 pub use sts::CALL_ID_HEADER;
 pub use switch::TransitionError;

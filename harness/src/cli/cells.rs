@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use harness::driver::DriverSetup;
-use harness::ms::fmt_ms;
 use harness::paths;
 use harness::report::model::{CellOutcome, CellResult};
 use harness::runner::{self, PlannedCell, RunOptions};
@@ -73,13 +72,12 @@ fn progress_line(result: &CellResult, done: usize, total: usize) -> String {
     let what = match &result.outcome {
         CellOutcome::Ran(run) => {
             let v = &run.verdict;
-            let recovered = match v.recovery_time {
-                Some(t) if v.recovered => format!("recovered {} after IMDS", fmt_ms(t)),
-                _ => format!(
-                    "did not recover in {}",
-                    plural(v.attempts as usize, "attempt")
-                ),
-            };
+            // The same words as the table: the worst outage's outcome, and calls accepted.
+            let recovered = format!(
+                "{}, {} calls accepted",
+                harness::report::wording::outcome_text(v),
+                v.availability_text()
+            );
             let expected = if !run.inconclusive.is_empty() {
                 ", INCONCLUSIVE (a harness result, not an SDK verdict)"
             } else if run.checks.is_empty() {

@@ -25,20 +25,27 @@ pub struct ExecArgs {
     command: Vec<String>,
 }
 
-/// The schedule the windows and the schedule file give, steps in that order.
+/// The schedule the windows and the schedule file give: each window and the file a
+/// layer ([`mock_imds::Schedule::layered`]), so a window inside another restores the
+/// outer fault when it ends.
 fn schedule(args: &ExecArgs) -> Result<mock_imds::Schedule, CliError> {
-    let mut steps = Vec::new();
+    let mut layers = Vec::new();
     for w in &args.windows {
-        steps.extend(exec::parse_window(w).map_err(CliError::setup)?);
+        layers.push(exec::parse_window(w).map_err(CliError::setup)?);
     }
     if let Some(path) = &args.schedule_file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| CliError::Setup(format!("cannot read {}: {e}", path.display())))?;
         let file = mock_imds::Schedule::from_toml(&text)
             .map_err(|e| CliError::Input(format!("{}:{e}", path.display())))?;
-        steps.extend(file.steps().iter().cloned());
+        layers.push(file.steps().to_vec());
     }
-    mock_imds::Schedule::new(steps).map_err(CliError::setup)
+    mock_imds::Schedule::layered(layers).map_err(|e| match e.layer() {
+        i if i < args.windows.len() => {
+            CliError::Setup(format!("--schedule `{}`: {e}", args.windows[i]))
+        }
+        _ => CliError::Setup(format!("--schedule-file: {e}")),
+    })
 }
 
 /// Runs the command through the mocks and prints what they saw.

@@ -65,9 +65,12 @@ pub fn run_date(at: std::time::SystemTime) -> String {
 /// Prints the table, writes the files, and turns the report into the exit status.
 /// `run_date` (see [`run_date`]) is when the run happened, for the `--html` page.
 pub fn finish(report: &Report, outputs: &Outputs, run_date: &str) -> Result<(), CliError> {
-    let color = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    print!("{}", report::table::render(report, color));
+    let tty = std::io::stdout().is_terminal();
+    let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    print!(
+        "{}",
+        report::table::render(report, color, report::terminal::width(tty))
+    );
     write_outputs(report, outputs, run_date).map_err(CliError::Setup)?;
     if report
         .cells

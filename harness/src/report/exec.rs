@@ -23,7 +23,13 @@ pub fn render(report: &ExecReport) -> String {
     let steps: Vec<String> = schedule
         .steps()
         .iter()
-        .map(|s| format!("{} at {}", s.change, humantime::format_duration(s.at)))
+        .map(|s| {
+            format!(
+                "{} at {}",
+                super::change_text(&s.change),
+                humantime::format_duration(s.at)
+            )
+        })
         .collect();
     let _ = writeln!(
         out,
@@ -61,20 +67,29 @@ pub fn render(report: &ExecReport) -> String {
         }
     );
     if let Some(recovery) = schedule.recoveries().last() {
-        let after = events
-            .iter()
-            .filter(|e| e.at >= *recovery && matches!(e.kind, EventKind::ImdsRequest { .. }))
-            .count();
-        let _ = writeln!(
-            out,
-            "IMDS requests after it came back at {}: {after}{}",
-            humantime::format_duration(*recovery),
-            if after == 0 && ran_for > *recovery {
-                " — the program never asked again: a client created during the outage keeps no credentials (recreate it)"
-            } else {
-                ""
-            }
-        );
+        if ran_for < *recovery {
+            // Nothing after the recovery was measured: say so, not "0 requests".
+            let _ = writeln!(
+                out,
+                "IMDS came back at {}, after the command ended: nothing after the recovery was seen",
+                humantime::format_duration(*recovery)
+            );
+        } else {
+            let after = events
+                .iter()
+                .filter(|e| e.at >= *recovery && matches!(e.kind, EventKind::ImdsRequest { .. }))
+                .count();
+            let _ = writeln!(
+                out,
+                "IMDS requests after it came back at {}: {after}{}",
+                humantime::format_duration(*recovery),
+                if after == 0 {
+                    " — the program never asked again: a client created during the outage keeps no credentials (recreate it)"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     let _ = writeln!(
         out,

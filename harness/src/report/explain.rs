@@ -9,6 +9,7 @@ use super::model::{CellOutcome, CellResult};
 use crate::driver::CallOutcome;
 use crate::ms::fmt_ms;
 use crate::timeline::{DriverEvent, Entry, Timeline};
+use crate::verdict::{Outcome, Verdict};
 
 /// One line per event: `   812.3ms  IMDS  GET /latest/meta-data/… → 200 (token)`.
 pub fn timeline_text(timeline: &Timeline) -> String {
@@ -168,30 +169,54 @@ pub fn diagnose(cell: &CellResult) -> String {
     let attempts_after_recovery =
         last_recovery.map_or(0, |r| timeline.attempts().filter(|a| a.start >= r).count());
 
-    if v.recovered {
+    let per_outage = outages_text(v);
+    if v.recovered && v.outcome != Some(Outcome::NotRecovered) {
         let how = match (clients, v.first_success_attempt) {
             (1, Some(n)) if n > 1 => {
                 "on the same client: this SDK re-resolves credentials on a later call"
             }
-            (n, _) if n > 1 => "with a new client",
-            _ => "on its first attempt",
+            (n, _) if n > 1 => "with new clients",
+            _ => "on one client",
         };
-        let when = if recoveries.is_empty() {
-            "into the run"
-        } else {
-            "after IMDS was back"
+        return match v.outcome {
+            None => format!(
+                "IMDS was up throughout; {} of {} calls accepted ({how}), the first {} into the run, signed by {}.",
+                v.accepted_calls,
+                v.attempts,
+                v.recovery_time.map(fmt_ms).unwrap_or_else(|| "—".into()),
+                v.access_key_id.as_deref().unwrap_or("an unreported key")
+            ),
+            Some(_) => format!(
+                "{} of {} calls accepted ({how}). {per_outage}",
+                v.accepted_calls, v.attempts
+            ),
         };
+    }
+    if v.recovered {
+        // Accepted calls, but some outage was not recovered from.
         return format!(
-            "recovered {how}; the first accepted call came {} {when}, signed by {}.",
-            v.recovery_time.map(fmt_ms).unwrap_or_else(|| "—".into()),
-            v.access_key_id.as_deref().unwrap_or("an unreported key")
+            "{} of {} calls accepted, but not after every outage. {per_outage}",
+            v.accepted_calls, v.attempts
         );
     }
     let kinds: Vec<String> = v.error_kinds.keys().cloned().collect();
     let mut text = format!(
-        "client created while IMDS was `{state_at_first_client}`; never recovered ({} failed with {}).",
-        if v.attempts == 1 { "the one attempt".to_string() } else { format!("all {} attempts", v.attempts) },
-        if kinds.is_empty() { "no error".to_string() } else { kinds.join(", ") }
+        "client created while IMDS was `{state_at_first_client}`; {} ({} failed with {}).",
+        if v.outages.is_empty() {
+            "no call was accepted"
+        } else {
+            "never recovered"
+        },
+        if v.attempts == 1 {
+            "the one attempt".to_string()
+        } else {
+            format!("all {} attempts", v.attempts)
+        },
+        if kinds.is_empty() {
+            "no error".to_string()
+        } else {
+            kinds.join(", ")
+        }
     );
     match (last_recovery, v.imds_requests_after_recovery) {
         (Some(_), Some(0)) if clients == 1 && attempts_after_recovery > 0 => {
@@ -206,10 +231,86 @@ pub fn diagnose(cell: &CellResult) -> String {
                 " It asked IMDS {n} times after recovery without an accepted call: look at the IMDS answers above."
             );
         }
+        (None, _) if v.outages.is_empty() => {
+            let _ = write!(
+                text,
+                " IMDS was up throughout, so no outage caused this: look at the errors and the IMDS answers above."
+            );
+        }
         (None, _) | (_, None) => {
             let _ = write!(text, " IMDS was still down when the attempts ended: give the strategy more attempts or a longer interval.");
         }
         _ => {}
     }
+    if !v.outages.is_empty() {
+        let _ = write!(text, " {per_outage}");
+    }
     text
+}
+
+/// Each outage in a sentence: when, which faults, what the calls did.
+fn outages_text(v: &Verdict) -> String {
+    v.outages
+        .iter()
+        .map(|o| {
+            let when = match o.end {
+                Some(end) => format!("{}–{}", fmt_ms(o.start), fmt_ms(end)),
+                None => format!("from {}, still on at the end", fmt_ms(o.start)),
+            };
+            let failed = if o.error_kinds.is_empty() {
+                "no call failed".to_string()
+            } else {
+                format!(
+                    "{} call(s) failed ({})",
+                    o.failed_calls,
+                    o.error_kinds
+                        .iter()
+                        .map(|(k, n)| format!("{k} ×{n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let what = match o.outcome {
+                Outcome::Recovered => format!(
+                    "recovered: the first call accepted after it (attempt {}) reached STS {} after it ended",
+                    o.recovered_by_attempt.unwrap_or_default(),
+                    o.recovery.map(fmt_ms).unwrap_or_else(|| "—".into())
+                ),
+                Outcome::NotRecovered if o.end.is_none() => {
+                    "not recovered: IMDS was still down when the run ended".to_string()
+                }
+                Outcome::NotRecovered => format!(
+                    "not recovered: none of the {} call(s) after it was accepted",
+                    o.calls_after
+                ),
+                Outcome::RodeThrough => match o.recovery {
+                    Some(r) => format!(
+                        "rode through: no call failed, but none was accepted during it; the first after it (attempt {}) reached STS {} after it ended",
+                        o.recovered_by_attempt.unwrap_or_default(),
+                        fmt_ms(r)
+                    ),
+                    None => "rode through".to_string(),
+                },
+                Outcome::Untested if o.failed_calls > 0 => {
+                    "recovery untested: no call was made after it ended, before the next outage"
+                        .to_string()
+                }
+                Outcome::Untested => "untested: no call met it".to_string(),
+            };
+            let relapse = if o.failures_after_recovery > 0 {
+                format!(
+                    "; {} call(s) failed after that while IMDS was up",
+                    o.failures_after_recovery
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "Outage {} ({when}, {}): {failed}; {what}{relapse}.",
+                o.index,
+                o.states.join(" → ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

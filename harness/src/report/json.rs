@@ -3,12 +3,17 @@
 //! Shape (every time in milliseconds, as floats with microsecond precision, keys `*_ms`):
 //!
 //! ```text
-//! { "schema_version": 1, "passed": bool,
+//! { "schema_version": 2, "passed": bool,
 //!   "scenarios": [ { "name", "file", "description", "seed", "schedule": [ {"at_ms", "state"} ],
 //!                    "generators": [ … ] } ],
 //!   "cells": [ { "scenario", "cell", "driver", "strategy": {"name","kind","attempts","interval_ms"},
 //!                "sdk_version",
-//!                "ran": { "verdict": {…}, "checks": [ {"expectation", "failures": [..]} ],
+//!                "ran": { "verdict": { …, "outcome": "recovered" | … | null, "accepted_calls",
+//!                                      "outages": [ {"index", "start_ms", "end_ms", "states",
+//!                                                    "failed_calls", "error_kinds", "outcome",
+//!                                                    "recovery_ms", "recovered_by_attempt",
+//!                                                    "failures_after_recovery", "calls_after"} ] },
+//!                         "checks": [ {"expectation", "failures": [..]} ],
 //!                         "timeline": [ event… ] }
 //!                | "setup-error": "…" | "driver-error": "…" } ] }
 //! ```

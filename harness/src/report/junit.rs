@@ -2,7 +2,8 @@
 //! one test case per cell named `scenario/driver/strategy`. A failed expectation is a
 //! `<failure>` whose message states expected vs observed; a driver or setup problem, or an
 //! inconclusive run (the harness could not stand behind a verdict), is an `<error>`; the
-//! cell's event timeline (readable, one event per line) goes in `<system-out>`.
+//! cell's outages (one line each) and event timeline (readable, one event per line) go in
+//! `<system-out>`; its worst outcome and accepted calls are properties.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use super::explain;
 use super::model;
 use super::model::{CellOutcome, CellResult};
+use super::wording;
 
 /// Builds the JUnit report.
 pub fn report(report: &model::Report) -> Report {
@@ -27,6 +29,7 @@ pub fn report(report: &model::Report) -> Report {
 
 fn test_case(cell: &CellResult) -> TestCase {
     let name = format!("{}/{}", cell.scenario, cell.cell);
+    let mut properties: Vec<(&str, String)> = Vec::new();
     let (status, time, out) = match &cell.outcome {
         CellOutcome::Ran(run) => {
             let failures: Vec<&String> = run.checks.iter().flat_map(|c| &c.failures).collect();
@@ -52,7 +55,15 @@ fn test_case(cell: &CellResult) -> TestCase {
                 status
             };
             let end = run.timeline.end();
-            (status, end, explain::timeline_text(&run.timeline))
+            let v = &run.verdict;
+            properties.push(("outcome", wording::outcome_text(v)));
+            properties.push(("accepted", v.availability_text()));
+            let mut out = String::new();
+            for o in &v.outages {
+                out.push_str(&format!("outage {}\n", wording::outage_text(o)));
+            }
+            out.push_str(&explain::timeline_text(&run.timeline));
+            (status, end, out)
         }
         CellOutcome::SetupError(e) | CellOutcome::DriverError(e) => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
@@ -67,6 +78,9 @@ fn test_case(cell: &CellResult) -> TestCase {
     case.set_classname(cell.scenario.clone()).set_time(time);
     if let Some(version) = &cell.sdk_version {
         case.add_property(("sdk", version.as_str()));
+    }
+    for (name, value) in properties {
+        case.add_property((name, value.as_str()));
     }
     if !out.is_empty() {
         case.set_system_out(out);

@@ -12,8 +12,9 @@ use crate::strategy::Strategy;
 use crate::timeline::Timeline;
 use crate::verdict::Verdict;
 
-/// Version of the report's shape; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the report's shape; bumped on incompatible changes (2: the verdict's
+/// `outages[]`, `outcome` and `accepted_calls`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

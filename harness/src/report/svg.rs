@@ -1,7 +1,10 @@
 //! Timeline pictures (`--timeline DIR`): one SVG per scenario and an `index.html` linking
 //! them. On top, the IMDS state as a band over time (up in green, each fault in its own
-//! colour); below, one lane per cell with every attempt as a mark (green: accepted by
-//! STS, red: failed, hover for the error kind), each client creation as a blue triangle and
+//! colour); below, one lane per cell, its verdict under its name and its outages (as its
+//! mock applied them) as a thin bar above it in the colour of their outcome, with every attempt as a
+//! bar from start to return and a mark where its outcome was known (green: accepted, at
+//! its arrival at STS; red: failed, when it returned; grey: an SDK answer STS never
+//! accepted; hover for the error kind), each client creation as a blue triangle and
 //! every IMDS request as a tick under the lane (grey: answered 2xx, orange: anything else).
 //! boto3's call-retry lane in the trap scenarios is a row of red marks with no ticks after
 //! recovery.
@@ -10,12 +13,14 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mock_imds::{EventKind, Fault, ImdsState};
+use mock_imds::{EventKind, Fault, ImdsState, StsOutcome};
 
 use super::model::{CellOutcome, CellResult};
 use super::model::{Report, ScenarioSummary};
+use super::wording;
 use crate::driver::CallOutcome;
 use crate::timeline::{DriverEvent, Entry};
+use crate::verdict::Outcome;
 
 const WIDTH: f64 = 1100.0;
 const LEFT: f64 = 200.0;
@@ -46,6 +51,53 @@ fn color(state: &ImdsState) -> &'static str {
     }
 }
 
+/// Marks the harness puts in the SVGs it writes, so it removes only its own old ones.
+const GENERATOR: &str = "imds-harness";
+const ACCEPTED: &str = "#27ae60";
+const FAILED: &str = "#d9534f";
+const UNVERIFIED: &str = "#999999";
+
+/// The cell's verdict under its lane name: worst outcome and accepted calls.
+fn lane_verdict(cell: &CellResult) -> (String, &'static str) {
+    match &cell.outcome {
+        CellOutcome::Ran(run) if !run.inconclusive.is_empty() => {
+            ("? inconclusive".to_string(), "#b8860b")
+        }
+        CellOutcome::Ran(run) => {
+            let v = &run.verdict;
+            let color = match v.outcome {
+                Some(Outcome::NotRecovered) => FAILED,
+                Some(Outcome::Recovered | Outcome::RodeThrough) => ACCEPTED,
+                _ => "#666666",
+            };
+            (
+                format!(
+                    "{} · {} accepted",
+                    wording::outcome_text(v),
+                    v.availability_text()
+                ),
+                color,
+            )
+        }
+        _ => ("driver error".to_string(), FAILED),
+    }
+}
+
+/// When STS accepted the call `call_id` (its arrival), if it did.
+fn accepted_at(timeline: &crate::timeline::Timeline, call_id: &str) -> Option<Duration> {
+    if call_id.is_empty() {
+        return None;
+    }
+    timeline.mock_events().find_map(|e| match &e.kind {
+        EventKind::StsRequest {
+            outcome: StsOutcome::Accepted { .. },
+            call_id: Some(id),
+            ..
+        } if id == call_id => Some(e.at),
+        _ => None,
+    })
+}
+
 fn end_of(cell: &CellResult) -> Duration {
     match &cell.outcome {
         CellOutcome::Ran(run) => run.timeline.end(),
@@ -64,22 +116,26 @@ fn tick_step(span: f64) -> f64 {
 }
 
 /// The SVG of one scenario: band, axis, one lane per cell.
+///
+/// The axis spans what the cells did (their timelines' ends), not the schedule's horizon:
+/// a step long after the last attempt is drawn at the right edge, not given the width.
+/// Only when no cell ran does the schedule set the span.
 pub fn scenario_svg(scenario: &ScenarioSummary, cells: &[&CellResult]) -> String {
-    let end = cells
-        .iter()
-        .map(|c| end_of(c))
-        .chain(std::iter::once(scenario.schedule.duration()))
-        .max()
-        .unwrap_or_default()
-        .max(Duration::from_secs(1));
+    let ran = cells.iter().map(|c| end_of(c)).max().unwrap_or_default();
+    let end = if ran.is_zero() {
+        scenario.schedule.duration()
+    } else {
+        ran
+    }
+    .max(Duration::from_secs(1));
     let span = end.as_secs_f64() * 1.05;
     let plot = WIDTH - LEFT - RIGHT;
-    let x = |t: Duration| LEFT + t.as_secs_f64() / span * plot;
+    let x = |t: Duration| LEFT + (t.as_secs_f64() / span).min(1.0) * plot;
     let height = LANES_TOP + LANE_HEIGHT * cells.len() as f64 + 60.0;
     let mut svg = String::new();
     let _ = writeln!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" data-generator="{GENERATOR}" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
@@ -105,6 +161,7 @@ pub fn scenario_svg(scenario: &ScenarioSummary, cells: &[&CellResult]) -> String
     );
     boundaries.dedup();
     let span_end = Duration::from_secs_f64(span);
+    boundaries.retain(|t| *t < span_end);
     for (i, start) in boundaries.iter().enumerate() {
         let stop = boundaries.get(i + 1).copied().unwrap_or(span_end);
         let state = scenario.schedule.state_at(*start);
@@ -159,8 +216,15 @@ pub fn scenario_svg(scenario: &ScenarioSummary, cells: &[&CellResult]) -> String
         let _ = writeln!(
             svg,
             r#"<text x="10" y="{:.1}">{}</text>"#,
-            mid + 4.0,
+            mid,
             escape(&cell.cell)
+        );
+        let (verdict, verdict_color) = lane_verdict(cell);
+        let _ = writeln!(
+            svg,
+            r#"<text class="lane-verdict" x="10" y="{:.1}" font-size="10" fill="{verdict_color}">{}</text>"#,
+            mid + 13.0,
+            escape(&verdict)
         );
         let _ = writeln!(
             svg,
@@ -169,6 +233,23 @@ pub fn scenario_svg(scenario: &ScenarioSummary, cells: &[&CellResult]) -> String
         );
         match &cell.outcome {
             CellOutcome::Ran(run) => {
+                // The cell's outages as its mock applied them, in their outcome's colour.
+                for o in &run.verdict.outages {
+                    let stop = o.end.unwrap_or(span_end);
+                    let (x0, x1) = (x(o.start), x(stop));
+                    let fill = match o.outcome {
+                        Outcome::NotRecovered => FAILED,
+                        Outcome::Recovered | Outcome::RodeThrough => ACCEPTED,
+                        Outcome::Untested => UNVERIFIED,
+                    };
+                    let _ = writeln!(
+                        svg,
+                        r#"<rect class="outage" x="{x0:.1}" y="{:.1}" width="{:.1}" height="3" fill="{fill}" opacity="0.6"><title>{}</title></rect>"#,
+                        mid - 12.0,
+                        (x1 - x0).max(0.5),
+                        escape(&format!("outage {}", wording::outage_text(o)))
+                    );
+                }
                 for entry in run.timeline.entries() {
                     match entry {
                         Entry::Mock(e) => {
@@ -210,23 +291,37 @@ pub fn scenario_svg(scenario: &ScenarioSummary, cells: &[&CellResult]) -> String
                             event:
                                 DriverEvent::Attempt {
                                     attempt,
+                                    call_id,
                                     duration,
                                     outcome,
-                                    ..
                                 },
                         } => {
                             let (cx, ex) = (x(*at), x(*at + *duration));
-                            let (fill, what) = match outcome {
-                                CallOutcome::Ok { .. } => ("#27ae60", "accepted".to_string()),
-                                CallOutcome::Err { kind, .. } => ("#d9534f", kind.clone()),
+                            // The mark sits where the outcome was known: an accepted call
+                            // at its arrival at STS, anything else when the call returned.
+                            let accepted_at = accepted_at(&run.timeline, call_id);
+                            let (fill, what, mark_at) = match (outcome, accepted_at) {
+                                (CallOutcome::Ok { .. }, Some(t)) => {
+                                    (ACCEPTED, "accepted by STS".to_string(), t)
+                                }
+                                (CallOutcome::Ok { .. }, None) => (
+                                    UNVERIFIED,
+                                    "SDK answered, STS never accepted it".to_string(),
+                                    *at + *duration,
+                                ),
+                                (CallOutcome::Err { kind, .. }, _) => {
+                                    (FAILED, kind.clone(), *at + *duration)
+                                }
                             };
                             let _ = writeln!(
                                 svg,
-                                r#"<rect x="{cx:.1}" y="{:.1}" width="{:.1}" height="4" fill="{fill}" opacity="0.3"/><circle class="attempt" cx="{cx:.1}" cy="{mid:.1}" r="5" fill="{fill}"><title>attempt {attempt} at {:.0}ms: {}</title></circle>"#,
+                                r#"<rect x="{cx:.1}" y="{:.1}" width="{:.1}" height="4" fill="{fill}" opacity="0.3"/><circle class="attempt" cx="{:.1}" cy="{mid:.1}" r="5" fill="{fill}"><title>attempt {attempt} from {:.0}ms, {} at {:.0}ms</title></circle>"#,
                                 mid - 2.0,
                                 (ex - cx).max(0.5),
+                                x(mark_at),
                                 at.as_secs_f64() * 1000.0,
-                                escape(&what)
+                                escape(&what),
+                                mark_at.as_secs_f64() * 1000.0,
                             );
                         }
                     }
@@ -246,19 +341,46 @@ pub fn scenario_svg(scenario: &ScenarioSummary, cells: &[&CellResult]) -> String
     let legend_y = height - 20.0;
     let _ = writeln!(
         svg,
-        r##"<text x="10" y="{legend_y}" fill="#666">● green: call accepted by STS · ● red: call failed · ▼ blue: client created · | grey/orange: IMDS request answered 2xx / otherwise</text>"##
+        r##"<text class="legend" x="10" y="{legend_y}" fill="#666"><tspan fill="{ACCEPTED}">●</tspan> call accepted by STS (at its arrival) · <tspan fill="{FAILED}">●</tspan> call failed (when it returned) · <tspan fill="{UNVERIFIED}">●</tspan> SDK answer STS never accepted · <tspan fill="#2e6da4">▼</tspan> client created · <tspan fill="#888">|</tspan>/<tspan fill="#e67e22">|</tspan> IMDS request answered 2xx / otherwise</text>"##
     );
     svg.push_str("</svg>\n");
     svg
 }
 
+/// Removes the `.svg` files of `dir` that an earlier run of the harness wrote (marked
+/// `data-generator="imds-harness"`, or with the IMDS band of older versions), so a reused
+/// `--timeline` folder holds no stale pictures; every other file stays.
+fn remove_own_svgs(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "svg") || !path.is_file() {
+            continue;
+        }
+        // The first kilobyte holds the `<svg>` tag and the band's group.
+        let mut head = vec![0u8; 1024];
+        let n = {
+            use std::io::Read as _;
+            std::fs::File::open(&path)?.read(&mut head)?
+        };
+        let head = String::from_utf8_lossy(&head[..n]);
+        if head.contains(&format!("data-generator=\"{GENERATOR}\""))
+            || (head.starts_with("<svg") && head.contains(r#"<g class="imds-state">"#))
+        {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes one `<scenario>.svg` per scenario and an `index.html` into `dir` (created if
-/// needed); returns the paths written.
+/// needed), after removing the harness's own SVGs of an earlier run there; returns the
+/// paths written.
 ///
 /// # Errors
 /// I/O errors creating the directory or writing a file.
 pub fn write_all(report: &Report, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
+    remove_own_svgs(dir)?;
     let mut written = Vec::new();
     let mut index = String::from(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>imds-harness timelines</title></head>\n<body style=\"font-family: sans-serif\">\n<h1>imds-harness timelines</h1>\n",

@@ -5,47 +5,62 @@ use comfy_table::{Cell as TableCell, Color, ContentArrangement, Table};
 
 use super::model::CellOutcome;
 use super::model::Report;
+use super::wording::{outage_text, outages_text, outcome_text};
 use crate::ms::fmt_ms;
 
-/// Renders the verdict table of a report, the failures under it, a legend of schedules
-/// and SDKs, and the summary lines. `color` adds ANSI colours (only for a terminal, and
-/// not when `NO_COLOR` is set).
-pub fn render(report: &Report, color: bool) -> String {
-    let (scenarios, results) = (&report.scenarios, &report.cells);
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(vec![
-            "scenario",
-            "driver",
-            "strategy",
-            "recovered",
-            "up→accepted",
-            "attempts",
-            "IMDS reqs after up",
-            "errors seen",
-            "signing keys",
-            "client init",
-            "expected?",
-        ]);
-    let mut notes = Vec::new();
-    if !color {
-        table.force_no_tty();
+/// `line` without ANSI colour codes.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
     }
-    for r in results {
-        let mut row = vec![
-            TableCell::new(&r.scenario),
-            TableCell::new(&r.driver),
-            TableCell::new(&r.strategy.name),
+    out
+}
+
+/// The columns of the full table.
+const HEADER: [&str; 11] = [
+    "scenario",
+    "driver",
+    "strategy",
+    "outcome",
+    "outages",
+    "accepted",
+    "IMDS reqs after up",
+    "errors seen",
+    "signing keys",
+    "client init",
+    "expected?",
+];
+
+/// One cell's row, as text.
+struct Row {
+    /// `HEADER`'s columns.
+    columns: Vec<String>,
+    /// The verdict column's colour.
+    color: Option<Color>,
+}
+
+fn rows(report: &Report, notes: &mut Vec<String>) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for r in &report.cells {
+        let mut columns = vec![
+            r.scenario.clone(),
+            r.driver.clone(),
+            r.strategy.name.clone(),
         ];
+        let color;
         match &r.outcome {
             CellOutcome::Ran(run) => {
                 let v = &run.verdict;
-                let recovered = match v.first_success_attempt {
-                    Some(n) => format!("yes (attempt {n})"),
-                    None => "NO".to_string(),
-                };
                 let errors = v
                     .error_kinds
                     .iter()
@@ -53,53 +68,161 @@ pub fn render(report: &Report, color: bool) -> String {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let failures: Vec<&String> = run.checks.iter().flat_map(|c| &c.failures).collect();
-                let verdict_cell = if !run.inconclusive.is_empty() {
+                let verdict = if !run.inconclusive.is_empty() {
                     // The run did not test what the scenario says: no SDK verdict.
                     for why in &run.inconclusive {
                         notes.push(format!("? {} {} inconclusive: {why}", r.scenario, r.cell));
                     }
-                    TableCell::new("? inconclusive").fg(Color::Yellow)
+                    color = Some(Color::Yellow);
+                    "? inconclusive"
                 } else if run.checks.is_empty() {
-                    TableCell::new("(none)")
+                    color = None;
+                    "(none)"
                 } else if failures.is_empty() {
-                    TableCell::new("✓ as expected").fg(Color::Green)
+                    color = Some(Color::Green);
+                    "✓ as expected"
                 } else {
                     for f in &failures {
                         notes.push(format!("✗ {} {}: {f}", r.scenario, r.cell));
                     }
-                    TableCell::new("✗ no").fg(Color::Red)
+                    color = Some(Color::Red);
+                    "✗ no"
                 };
-                row.extend([
-                    TableCell::new(recovered),
-                    TableCell::new(v.recovery_time.map_or("—".to_string(), fmt_ms)),
-                    TableCell::new(v.attempts),
-                    TableCell::new(
-                        v.imds_requests_after_recovery
-                            .map_or("—".to_string(), |n| n.to_string()),
-                    ),
-                    TableCell::new(if errors.is_empty() {
+                if v.outages.len() > 1 && v.outages.iter().any(|o| o.failed_calls > 0) {
+                    notes.push(format!(
+                        "  {} {} outages: {}",
+                        r.scenario,
+                        r.cell,
+                        v.outages
+                            .iter()
+                            .map(outage_text)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ));
+                }
+                columns.extend([
+                    outcome_text(v),
+                    outages_text(v),
+                    v.availability_text(),
+                    v.imds_requests_after_recovery
+                        .map_or("—".to_string(), |n| n.to_string()),
+                    if errors.is_empty() {
                         "—".to_string()
                     } else {
                         errors
-                    }),
-                    TableCell::new(match v.keys_used.as_slice() {
+                    },
+                    match v.keys_used.as_slice() {
                         [] => "—".to_string(),
                         [one] => one.clone(),
                         [first, rest @ ..] => format!("{first} +{} more", rest.len()),
-                    }),
-                    TableCell::new(v.longest_client_creation.map_or("—".to_string(), fmt_ms)),
-                    verdict_cell.add_attribute(comfy_table::Attribute::Bold),
+                    },
+                    v.longest_client_creation.map_or("—".to_string(), fmt_ms),
+                    verdict.to_string(),
                 ]);
             }
             CellOutcome::SetupError(e) | CellOutcome::DriverError(e) => {
-                row.extend((0..7).map(|_| TableCell::new("—")));
-                row.push(TableCell::new("✗ error").fg(Color::Red));
+                columns.extend((0..7).map(|_| "—".to_string()));
+                columns.push("✗ error".to_string());
+                color = Some(Color::Red);
                 notes.push(format!("✗ {} {}: {e}", r.scenario, r.cell));
             }
         }
-        table.add_row(row);
+        rows.push(Row { columns, color });
     }
-    let mut out = table.to_string();
+    rows
+}
+
+/// The full table: one row per cell, every column.
+fn full_table(rows: &[Row], color: bool) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(HEADER.to_vec());
+    if !color {
+        table.force_no_tty();
+    }
+    for row in rows {
+        let mut cells: Vec<TableCell> = row.columns.iter().map(TableCell::new).collect();
+        if let Some(last) = cells.pop() {
+            let mut last = last.add_attribute(comfy_table::Attribute::Bold);
+            if let Some(c) = row.color {
+                last = last.fg(c);
+            }
+            cells.push(last);
+        }
+        table.add_row(cells);
+    }
+    table.to_string()
+}
+
+/// The compact layout for a narrow terminal: per cell, a line with its verdict and name,
+/// then `column: value` lines indented under it, each cut to `width`.
+fn compact(rows: &[Row], color: bool, width: usize) -> String {
+    let mut out = String::new();
+    for row in rows {
+        let c = &row.columns;
+        let mark = match c[10].as_str() {
+            "(none)" => "·",
+            mark => mark,
+        };
+        let head = format!("{mark}  {} {}/{}", c[0], c[1], c[2]);
+        let head = cut(&head, width);
+        match (color, row.color) {
+            (true, Some(col)) => {
+                let code = match col {
+                    Color::Green => "32",
+                    Color::Red => "31",
+                    _ => "33",
+                };
+                out.push_str(&format!("\x1b[1;{code}m{head}\x1b[0m\n"));
+            }
+            _ => {
+                out.push_str(&head);
+                out.push('\n');
+            }
+        }
+        for (name, value) in HEADER[3..10].iter().zip(&c[3..10]) {
+            if value == "—" {
+                continue;
+            }
+            out.push_str(&cut(&format!("    {name}: {value}"), width));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `text` cut to `width` characters, ending in `…` when cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// Renders the verdict table of a report, the failures under it, a legend of schedules
+/// and SDKs, and the summary lines. `color` adds ANSI colours (only for a terminal, and
+/// not when `NO_COLOR` is set). `width`: the terminal's columns (see
+/// [`super::terminal::width`]); when the
+/// full table is wider, each cell is printed as a short block instead (as `cargo nextest`
+/// and `kubectl` do); `None` is no limit.
+pub fn render(report: &Report, color: bool, width: Option<usize>) -> String {
+    let (scenarios, results) = (&report.scenarios, &report.cells);
+    let mut notes = Vec::new();
+    let rows = rows(report, &mut notes);
+    let full = full_table(&rows, color);
+    let full_width = full
+        .lines()
+        .map(|l| strip_ansi(l).chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = match width {
+        Some(w) if full_width > w => compact(&rows, color, w),
+        _ => full,
+    };
     out.push('\n');
     for note in notes {
         out.push_str(&note);
@@ -110,7 +233,13 @@ pub fn render(report: &Report, color: bool) -> String {
             .schedule
             .steps()
             .iter()
-            .map(|step| format!("{} at {}", step.change, humantime::format_duration(step.at)))
+            .map(|step| {
+                format!(
+                    "{} at {}",
+                    super::change_text(&step.change),
+                    humantime::format_duration(step.at)
+                )
+            })
             .collect();
         out.push_str(&format!(
             "{}: IMDS {}{}\n",

@@ -14,7 +14,7 @@ use super::raw::{RawExpect, RawMatrix};
 use super::strategy;
 use crate::ms::fmt_ms;
 use crate::strategy::Strategy;
-use crate::verdict::Verdict;
+use crate::verdict::{Outcome, Verdict};
 
 /// What a cell's verdict must show. `None` fields are not checked.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -43,6 +43,12 @@ pub struct Expectation {
     /// Exact number of calls STS rejected (bad signature, expired token, …), retries
     /// inside one SDK call included.
     pub sts_rejections: Option<usize>,
+    /// The outcome of the worst outage, or of outage [`Self::outage`] when set
+    /// (`rode-through`, `recovered`, `not-recovered`; see [`crate::verdict::outages`]).
+    pub outcome: Option<Outcome>,
+    /// Which outage (1-based, in time order) [`Self::outcome`] is about; the worst when
+    /// `None`.
+    pub outage: Option<u32>,
     /// What the run must show before this expectation's verdict counts (else the cell is
     /// inconclusive; see [`crate::integrity`]).
     pub premise: Option<Premise>,
@@ -189,6 +195,11 @@ impl Expectation {
                 ));
             }
         }
+        if let Some(want) = self.outcome {
+            if let Some(failure) = check_outcome(want, self.outage, verdict) {
+                failures.push(failure);
+            }
+        }
         if let Some(want) = self.imds_requests_after_recovery {
             match verdict.imds_requests_after_recovery {
                 Some(n) if n == want => {}
@@ -200,6 +211,48 @@ impl Expectation {
         }
         failures
     }
+}
+
+/// Why `verdict` does not show `want` for outage `index` (the worst when `None`).
+fn check_outcome(want: Outcome, index: Option<u32>, verdict: &Verdict) -> Option<String> {
+    let (seen, which) = match index {
+        Some(n) => match verdict.outage(n) {
+            Some(o) => (o.outcome, format!("outage {n}")),
+            None => {
+                return Some(format!(
+                    "expected outage {n} to be {want}, but the run had {} outage(s)",
+                    verdict.outages.len()
+                ))
+            }
+        },
+        None => match verdict.outcome {
+            Some(o) => (o, "the worst outage".to_string()),
+            None => {
+                return Some(format!(
+                    "expected the worst outage to be {want}, but IMDS had no outage"
+                ))
+            }
+        },
+    };
+    (seen != want).then(|| {
+        let detail = match index.and_then(|n| verdict.outage(n)) {
+            Some(o) => o,
+            None => verdict
+                .outages
+                .iter()
+                .find(|o| o.outcome == seen)
+                .expect("the worst outcome is one outage's"),
+        };
+        format!(
+            "expected {which} to be {want}, it was {seen} (outage {}: {} failed call(s){})",
+            detail.index,
+            detail.failed_calls,
+            detail.recovery.map_or(String::new(), |r| format!(
+                ", recovered {} after it ended",
+                fmt_ms(r)
+            ))
+        )
+    })
 }
 
 impl fmt::Display for Expectation {
@@ -233,6 +286,12 @@ impl fmt::Display for Expectation {
         if let Some(n) = self.sts_rejections {
             parts.push(format!("{n} STS rejections"));
         }
+        if let Some(o) = self.outcome {
+            parts.push(match self.outage {
+                Some(n) => format!("outage {n} {o}"),
+                None => format!("worst outage {o}"),
+            });
+        }
         if let Some(p) = self.premise {
             parts.push(format!("(premise: {p})"));
         }
@@ -252,8 +311,22 @@ pub enum ExpectError {
     /// `premise` is not one.
     #[error(transparent)]
     Premise(UnknownPremise),
+    /// `outcome` is not one.
+    #[error(transparent)]
+    Outcome(Unknown),
+    /// `outage` without `outcome`.
+    #[error("`outage` says which outage `outcome` is about: give `outcome` too")]
+    OutageWithoutOutcome,
+    /// `outage` beyond the schedule's outages (or 0).
+    #[error("outage {index} does not exist: the schedule has {count} outage(s), numbered from 1 in time order")]
+    NoSuchOutage {
+        /// As written.
+        index: u32,
+        /// Outages the schedule has.
+        count: u32,
+    },
     /// No key that checks anything.
-    #[error("this [[expect]] checks nothing: give it recovers, within, error_kind or imds_requests_after_recovery")]
+    #[error("this [[expect]] checks nothing: give it recovers, within, within_attempts, error_kind, outcome, imds_requests_after_recovery, keys_used or sts_rejections")]
     ChecksNothing,
     /// `within` with `recovers = false`.
     #[error("`within` bounds the time to recover, so it cannot go with `recovers = false`")]
@@ -278,9 +351,29 @@ pub(super) fn read(
     matrix: &RawMatrix,
     strategies: &std::collections::BTreeMap<String, Strategy>,
     cells: &[Cell],
+    schedule: &mock_imds::Schedule,
 ) -> Result<Vec<Expectation>, At<ExpectError>> {
     let mut expectations = Vec::new();
     for e in tables {
+        let outcome = match &e.outcome {
+            Some(o) => Some(outcome(o)?),
+            None => None,
+        };
+        let outage = match (&e.outage, outcome) {
+            (Some(n), None) => return Err(At::new(n.span(), ExpectError::OutageWithoutOutcome)),
+            (Some(n), Some(_)) => {
+                let count = schedule_outages(schedule);
+                let index = *n.get_ref();
+                if index == 0 || index > count {
+                    return Err(At::new(
+                        n.span(),
+                        ExpectError::NoSuchOutage { index, count },
+                    ));
+                }
+                Some(index)
+            }
+            (None, _) => None,
+        };
         let driver = match &e.driver {
             Some(glob) => Some(driver_glob(glob, matrix).map_err(|u| u.map(ExpectError::Driver))?),
             None => None,
@@ -309,6 +402,8 @@ pub(super) fn read(
             imds_requests_after_recovery: e.imds_requests_after_recovery,
             keys_used: e.keys_used,
             sts_rejections: e.sts_rejections,
+            outcome,
+            outage,
             premise,
         };
         let span = e.driver.as_ref().or(e.strategy.as_ref()).map(|s| s.span());
@@ -323,6 +418,7 @@ pub(super) fn read(
             && expectation.imds_requests_after_recovery.is_none()
             && expectation.keys_used.is_none()
             && expectation.sts_rejections.is_none()
+            && expectation.outcome.is_none()
         {
             return Err(whole(ExpectError::ChecksNothing));
         }
@@ -338,6 +434,42 @@ pub(super) fn read(
         expectations.push(expectation);
     }
     Ok(expectations)
+}
+
+/// The outcome `text` names.
+fn outcome(text: &toml::Spanned<String>) -> Result<Outcome, At<ExpectError>> {
+    let name = text.get_ref();
+    Outcome::EXPECTABLE
+        .contains(&name.as_str())
+        .then(|| name.parse().ok())
+        .flatten()
+        .ok_or_else(|| {
+            At::new(
+                text.span(),
+                ExpectError::Outcome(Unknown::new(
+                    "outcome",
+                    name,
+                    Outcome::EXPECTABLE,
+                    "what calls do through an outage",
+                )),
+            )
+        })
+}
+
+/// How many outages (maximal intervals with a fault on) `schedule` has.
+fn schedule_outages(schedule: &mock_imds::Schedule) -> u32 {
+    let mut times: Vec<Duration> = schedule.steps().iter().map(|s| s.at).collect();
+    times.dedup();
+    let mut up = true;
+    let mut count = 0;
+    for t in times {
+        let now_up = schedule.state_at(t).is_up();
+        if up && !now_up {
+            count += 1;
+        }
+        up = now_up;
+    }
+    count
 }
 
 /// `glob` when it matches a driver name of the matrix (as written there).
@@ -370,7 +502,9 @@ pub fn warnings(path: &Path, cells: &[Cell], expectations: &[Expectation]) -> Ve
     for cell in cells {
         let applying: Vec<&Expectation> =
             expectations.iter().filter(|e| e.applies_to(cell)).collect();
-        let never = applying.iter().any(|e| e.recovers == Some(false));
+        let never = applying
+            .iter()
+            .any(|e| e.recovers == Some(false) || e.outcome == Some(Outcome::NotRecovered));
         let why = applying
             .iter()
             .any(|e| e.error_kind.is_some() || e.imds_requests_after_recovery.is_some());
@@ -498,6 +632,56 @@ mod tests {
             ..trapped()
         };
         assert!(e.check(&still_down)[0].contains("had not recovered"));
+    }
+
+    #[test]
+    fn outcome_is_the_worst_outage_or_the_one_named() {
+        use crate::verdict::Outage;
+        let outage = |index, outcome| Outage {
+            index,
+            start: ms(0),
+            end: Some(ms(100)),
+            states: vec!["refuse".into()],
+            failed_calls: 1,
+            error_kinds: Default::default(),
+            outcome,
+            recovery: None,
+            recovered_by_attempt: None,
+            failures_after_recovery: 0,
+            calls_after: 1,
+        };
+        let v = Verdict {
+            outages: vec![
+                outage(1, Outcome::Recovered),
+                outage(2, Outcome::NotRecovered),
+            ],
+            outcome: Some(Outcome::NotRecovered),
+            ..recovered()
+        };
+        let worst = |o| Expectation {
+            outcome: Some(o),
+            ..Expectation::default()
+        };
+        assert!(worst(Outcome::NotRecovered).check(&v).is_empty());
+        assert_eq!(
+            worst(Outcome::Recovered).check(&v),
+            vec!["expected the worst outage to be recovered, it was not-recovered (outage 2: 1 failed call(s))".to_string()]
+        );
+        let first = Expectation {
+            outage: Some(1),
+            ..worst(Outcome::Recovered)
+        };
+        assert!(first.check(&v).is_empty());
+        assert_eq!(first.to_string(), "outage 1 recovered");
+        let third = Expectation {
+            outage: Some(3),
+            ..first
+        };
+        assert_eq!(
+            third.check(&v),
+            vec!["expected outage 3 to be recovered, but the run had 2 outage(s)".to_string()]
+        );
+        assert!(worst(Outcome::RodeThrough).check(&recovered())[0].contains("IMDS had no outage"));
     }
 
     #[test]

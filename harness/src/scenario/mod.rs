@@ -207,8 +207,8 @@ pub fn parse_with_seed(
     let strategies = strategy::read(&raw.strategy).map_err(|e| loc.at(e))?;
     let drivers = driver::read_tables(&raw.driver).map_err(|e| loc.at(e))?;
     let cells = matrix::cells(&raw.matrix, &strategies, &drivers).map_err(|e| loc.at(e))?;
-    let expectations =
-        expect::read(raw.expect, &raw.matrix, &strategies, &cells).map_err(|e| loc.at(e))?;
+    let expectations = expect::read(raw.expect, &raw.matrix, &strategies, &cells, &schedule)
+        .map_err(|e| loc.at(e))?;
     let mut warnings = expect::warnings(path, &cells, &expectations);
     warnings.extend(strategy::warnings(path, &strategies, &schedule));
     Ok(Scenario {

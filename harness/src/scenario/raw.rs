@@ -119,6 +119,8 @@ pub struct RawExpect {
     pub imds_requests_after_recovery: Option<usize>,
     pub keys_used: Option<usize>,
     pub sts_rejections: Option<usize>,
+    pub outcome: Option<Spanned<String>>,
+    pub outage: Option<Spanned<u32>>,
     pub premise: Option<Spanned<String>>,
 }
 

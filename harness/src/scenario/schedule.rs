@@ -1,8 +1,9 @@
 //! `[[schedule]]` steps and `[[generate]]` generators → the scenario's [`Schedule`]: the
 //! explicit steps, then each generator expanded with the scenario's seed (each from its
-//! own stream, so adding one leaves the others alone).
+//! own stream, so adding one leaves the others alone), combined as layers
+//! ([`Schedule::layered`]): a generator's window inside a step's fault restores it.
 
-use mock_imds::{GenerateError, Generator, Schedule, ScheduleError, Step};
+use mock_imds::{Change, GenerateError, Generator, LayerError, Schedule, Step};
 use toml::Spanned;
 
 use super::diag::{At, Unknown};
@@ -28,44 +29,55 @@ pub enum ScheduleProblem {
     /// A generator whose parameters produce no schedule.
     #[error(transparent)]
     Generate(GenerateError),
-    /// Two steps at one time on the same target.
+    /// Two steps at one time on the same target, two overlapping windows that start
+    /// together on one target, or a bare `up` over a generator's fault.
     #[error(transparent)]
-    Conflict(ScheduleError),
+    Conflict(LayerError),
 }
 
 /// The schedule and the generators as written (their steps are in the schedule).
 ///
 /// # Errors
 /// A generator that is incomplete, unknown or cannot expand (at the generator or its
-/// `kind`), or steps that conflict (at the second step at that time, else at the first
-/// generator).
+/// `kind`), or steps that conflict (at the second step at that time, or the `up`, or the
+/// generator in question).
 pub(super) fn read(
     steps: &[Spanned<RawStep>],
     generate: &[Spanned<RawGenerate>],
     seed: u64,
 ) -> Result<(Schedule, Vec<Generator>), At<ScheduleProblem>> {
-    let mut all: Vec<Step> = steps
+    let explicit: Vec<Step> = steps
         .iter()
         .map(|s| Step::new(s.get_ref().at.0, s.get_ref().state.clone()))
         .collect();
-    let explicit = all.len();
+    let mut layers = vec![explicit];
     let mut generators = Vec::new();
     for (i, spanned) in generate.iter().enumerate() {
         let generator = generator(spanned)?;
         let expanded = generator
             .expand(seed.wrapping_add(i as u64))
             .map_err(|e| At::new(spanned.span(), ScheduleProblem::Generate(e)))?;
-        all.extend(expanded);
+        layers.push(expanded);
         generators.push(generator);
     }
-    let schedule = Schedule::new(all.clone()).map_err(|e| {
-        let ScheduleError::Conflict(t) = &e;
-        let span = steps
-            .iter()
-            .filter(|s| s.get_ref().at.0 == *t)
-            .nth(1)
-            .map(|s| s.span())
-            .or_else(|| (all.len() > explicit).then(|| generate[0].span()));
+    // The steps and each generator are layers: a window inside another restores the
+    // outer fault when it ends (mock-imds's `Schedule::layered`, the one place).
+    let schedule = Schedule::layered(layers).map_err(|e| {
+        let t = e.at();
+        let span = match e.layer() {
+            0 => {
+                let at_t = || steps.iter().filter(|s| s.get_ref().at.0 == t);
+                match &e {
+                    LayerError::Layer { .. } => at_t().nth(1),
+                    LayerError::UpOverOther { .. } => {
+                        at_t().find(|s| s.get_ref().state == Change::Up)
+                    }
+                    LayerError::Tie { .. } => at_t().next(),
+                }
+                .map(|s| s.span())
+            }
+            g => generate.get(g - 1).map(|s| s.span()),
+        };
         At {
             span,
             error: ScheduleProblem::Conflict(e),

@@ -11,8 +11,11 @@
 //! state = "refuse"                      # a fault, `up on TARGET` or `up`
 //! [[schedule]]
 //! at = "5s"
-//! state = "up"
-//! [[generate]]                          # seeded, expanded to steps before the run
+//! state = "up on listener"              # (a bare `up` while a generator's fault is on is
+//! [[generate]]                          #  an error: it would end that one too)
+//!                                       # seeded, expanded to steps before the run; the
+//!                                       # steps and each generator are layers: a window
+//!                                       # inside another restores the outer fault at its end
 //! kind = "flap"                         # flap: down, up = ["MIN", "MAX"], until
 //! fault = "status(500) on token"
 //! down = ["100ms", "300ms"]
@@ -32,7 +35,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::generate::{DurationRange, Generator};
-use super::steps::{Schedule, ScheduleError, Step};
+use super::layers::LayerError;
+use super::steps::{Schedule, Step};
 use crate::config::ConfigError;
 use crate::fault::{Change, FaultSpec};
 
@@ -222,33 +226,37 @@ pub fn expand_tables(
     generate: &[Spanned<GenerateTable>],
     seed: u64,
 ) -> Result<(Schedule, Vec<Generator>), ConfigError> {
-    let mut all = Vec::with_capacity(steps.len());
+    let mut explicit = Vec::with_capacity(steps.len());
     for step in steps {
         let s = step.get_ref();
-        all.push(Step::new(duration(text, &s.at)?, s.state.clone()));
+        explicit.push(Step::new(duration(text, &s.at)?, s.state.clone()));
     }
-    let explicit = all.clone();
+    let mut layers = vec![explicit.clone()];
     let mut generators = Vec::new();
     for (i, table) in generate.iter().enumerate() {
         let g = generator(text, table)?;
         let expanded = g
             .expand(seed.wrapping_add(i as u64))
             .map_err(|e| ConfigError::at(text, table.span().start, e.to_string()))?;
-        all.extend(expanded);
+        layers.push(expanded);
         generators.push(g);
     }
-    let generated = all.len() > explicit.len();
-    let schedule = Schedule::new(all).map_err(|e| {
-        let ScheduleError::Conflict(t) = &e;
-        let offset = steps
-            .iter()
-            .zip(&explicit)
-            .filter(|(_, s)| s.at == *t)
-            .nth(1)
-            .map(|(table, _)| table.span().start)
-            .or_else(|| generated.then(|| generate[0].span().start))
-            .unwrap_or(0);
-        ConfigError::at(text, offset, e.to_string())
+    // The explicit steps and each generator are layers: overlapping windows nest.
+    let schedule = Schedule::layered(layers).map_err(|e| {
+        let t = e.at();
+        let offset = match e.layer() {
+            0 => {
+                let at_t = || steps.iter().zip(&explicit).filter(|(_, s)| s.at == t);
+                let pick = match &e {
+                    LayerError::Layer { .. } => at_t().nth(1),
+                    LayerError::UpOverOther { .. } => at_t().find(|(_, s)| s.change == Change::Up),
+                    LayerError::Tie { .. } => at_t().next(),
+                };
+                pick.map(|(table, _)| table.span().start)
+            }
+            g => generate.get(g - 1).map(|table| table.span().start),
+        };
+        ConfigError::at(text, offset.unwrap_or(0), e.to_string())
     })?;
     Ok((schedule, generators))
 }
@@ -305,6 +313,31 @@ mod tests {
             a.steps(),
             Schedule::new(generator.expand(1).unwrap()).unwrap().steps()
         );
+    }
+
+    /// `serve --schedule` and `ctl schedule` files: a flap inside a refuse restores the
+    /// refuse; a bare `up` over the flap is an error at its line and column.
+    #[test]
+    fn steps_and_generators_nest_as_layers() {
+        let text = "[[schedule]]\nat = \"50ms\"\nstate = \"refuse\"\n[[schedule]]\nat = \"1s\"\nstate = \"up on listener\"\n[[generate]]\nkind = \"flap\"\nfault = \"status(500)\"\ndown = [\"100ms\", \"100ms\"]\nup = [\"100ms\", \"100ms\"]\nuntil = \"400ms\"\n";
+        let s = Schedule::from_toml(text).unwrap();
+        let at = |ms: u64| s.state_at(Duration::from_millis(ms)).to_string();
+        assert_eq!(
+            [at(0), at(100), at(250), at(350), at(999), at(1000)],
+            [
+                "status(500)",
+                "refuse",
+                "status(500)",
+                "refuse",
+                "refuse",
+                "up"
+            ]
+        );
+        let bare = text
+            .replace("state = \"up on listener\"", "state = \"up\"")
+            .replace("until = \"400ms\"", "until = \"2s\"");
+        let e = Schedule::from_toml(&bare).unwrap_err().to_string();
+        assert!(e.starts_with("4:1: `up` at 1s would also end"), "{e}");
     }
 
     #[test]

@@ -5,6 +5,14 @@
 //! attempt's call id: an SDK answer STS never saw is not a recovery. Calls are tied to
 //! attempts by that id, never by comparing timestamps (on a loaded machine STS may stamp
 //! a call after the driver's clock says the attempt ended).
+//!
+//! Per outage (each maximal interval in which the mock had a fault on), see
+//! [`outages`]: its failed calls and outcome; the cell's [`Verdict::outcome`] is the
+//! worst of them.
+
+mod outages;
+
+pub use outages::{outages, worst, Outage, Outcome};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -59,9 +67,34 @@ pub struct Verdict {
         with = "crate::ms::option"
     )]
     pub longest_client_creation: Option<Duration>,
+    /// Each outage the mock applied and what the calls did through it, in time order.
+    #[serde(default)]
+    pub outages: Vec<Outage>,
+    /// The worst outcome of [`Self::outages`] (see [`worst`]); `None` when IMDS was up
+    /// throughout.
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    /// Calls STS accepted under their call id; availability is this over `attempts`.
+    #[serde(default)]
+    pub accepted_calls: u32,
 }
 
 impl Verdict {
+    /// Availability: accepted calls over calls made (`None` when no call was made).
+    pub fn availability(&self) -> Option<f64> {
+        (self.attempts > 0).then(|| f64::from(self.accepted_calls) / f64::from(self.attempts))
+    }
+
+    /// Availability as `accepted/calls`, e.g. `5/6`.
+    pub fn availability_text(&self) -> String {
+        format!("{}/{}", self.accepted_calls, self.attempts)
+    }
+
+    /// The outage `index` (1-based), if the run had it.
+    pub fn outage(&self, index: u32) -> Option<&Outage> {
+        self.outages.iter().find(|o| o.index == index)
+    }
+
     /// Derives the verdict from a cell's timeline.
     pub fn from_timeline(timeline: &Timeline) -> Self {
         // Accepted STS calls: (arrival, signing key, call id).
@@ -190,6 +223,9 @@ impl Verdict {
         v.keys_used = keys_used;
         v.sts_rejections = sts_rejections;
         v.longest_client_creation = longest_client_creation;
+        v.outages = outages(timeline);
+        v.outcome = worst(&v.outages);
+        v.accepted_calls = outages::accepted_calls(timeline);
         v
     }
 }
