@@ -291,12 +291,13 @@ pub fn render(report: &Report, info: &PageInfo) -> String {
     };
     let _ = writeln!(
         out,
-        r#"<p class="meta">Run <span id="run-date">{}</span> · {seed_text} · {} cells: {} rode through, {} recovered, {} not recovered, {} inconclusive, {} driver errors · {}</p>"#,
+        r#"<p class="meta">Run <span id="run-date">{}</span> · {seed_text} · {} cells: {} rode through, {} recovered, {} not recovered, {} untested, {} inconclusive, {} driver errors · {}</p>"#,
         escape(&info.run_date),
         report.cells.len(),
         count("rode-through"),
         count("recovered"),
         count("not-recovered"),
+        count("untested"),
         count("inconclusive"),
         count("error"),
         if report.passed {
@@ -313,9 +314,10 @@ pub fn render(report: &Report, info: &PageInfo) -> String {
     checkboxes(&mut out, "strategy", "Strategy", &strategies);
     out.push_str("<p id=\"shown\"></p></form>\n");
     out.push_str(
-        "<p class=\"legend\"><span class=\"cell o-rode-through\">rode through</span> no call failed \
-         <span class=\"cell o-recovered\">recovered</span> calls failed, then one was accepted by STS (time from IMDS back to it) \
-         <span class=\"cell o-not-recovered\">not recovered</span> no call accepted (the SDK's error names) \
+        "<p class=\"legend\"><span class=\"cell o-rode-through\">rode through</span> no call failed during an outage \
+         <span class=\"cell o-recovered\">recovered</span> calls failed, then one was accepted by STS after the outage (time from its end to it) \
+         <span class=\"cell o-not-recovered\">not recovered</span> no call accepted after an outage (the SDK's error names) \
+         <span class=\"cell o-untested\">untested</span> no call met the outage, or none came after it \
          <span class=\"cell o-inconclusive\">inconclusive</span> the run could not carry a verdict \
          <span class=\"cell o-error\">driver error</span>. Click a strategy for the scenario's timeline; \
          \u{201c}explain\u{201d} for the cell's events and diagnosis.</p>\n",

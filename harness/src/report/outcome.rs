@@ -1,16 +1,17 @@
 //! A cell's outcome in one word, as the recovery-matrix page colours it and `bisect`
 //! compares releases by: [`cell_outcome`] is the one place that word is computed.
 //!
-//! Today it is derived from the cell's whole-run [`crate::verdict::Verdict`] (the first
-//! accepted call and the failed attempts before it). When verdicts become per outage
-//! (`rode-through` / `recovered` / `not-recovered` per outage, the worst one per cell),
-//! this function is the one to switch to them; the page and `bisect` follow.
+//! It is the verdict's worst outage ([`crate::verdict::Verdict::outcome`]), plus the
+//! harness's own results (inconclusive, driver error) that carry no SDK verdict.
 
 use std::fmt;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use super::model::{CellOutcome, CellResult};
 use crate::ms::fmt_ms;
+use crate::verdict::Outcome as OutageOutcome;
 
 /// What one cell shows, in the field's words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,9 @@ pub enum Outcome {
         /// The SDK's error names of the failed calls, most frequent first.
         error_kinds: Vec<String>,
     },
+    /// The run did not test its outages: no call met them, or none was made after one
+    /// ended (see [`crate::verdict::Outcome::Untested`]).
+    Untested,
     /// The run cannot carry an SDK verdict (see [`crate::integrity`]): a harness result.
     Inconclusive {
         /// Why.
@@ -48,6 +52,7 @@ impl Outcome {
             Outcome::RodeThrough => "rode-through",
             Outcome::Recovered { .. } => "recovered",
             Outcome::NotRecovered { .. } => "not-recovered",
+            Outcome::Untested => "untested",
             Outcome::Inconclusive { .. } => "inconclusive",
             Outcome::Error { .. } => "error",
         }
@@ -76,18 +81,21 @@ impl fmt::Display for Outcome {
             Outcome::NotRecovered { error_kinds } => {
                 write!(f, "not recovered ({})", error_kinds.join(", "))
             }
+            Outcome::Untested => f.write_str("untested"),
             Outcome::Inconclusive { .. } => f.write_str("inconclusive"),
             Outcome::Error { .. } => f.write_str("driver error"),
         }
     }
 }
 
-/// The outcome of `cell`, from today's report fields: a driver error is
-/// [`Outcome::Error`]; a run that fails [`crate::integrity`] is
-/// [`Outcome::Inconclusive`]; an STS-accepted call with no failed call and no unverified
-/// success is [`Outcome::RodeThrough`]; with failed calls, [`Outcome::Recovered`] (time
-/// from the verdict's `recovery_ms`); no accepted call is [`Outcome::NotRecovered`]
-/// with the error kinds.
+/// The outcome of `cell`: a driver error is [`Outcome::Error`]; a run that fails
+/// [`crate::integrity`] is [`Outcome::Inconclusive`]; otherwise the verdict's worst
+/// outage ([`crate::verdict::Verdict::outcome`], see [`crate::verdict::worst`]):
+/// rode through, recovered (the longest recovery among the recovered outages), not
+/// recovered (the error kinds of the outages that did not recover, most frequent first)
+/// or untested. A run with no outage (IMDS up throughout) falls back to the whole run:
+/// accepted with no failed call and no unverified success is rode through, failed calls
+/// then an accepted one is recovered, no accepted call is not recovered.
 pub fn cell_outcome(cell: &CellResult) -> Outcome {
     let run = match &cell.outcome {
         CellOutcome::Ran(run) => run,
@@ -103,21 +111,57 @@ pub fn cell_outcome(cell: &CellResult) -> Outcome {
         };
     }
     let v = &run.verdict;
-    let failed: u32 = v.error_kinds.values().sum();
-    if !v.recovered {
-        let mut kinds: Vec<(&String, &u32)> = v.error_kinds.iter().collect();
-        kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        return Outcome::NotRecovered {
-            error_kinds: kinds.into_iter().map(|(k, _)| k.clone()).collect(),
-        };
-    }
-    if failed == 0 && v.unverified_successes == 0 {
-        Outcome::RodeThrough
-    } else {
-        Outcome::Recovered {
-            after: v.recovery_time,
+    match v.outcome {
+        Some(OutageOutcome::RodeThrough) if v.unverified_successes == 0 => Outcome::RodeThrough,
+        Some(OutageOutcome::RodeThrough | OutageOutcome::Recovered) => Outcome::Recovered {
+            after: v
+                .outages
+                .iter()
+                .filter(|o| o.outcome == OutageOutcome::Recovered)
+                .filter_map(|o| o.recovery)
+                .max(),
+        },
+        Some(OutageOutcome::NotRecovered) => {
+            let mut kinds: BTreeMap<&String, u32> = BTreeMap::new();
+            for o in v
+                .outages
+                .iter()
+                .filter(|o| o.outcome == OutageOutcome::NotRecovered)
+            {
+                for (k, n) in &o.error_kinds {
+                    *kinds.entry(k).or_default() += n;
+                }
+            }
+            if kinds.is_empty() {
+                kinds = v.error_kinds.iter().map(|(k, n)| (k, *n)).collect();
+            }
+            Outcome::NotRecovered {
+                error_kinds: sorted_kinds(kinds),
+            }
+        }
+        Some(OutageOutcome::Untested) => Outcome::Untested,
+        None => {
+            let failed: u32 = v.error_kinds.values().sum();
+            if !v.recovered {
+                Outcome::NotRecovered {
+                    error_kinds: sorted_kinds(v.error_kinds.iter().map(|(k, n)| (k, *n)).collect()),
+                }
+            } else if failed == 0 && v.unverified_successes == 0 {
+                Outcome::RodeThrough
+            } else {
+                Outcome::Recovered {
+                    after: v.recovery_time,
+                }
+            }
         }
     }
+}
+
+/// Error kinds, most frequent first (ties by name).
+fn sorted_kinds(kinds: BTreeMap<&String, u32>) -> Vec<String> {
+    let mut kinds: Vec<(&String, u32)> = kinds.into_iter().collect();
+    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    kinds.into_iter().map(|(k, _)| k.clone()).collect()
 }
 
 #[cfg(test)]
@@ -127,7 +171,7 @@ mod tests {
     use super::*;
     use crate::report::model::CellRun;
     use crate::timeline::Timeline;
-    use crate::verdict::Verdict;
+    use crate::verdict::{Outage, Verdict};
 
     fn cell(outcome: CellOutcome) -> CellResult {
         CellResult {
@@ -216,5 +260,98 @@ mod tests {
         let broken = cell(CellOutcome::DriverError("exited".into()));
         assert_eq!(cell_outcome(&broken).class(), "error");
         assert!(!cell_outcome(&broken).is_verdict());
+    }
+
+    fn outage(
+        index: u32,
+        outcome: OutageOutcome,
+        recovery_ms: Option<u64>,
+        kinds: &[(&str, u32)],
+    ) -> Outage {
+        Outage {
+            index,
+            start: Duration::from_secs(u64::from(index)),
+            end: Some(Duration::from_secs(u64::from(index)) + Duration::from_millis(500)),
+            states: vec!["refuse".into()],
+            failed_calls: kinds.iter().map(|(_, n)| n).sum(),
+            error_kinds: kinds.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+            outcome,
+            recovery: recovery_ms.map(Duration::from_millis),
+            recovered_by_attempt: None,
+            failures_after_recovery: 0,
+            calls_after: 1,
+        }
+    }
+
+    #[test]
+    fn the_worst_outage_decides() {
+        // A flapping run: one outage recovered, a later one did not. The whole run had
+        // an accepted call (the old whole-run rule said "recovered"); the page says what
+        // the worst outage did, with only that outage's error kinds.
+        let outages = vec![
+            outage(
+                1,
+                OutageOutcome::Recovered,
+                Some(1500),
+                &[("EndpointConnectionError", 3)],
+            ),
+            outage(
+                2,
+                OutageOutcome::NotRecovered,
+                None,
+                &[("NoCredentialsError", 2)],
+            ),
+        ];
+        let v = Verdict {
+            recovered: true,
+            attempts: 8,
+            accepted_calls: 3,
+            error_kinds: BTreeMap::from([
+                ("EndpointConnectionError".to_string(), 3),
+                ("NoCredentialsError".to_string(), 2),
+            ]),
+            outcome: crate::verdict::worst(&outages),
+            outages: outages.clone(),
+            ..Verdict::default()
+        };
+        assert_eq!(
+            cell_outcome(&ran(v.clone(), vec![])),
+            Outcome::NotRecovered {
+                error_kinds: vec!["NoCredentialsError".into()]
+            }
+        );
+        // Both recovered: the longest recovery is the cell's.
+        let both = vec![
+            outage(1, OutageOutcome::Recovered, Some(1500), &[("A", 1)]),
+            outage(2, OutageOutcome::Recovered, Some(2500), &[("A", 1)]),
+        ];
+        let v2 = Verdict {
+            outcome: crate::verdict::worst(&both),
+            outages: both,
+            ..v.clone()
+        };
+        assert_eq!(
+            cell_outcome(&ran(v2, vec![])),
+            Outcome::Recovered {
+                after: Some(Duration::from_millis(2500))
+            }
+        );
+        // Rode through every outage although a call failed while IMDS was up.
+        let through = vec![outage(1, OutageOutcome::RodeThrough, None, &[])];
+        let v3 = Verdict {
+            outcome: crate::verdict::worst(&through),
+            outages: through,
+            ..v.clone()
+        };
+        assert_eq!(cell_outcome(&ran(v3, vec![])), Outcome::RodeThrough);
+        let untested = vec![outage(1, OutageOutcome::Untested, None, &[])];
+        let v4 = Verdict {
+            outcome: crate::verdict::worst(&untested),
+            outages: untested,
+            ..v
+        };
+        let o = cell_outcome(&ran(v4, vec![]));
+        assert_eq!(o, Outcome::Untested);
+        assert!(!o.is_verdict(), "bisect must not compare untested runs");
     }
 }
