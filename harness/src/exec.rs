@@ -161,7 +161,10 @@ impl Summary {
                     }
                     StsOutcome::Rejected { code } => bump(&mut s.sts_rejected, code.clone()),
                 },
-                EventKind::Transition { .. } | EventKind::TransitionFailed { .. } => {}
+                EventKind::Transition { .. }
+                | EventKind::TransitionFailed { .. }
+                | EventKind::ClockJump { .. }
+                | EventKind::CredentialsRotated { .. } => {}
             }
         }
         s

@@ -2,7 +2,7 @@
 //! explicit steps, then each generator expanded with the scenario's seed (each from its
 //! own stream, so adding one leaves the others alone).
 
-use mock_imds::{GenerateError, Generator, Schedule, ScheduleError, Step};
+use mock_imds::{GenerateError, Generator, Schedule, ScheduleError, Step, StepChange};
 use toml::Spanned;
 
 use super::diag::{At, Unknown};
@@ -31,6 +31,9 @@ pub enum ScheduleProblem {
     /// Two steps at one time on the same target.
     #[error(transparent)]
     Conflict(ScheduleError),
+    /// A step with none of `state`, `clock`, `rotate = true`.
+    #[error("this schedule step changes nothing; a step needs `state` (a fault, `up on TARGET`, `up`), `clock` (a signed jump like \"+5h52m\") or `rotate = true`")]
+    Empty,
 }
 
 /// The schedule and the generators as written (their steps are in the schedule).
@@ -44,10 +47,19 @@ pub(super) fn read(
     generate: &[Spanned<RawGenerate>],
     seed: u64,
 ) -> Result<(Schedule, Vec<Generator>), At<ScheduleProblem>> {
-    let mut all: Vec<Step> = steps
-        .iter()
-        .map(|s| Step::new(s.get_ref().at.0, s.get_ref().state.clone()))
-        .collect();
+    let mut all = Vec::with_capacity(steps.len());
+    for spanned in steps {
+        let s = spanned.get_ref();
+        let change = StepChange {
+            state: s.state.clone(),
+            clock: s.clock,
+            rotate: s.rotate,
+        };
+        if change.is_empty() {
+            return Err(At::new(spanned.span(), ScheduleProblem::Empty));
+        }
+        all.push(Step::with(s.at.0, change));
+    }
     let explicit = all.len();
     let mut generators = Vec::new();
     for (i, spanned) in generate.iter().enumerate() {
@@ -59,10 +71,10 @@ pub(super) fn read(
         generators.push(generator);
     }
     let schedule = Schedule::new(all.clone()).map_err(|e| {
-        let ScheduleError::Conflict(t) = &e;
+        let t = e.at();
         let span = steps
             .iter()
-            .filter(|s| s.get_ref().at.0 == *t)
+            .filter(|s| s.get_ref().at.0 == t && s.get_ref().state.is_some())
             .nth(1)
             .map(|s| s.span())
             .or_else(|| (all.len() > explicit).then(|| generate[0].span()));

@@ -12,4 +12,4 @@ mod steps;
 
 pub use file::{expand_tables, GenerateTable, ScheduleFile, StepTable};
 pub use generate::{DurationRange, GenerateError, Generator};
-pub use steps::{Schedule, ScheduleError, Step};
+pub use steps::{Schedule, ScheduleError, Step, StepChange};
