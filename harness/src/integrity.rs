@@ -103,6 +103,9 @@ fn transitions(schedule: &Schedule, end: Duration, timeline: &Timeline, out: &mu
         }
         let what: Vec<String> = group.iter().map(|s| s.change.to_string()).collect();
         let what = what.join(", ");
+        // A group with a state change is in force with its transition; a group of clock
+        // jumps and rotations with its first jump or rotation.
+        let changes_state = group.iter().any(|s| s.state().is_some());
         let applied = timeline.mock_events().find_map(|e| match &e.kind {
             EventKind::Transition {
                 asked_at,
@@ -113,7 +116,17 @@ fn transitions(schedule: &Schedule, end: Duration, timeline: &Timeline, out: &mu
                 asked_at,
                 scheduled: true,
                 ..
-            } if *asked_at == step => Some(e.at),
+            } if changes_state && *asked_at == step => Some(e.at),
+            EventKind::ClockJump {
+                asked_at,
+                scheduled: true,
+                ..
+            }
+            | EventKind::CredentialsRotated {
+                asked_at,
+                scheduled: true,
+                ..
+            } if !changes_state && *asked_at == step => Some(e.at),
             _ => None,
         });
         match applied {

@@ -171,29 +171,41 @@ impl CredentialStore {
     /// Replaces the current set now (at `now`), whatever is left of it, as
     /// `mock-imds ctl rotate` does; the old set stays valid until it expires.
     pub fn rotate(&self, now: DateTime<Utc>) -> Arc<IssuedCredentials> {
+        self.rotate_for(now, None)
+    }
+
+    /// [`Self::rotate`] for a schedule step at `step` (logged with it as `asked_at`).
+    pub(crate) fn rotate_for(
+        &self,
+        now: DateTime<Utc>,
+        step: Option<std::time::Duration>,
+    ) -> Arc<IssuedCredentials> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        self.install(&mut inner, self.mint(now), true)
+        self.install(&mut inner, self.mint(now), Some(step))
     }
 
     /// Makes `fresh` the current set, and logs the rotation when it replaces one or was
-    /// asked for.
+    /// asked for (`forced`: `Some(the schedule step's time, if a step asked)`).
     fn install(
         &self,
         inner: &mut Inner,
         fresh: IssuedCredentials,
-        forced: bool,
+        forced: Option<Option<std::time::Duration>>,
     ) -> Arc<IssuedCredentials> {
         let fresh = Arc::new(fresh);
         inner
             .by_key
             .insert(fresh.access_key_id.clone(), fresh.clone());
         let replaced = inner.current.replace(fresh.clone());
-        if let (Some(events), true) = (&self.events, forced || replaced.is_some()) {
+        if let (Some(events), true) = (&self.events, forced.is_some() || replaced.is_some()) {
+            let step = forced.flatten();
             events.record(crate::events::EventKind::CredentialsRotated {
                 access_key_id: fresh.access_key_id.clone(),
                 issued_at: ec2_time(fresh.issued_at),
                 expiration: ec2_time(fresh.expiration),
-                forced,
+                forced: forced.is_some(),
+                asked_at: step.unwrap_or_else(|| events.now()),
+                scheduled: step.is_some(),
             });
         }
         fresh
@@ -253,7 +265,7 @@ impl CredentialStore {
     fn current_in(&self, inner: &mut Inner, now: DateTime<Utc>) -> Arc<IssuedCredentials> {
         let Some(current) = &inner.current else {
             let first = self.mint(now);
-            return self.install(inner, first, false);
+            return self.install(inner, first, None);
         };
         let rotation = self.rotation_instant(current);
         if now < rotation {
@@ -280,7 +292,7 @@ impl CredentialStore {
             now
         };
         let fresh = self.mint(issued);
-        self.install(inner, fresh, false)
+        self.install(inner, fresh, None)
     }
 
     /// A set of credentials that expired a minute before `now` (issued one lifetime

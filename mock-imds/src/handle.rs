@@ -246,7 +246,7 @@ impl MockImdsBuilder {
                 let _ = switch.jump_clock(Some(Duration::ZERO), by);
             }
             if step.change.rotate {
-                switch.rotate();
+                switch.rotate(Some(Duration::ZERO));
             }
         }
         match self.schedule {
@@ -559,7 +559,7 @@ impl MockImds {
     /// valid until its `Expiration`), logged as `credentials-rotated`; `None` when the
     /// instance has no role.
     pub fn rotate_credentials(&self) -> Option<Arc<IssuedCredentials>> {
-        self.switch.rotate()
+        self.switch.rotate(None)
     }
 
     /// The credential store (`None` when the instance has no role).

@@ -103,10 +103,11 @@ impl Switch {
     }
 
     /// Replaces the credentials now, on the virtual clock (logged by the store as
-    /// `credentials-rotated`); `None` when the instance has no role.
-    pub(crate) fn rotate(&self) -> Option<Arc<IssuedCredentials>> {
+    /// `credentials-rotated`); `None` when the instance has no role. `step`: as for
+    /// [`Switch::transition`].
+    pub(crate) fn rotate(&self, step: Option<Duration>) -> Option<Arc<IssuedCredentials>> {
         let store = self.credentials.as_ref()?;
-        Some(store.rotate(self.clock.now()))
+        Some(store.rotate_for(self.clock.now(), step))
     }
 
     /// The IMDS listener.
@@ -203,7 +204,7 @@ impl Switch {
                         let _ = switch.jump_clock(Some(asked_at), by);
                     }
                     if step.change.rotate {
-                        switch.rotate();
+                        switch.rotate(Some(asked_at));
                     }
                 }
                 if group.iter().any(|s| s.state().is_some()) {

@@ -199,7 +199,7 @@ async fn route(control: &Control, req: Request<Incoming>) -> Result<HttpResponse
         }
         (&Method::POST, "/rotate") => {
             empty_body(req, "POST /rotate").await?;
-            let creds = switch.rotate().ok_or_else(|| {
+            let creds = switch.rotate(None).ok_or_else(|| {
                 bad("the instance has no role, so there are no credentials to rotate")
             })?;
             Ok(json(

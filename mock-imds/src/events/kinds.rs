@@ -123,6 +123,13 @@ pub enum EventKind {
         /// True when asked for, false for a rotation on schedule.
         #[serde(default, skip_serializing_if = "is_false")]
         forced: bool,
+        /// When it was asked for: a schedule step's own time, else when it happened;
+        /// serialized as `asked_at_ms`.
+        #[serde(default, rename = "asked_at_ms", with = "crate::ms")]
+        asked_at: Duration,
+        /// True when a schedule step asked for it.
+        #[serde(default, skip_serializing_if = "is_false")]
+        scheduled: bool,
     },
     /// An HTTP request reached the fake STS.
     StsRequest {
