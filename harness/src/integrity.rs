@@ -16,6 +16,10 @@
 //!   one cannot be tied to an attempt, and one with another cell's nonce is cross-talk;
 //! - when the schedule opens with an outage, the cell's first operation started before it
 //!   ended (else the client was made after the outage, not during it);
+//! - no call in flight when the clock jumped was rejected by STS: such a call may have
+//!   been signed on the old clock and judged on the new one (`SignatureDoesNotMatch`,
+//!   `ExpiredToken`), which is the jump's doing, not the SDK's (no real clock jumps
+//!   hours mid-request);
 //! - an expectation with `premise = "resolved-during-outage"`: every IMDS request the cell
 //!   made until its first call returned arrived while the opening outage was in force, so
 //!   the client's first credential resolution saw only the outage (botocore's 1 s timeouts
@@ -76,6 +80,7 @@ pub fn check(
     let mut problems = Vec::new();
     let end = run_end(timeline);
     transitions(schedule, end, timeline, &mut problems);
+    jumps_between_calls(timeline, &mut problems);
     call_ids(nonce, timeline, &mut problems);
     premises(schedule, expectations, timeline, &mut problems);
     problems
@@ -143,6 +148,39 @@ fn transitions(schedule: &Schedule, end: Duration, timeline: &Timeline, out: &mu
                 fmt_ms(TRANSITION_BOUND)
             )),
             Some(_) => {}
+        }
+    }
+}
+
+fn jumps_between_calls(timeline: &Timeline, out: &mut Vec<String>) {
+    for e in timeline.mock_events() {
+        let EventKind::ClockJump { by, .. } = &e.kind else {
+            continue;
+        };
+        for a in timeline.attempts() {
+            if !(a.start < e.at && e.at < a.end()) {
+                continue;
+            }
+            // Only a rejection can be the jump's doing (a request signed on the old clock
+            // and judged on the new); a call that failed before STS, or was accepted,
+            // tells what the SDK did on the moved clock.
+            let rejected = timeline.mock_events().find_map(|s| match &s.kind {
+                EventKind::StsRequest {
+                    call_id: Some(id),
+                    outcome: mock_imds::StsOutcome::Rejected { code },
+                    ..
+                } if id == a.call_id => Some(code.clone()),
+                _ => None,
+            });
+            if let Some(code) = rejected {
+                out.push(format!(
+                    "the clock jumped {by} at {} while attempt {} was in flight ({} to {}), and STS rejected it ({code}): it may have been signed on the old clock and judged on the new one",
+                    fmt_ms(e.at),
+                    a.attempt,
+                    fmt_ms(a.start),
+                    fmt_ms(a.end())
+                ));
+            }
         }
     }
 }
@@ -258,6 +296,56 @@ mod tests {
         assert_eq!(
             check(&schedule(TRAP), "cafe", &[], &t),
             Vec::<String>::new()
+        );
+    }
+
+    fn jump(at_ms: u64, asked_ms: u64) -> Event {
+        Event {
+            at: ms(at_ms),
+            kind: EventKind::ClockJump {
+                by: "+5h52m".parse().unwrap(),
+                offset_ms: 21_120_000,
+                asked_at: ms(asked_ms),
+                scheduled: true,
+            },
+        }
+    }
+
+    #[test]
+    fn a_clock_step_takes_effect_by_its_jump_and_must_fall_between_calls() {
+        let steps = mock_imds::Schedule::new(vec![mock_imds::Step::clock(
+            ms(1000),
+            "+5h52m".parse().unwrap(),
+        )])
+        .unwrap();
+        let calls = || {
+            vec![
+                attempt(0, "cafe.1", 10, false),
+                attempt(2000, "cafe.2", 10, false),
+            ]
+        };
+        let clean = Timeline::merge(vec![jump(1001, 1000)], calls());
+        assert!(check(&steps, "cafe", &[], &clean).is_empty());
+        let lost = Timeline::merge(vec![], calls());
+        let problems = check(&steps, "cafe", &[], &lost);
+        assert!(
+            problems[0].contains("(`clock +5h 52m`) never took effect"),
+            "{problems:?}"
+        );
+        // A call from 990 ms to 1010 ms spans the jump at 1001 ms: fine when STS
+        // accepted it, inconclusive when STS rejected it.
+        let straddled = |accepted| {
+            Timeline::merge(
+                vec![jump(1001, 1000), sts(1005, Some("cafe.1"), accepted)],
+                vec![attempt(990, "cafe.1", 20, accepted)],
+            )
+        };
+        assert!(check(&steps, "cafe", &[], &straddled(true)).is_empty());
+        let problems = check(&steps, "cafe", &[], &straddled(false));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("the clock jumped +5h 52m at 1.00s while attempt 1 was in flight"),
+            "{problems:?}"
         );
     }
 
