@@ -11,7 +11,9 @@
 //! The checks, each from the timeline alone:
 //! - every schedule step at or before the driver's last operation ended took effect
 //!   (a scheduled `transition` event asked for at the step's time) within
-//!   [`TRANSITION_BOUND`], and no transition failed;
+//!   [`TRANSITION_BOUND`], and no transition failed; a step of clock jumps and rotations
+//!   only (its `clock-jump`/`credentials-rotated` event) before any call that started
+//!   after its time;
 //! - every STS call carries a call id of this cell (`<nonce>.<attempt>`): a call without
 //!   one cannot be tied to an attempt, and one with another cell's nonce is cross-talk;
 //! - when the schedule opens with an outage, the cell's first operation started before it
@@ -140,6 +142,22 @@ fn transitions(schedule: &Schedule, end: Duration, timeline: &Timeline, out: &mu
                 fmt_ms(step),
                 fmt_ms(end)
             )),
+            // A jump or rotation is late only for a call that started before it and
+            // was meant to come after it (the calls between are what it is about).
+            Some(at) if !changes_state => {
+                if let Some(a) = timeline
+                    .attempts()
+                    .find(|a| a.start >= step && a.start < at)
+                {
+                    out.push(format!(
+                        "the schedule step at {} (`{what}`) took effect at {}, after attempt {} started at {}",
+                        fmt_ms(step),
+                        fmt_ms(at),
+                        a.attempt,
+                        fmt_ms(a.start)
+                    ));
+                }
+            }
             Some(at) if at.saturating_sub(step) > TRANSITION_BOUND => out.push(format!(
                 "the schedule step at {} (`{what}`) took effect {} late (at {}; the bound is {})",
                 fmt_ms(step),
@@ -326,6 +344,15 @@ mod tests {
         };
         let clean = Timeline::merge(vec![jump(1001, 1000)], calls());
         assert!(check(&steps, "cafe", &[], &clean).is_empty());
+        // 500 ms late is harmless while no call started in between; not once one did.
+        let late = Timeline::merge(vec![jump(1500, 1000)], calls());
+        assert!(check(&steps, "cafe", &[], &late).is_empty());
+        let overtaken = Timeline::merge(vec![jump(2001, 1000)], calls());
+        let problems = check(&steps, "cafe", &[], &overtaken);
+        assert!(
+            problems[0].contains("took effect at 2.00s, after attempt 2 started at 2.00s"),
+            "{problems:?}"
+        );
         let lost = Timeline::merge(vec![], calls());
         let problems = check(&steps, "cafe", &[], &lost);
         assert!(

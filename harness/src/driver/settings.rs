@@ -482,8 +482,25 @@ mod tests {
             .to_string();
         assert_eq!(
             e,
-            "`js-v3` has no setting `metadata_service_timeout`; it takes `timeout_ms`, `max_retries`"
+            "`js-v3` has no setting `metadata_service_timeout`; it takes `timeout_ms`, `max_retries`, `clock_offset_s`"
         );
+        // Every kind takes clock_offset_s (its wall clock against the cell clock).
+        let offset = table(&[("clock_offset_s", toml::Value::Integer(-90))]);
+        for kind in [
+            DriverKind::Boto3,
+            DriverKind::AwsCli,
+            DriverKind::JsV3,
+            DriverKind::RustSdk,
+        ] {
+            let settings = SdkSettings::from_table(&kind, &offset).unwrap();
+            assert!(settings.has_clock_offset(), "{kind}");
+            assert_eq!(settings.clock_offset().as_millis(), -90_000, "{kind}");
+            assert!(
+                settings.botocore_env().is_empty(),
+                "{kind}: not a botocore variable"
+            );
+        }
+        assert!(!SdkSettings::defaults(&DriverKind::Boto3).has_clock_offset());
         let bad = table(&[
             ("metadata_service_timeout", toml::Value::Integer(5)),
             ("retries_mode", toml::Value::String("fast".into())),
