@@ -164,6 +164,31 @@ async fn schedule_steps_jump_and_rotate_in_written_order() {
     let lead = (rotated.issued_at - first.issued_at).num_minutes();
     assert!((358..=359).contains(&lead), "{lead}");
 
+    // ControlClient::run_schedule (what `ctl schedule FILE` sends) carries jumps and
+    // rotations too.
+    let file = mock_imds::Schedule::from_toml(
+        "[[schedule]]\nat = \"0s\"\nclock = \"+1h\"\nrotate = true\n",
+    )
+    .unwrap();
+    let answer = client.run_schedule(&file).await.unwrap();
+    assert_eq!(answer.steps, 1);
+    let forced = || {
+        imds.events()
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::CredentialsRotated { forced: true, .. }))
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while forced() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the step never came"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The rotation follows the step's jump.
+    assert_eq!(imds.clock().offset().as_millis(), 17_880_000 + 3_600_000);
+
     for (body, says) in [
         (
             r#"{"steps": [{"at": "0s"}]}"#,
