@@ -36,6 +36,7 @@ async fn probe(kind: DriverKind, config: ImdsConfig, fault: &str) -> (String, us
             region: "us-east-1".into(),
             settings: SdkSettings::defaults(&kind),
             seed: 0,
+            clock: Default::default(),
         })
         .await
         .unwrap();

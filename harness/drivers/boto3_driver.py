@@ -165,7 +165,11 @@ def main():
                 finally:
                     call_id.current = None
                 creds = getattr(client._request_signer, "_credentials", None)
-                key = getattr(creds, "access_key", None) if creds is not None else None
+                # The key as it is, read without the `access_key` property: on
+                # RefreshableCredentials that property refreshes (an IMDS request the
+                # application never made, which raises inside the mandatory window).
+                fields = vars(creds) if creds is not None else {}
+                key = fields.get("_access_key") or fields.get("access_key")
                 answer({"arn": response.get("Arn"), "access_key_id": key})
             elif op == "drop_client":
                 client = None

@@ -3,7 +3,8 @@
 //! Starts mock IMDS + STS, runs the command with a sanitised environment pointing at them
 //! (`AWS_EC2_METADATA_SERVICE_ENDPOINT`, `AWS_ENDPOINT_URL_STS`, a region, empty AWS config
 //! files, a temporary `HOME`; no inherited `AWS_*`), applies the schedule on a clock that
-//! starts with the command, and afterwards counts what IMDS and STS saw ([`ExecReport`],
+//! starts with the command (its clock jumps move the program's wall clock too, through
+//! libfaketime, see [`crate::driver::clock`]), and afterwards counts what IMDS and STS saw ([`ExecReport`],
 //! printed by [`crate::report::exec`]).
 
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use mock_imds::{Change, Event, EventKind, ImdsConfig, MockImds, Schedule, Step, StsOutcome};
 
 use crate::driver::child::sanitized_command;
+use crate::driver::clock::CellClock;
 
 /// How `FAULT START..END` is written, for every [`WindowError`].
 const WINDOW_HINT: &str =
@@ -161,7 +163,10 @@ impl Summary {
                     }
                     StsOutcome::Rejected { code } => bump(&mut s.sts_rejected, code.clone()),
                 },
-                EventKind::Transition { .. } | EventKind::TransitionFailed { .. } => {}
+                EventKind::Transition { .. }
+                | EventKind::TransitionFailed { .. }
+                | EventKind::ClockJump { .. }
+                | EventKind::CredentialsRotated { .. } => {}
             }
         }
         s
@@ -199,6 +204,10 @@ pub enum ExecError {
     /// The mocks did not start.
     #[error("could not start mock-imds: {0}")]
     Mock(String),
+    /// The schedule jumps the clock, and the program's clock cannot follow (no
+    /// libfaketime).
+    #[error("{0}")]
+    Clock(String),
     /// The command did not start.
     #[error("cannot run `{program}`: {error}")]
     Spawn {
@@ -237,7 +246,14 @@ pub async fn run(
     } else {
         crate::driver::envs::which(program).unwrap_or_else(|| PathBuf::from(program))
     };
+    // A schedule that jumps the clock moves the program's too (libfaketime).
+    let clock = if schedule.moves_clock() {
+        CellClock::faked(mock_imds::SignedDuration::ZERO).map_err(ExecError::Clock)?
+    } else {
+        CellClock::real()
+    };
     let mut cmd = sanitized_command(&program_path, home.path()).map_err(ExecError::Prepare)?;
+    cmd.envs(clock.child_env());
     cmd.args(args)
         .current_dir(std::env::current_dir().map_err(ExecError::Prepare)?)
         .stdin(std::process::Stdio::inherit())
@@ -246,6 +262,7 @@ pub async fn run(
     let mock = MockImds::builder()
         .config(config)
         .epoch(tokio::time::Instant::now())
+        .clock(clock.clock().clone())
         .schedule(schedule.clone())
         .start()
         .await

@@ -11,11 +11,17 @@
 //! The checks, each from the timeline alone:
 //! - every schedule step at or before the driver's last operation ended took effect
 //!   (a scheduled `transition` event asked for at the step's time) within
-//!   [`TRANSITION_BOUND`], and no transition failed;
+//!   [`TRANSITION_BOUND`], and no transition failed; a step of clock jumps and rotations
+//!   only (its `clock-jump`/`credentials-rotated` event) before any call that started
+//!   after its time;
 //! - every STS call carries a call id of this cell (`<nonce>.<attempt>`): a call without
 //!   one cannot be tied to an attempt, and one with another cell's nonce is cross-talk;
 //! - when the schedule opens with an outage, the cell's first operation started before it
 //!   ended (else the client was made after the outage, not during it);
+//! - no call in flight when the clock jumped was rejected by STS: such a call may have
+//!   been signed on the old clock and judged on the new one (`SignatureDoesNotMatch`,
+//!   `ExpiredToken`), which is the jump's doing, not the SDK's (no real clock jumps
+//!   hours mid-request);
 //! - an expectation with `premise = "resolved-during-outage"`: every IMDS request the cell
 //!   made until its first call returned arrived while the opening outage was in force, so
 //!   the client's first credential resolution saw only the outage (botocore's 1 s timeouts
@@ -76,6 +82,7 @@ pub fn check(
     let mut problems = Vec::new();
     let end = run_end(timeline);
     transitions(schedule, end, timeline, &mut problems);
+    jumps_between_calls(timeline, &mut problems);
     call_ids(nonce, timeline, &mut problems);
     premises(schedule, expectations, timeline, &mut problems);
     problems
@@ -103,6 +110,9 @@ fn transitions(schedule: &Schedule, end: Duration, timeline: &Timeline, out: &mu
         }
         let what: Vec<String> = group.iter().map(|s| s.change.to_string()).collect();
         let what = what.join(", ");
+        // A group with a state change is in force with its transition; a group of clock
+        // jumps and rotations with its first jump or rotation.
+        let changes_state = group.iter().any(|s| s.state().is_some());
         let applied = timeline.mock_events().find_map(|e| match &e.kind {
             EventKind::Transition {
                 asked_at,
@@ -113,7 +123,17 @@ fn transitions(schedule: &Schedule, end: Duration, timeline: &Timeline, out: &mu
                 asked_at,
                 scheduled: true,
                 ..
-            } if *asked_at == step => Some(e.at),
+            } if changes_state && *asked_at == step => Some(e.at),
+            EventKind::ClockJump {
+                asked_at,
+                scheduled: true,
+                ..
+            }
+            | EventKind::CredentialsRotated {
+                asked_at,
+                scheduled: true,
+                ..
+            } if !changes_state && *asked_at == step => Some(e.at),
             _ => None,
         });
         match applied {
@@ -122,6 +142,22 @@ fn transitions(schedule: &Schedule, end: Duration, timeline: &Timeline, out: &mu
                 fmt_ms(step),
                 fmt_ms(end)
             )),
+            // A jump or rotation is late only for a call that started before it and
+            // was meant to come after it (the calls between are what it is about).
+            Some(at) if !changes_state => {
+                if let Some(a) = timeline
+                    .attempts()
+                    .find(|a| a.start >= step && a.start < at)
+                {
+                    out.push(format!(
+                        "the schedule step at {} (`{what}`) took effect at {}, after attempt {} started at {}",
+                        fmt_ms(step),
+                        fmt_ms(at),
+                        a.attempt,
+                        fmt_ms(a.start)
+                    ));
+                }
+            }
             Some(at) if at.saturating_sub(step) > TRANSITION_BOUND => out.push(format!(
                 "the schedule step at {} (`{what}`) took effect {} late (at {}; the bound is {})",
                 fmt_ms(step),
@@ -130,6 +166,39 @@ fn transitions(schedule: &Schedule, end: Duration, timeline: &Timeline, out: &mu
                 fmt_ms(TRANSITION_BOUND)
             )),
             Some(_) => {}
+        }
+    }
+}
+
+fn jumps_between_calls(timeline: &Timeline, out: &mut Vec<String>) {
+    for e in timeline.mock_events() {
+        let EventKind::ClockJump { by, .. } = &e.kind else {
+            continue;
+        };
+        for a in timeline.attempts() {
+            if !(a.start < e.at && e.at < a.end()) {
+                continue;
+            }
+            // Only a rejection can be the jump's doing (a request signed on the old clock
+            // and judged on the new); a call that failed before STS, or was accepted,
+            // tells what the SDK did on the moved clock.
+            let rejected = timeline.mock_events().find_map(|s| match &s.kind {
+                EventKind::StsRequest {
+                    call_id: Some(id),
+                    outcome: mock_imds::StsOutcome::Rejected { code },
+                    ..
+                } if id == a.call_id => Some(code.clone()),
+                _ => None,
+            });
+            if let Some(code) = rejected {
+                out.push(format!(
+                    "the clock jumped {by} at {} while attempt {} was in flight ({} to {}), and STS rejected it ({code}): it may have been signed on the old clock and judged on the new one",
+                    fmt_ms(e.at),
+                    a.attempt,
+                    fmt_ms(a.start),
+                    fmt_ms(a.end())
+                ));
+            }
         }
     }
 }
@@ -245,6 +314,65 @@ mod tests {
         assert_eq!(
             check(&schedule(TRAP), "cafe", &[], &t),
             Vec::<String>::new()
+        );
+    }
+
+    fn jump(at_ms: u64, asked_ms: u64) -> Event {
+        Event {
+            at: ms(at_ms),
+            kind: EventKind::ClockJump {
+                by: "+5h52m".parse().unwrap(),
+                offset_ms: 21_120_000,
+                asked_at: ms(asked_ms),
+                scheduled: true,
+            },
+        }
+    }
+
+    #[test]
+    fn a_clock_step_takes_effect_by_its_jump_and_must_fall_between_calls() {
+        let steps = mock_imds::Schedule::new(vec![mock_imds::Step::clock(
+            ms(1000),
+            "+5h52m".parse().unwrap(),
+        )])
+        .unwrap();
+        let calls = || {
+            vec![
+                attempt(0, "cafe.1", 10, false),
+                attempt(2000, "cafe.2", 10, false),
+            ]
+        };
+        let clean = Timeline::merge(vec![jump(1001, 1000)], calls());
+        assert!(check(&steps, "cafe", &[], &clean).is_empty());
+        // 500 ms late is harmless while no call started in between; not once one did.
+        let late = Timeline::merge(vec![jump(1500, 1000)], calls());
+        assert!(check(&steps, "cafe", &[], &late).is_empty());
+        let overtaken = Timeline::merge(vec![jump(2001, 1000)], calls());
+        let problems = check(&steps, "cafe", &[], &overtaken);
+        assert!(
+            problems[0].contains("took effect at 2.00s, after attempt 2 started at 2.00s"),
+            "{problems:?}"
+        );
+        let lost = Timeline::merge(vec![], calls());
+        let problems = check(&steps, "cafe", &[], &lost);
+        assert!(
+            problems[0].contains("(`clock +5h 52m`) never took effect"),
+            "{problems:?}"
+        );
+        // A call from 990 ms to 1010 ms spans the jump at 1001 ms: fine when STS
+        // accepted it, inconclusive when STS rejected it.
+        let straddled = |accepted| {
+            Timeline::merge(
+                vec![jump(1001, 1000), sts(1005, Some("cafe.1"), accepted)],
+                vec![attempt(990, "cafe.1", 20, accepted)],
+            )
+        };
+        assert!(check(&steps, "cafe", &[], &straddled(true)).is_empty());
+        let problems = check(&steps, "cafe", &[], &straddled(false));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("the clock jumped +5h 52m at 1.00s while attempt 1 was in flight"),
+            "{problems:?}"
         );
     }
 

@@ -58,6 +58,7 @@ async fn blocked_call_is_a_driver_error(kind: DriverKind) {
             region: "us-east-1".into(),
             settings: SdkSettings::defaults(&kind),
             seed: 0,
+            clock: Default::default(),
         })
         .await
         .unwrap();

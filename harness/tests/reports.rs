@@ -305,3 +305,35 @@ fn exec_shows_the_trap_in_a_plain_python_worker() {
         "{summary}"
     );
 }
+
+#[test]
+// A schedule file whose step jumps the clock moves the program's wall clock too
+// (libfaketime): `date +%s` in the program reads about 6 h ahead of the test's clock,
+// and a program run without a jump reads the real time.
+fn exec_moves_the_programs_clock_with_a_clock_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jump.toml");
+    std::fs::write(&file, "[[schedule]]\nat = \"0s\"\nclock = \"+6h\"\n").unwrap();
+    let program_time = |args: &[&str]| -> i64 {
+        let out = harness()
+            .arg("exec")
+            .args(args)
+            .args(["--", "date", "+%s"])
+            .output()
+            .unwrap();
+        ok(&out, &[0]).trim().parse().unwrap()
+    };
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    let before = now();
+    let jumped = program_time(&["--schedule-file", file.to_str().unwrap()]);
+    let ahead = jumped - before;
+    assert!((6 * 3600..6 * 3600 + 120).contains(&ahead), "{ahead}");
+    let before = now();
+    let plain = program_time(&[]) - before;
+    assert!((0..120).contains(&plain), "{plain}");
+}

@@ -129,12 +129,20 @@ struct Rendered {
 }
 
 /// Issues and remembers role credentials. Share it with `Arc`.
+///
+/// Every time it is asked for is the mock's virtual wall clock ([`crate::clock::Clock`]):
+/// a set is replaced at its rotation instant (`rotate_before_expiry` before it expires,
+/// EC2: "new credentials at least five minutes before the expiration of the old"), and a
+/// clock that jumped past that instant gets a set issued *at* the instant (the last one
+/// EC2 would have issued by then), not at the time of the request.
 #[derive(Debug)]
 pub struct CredentialStore {
     role_name: String,
     lifetime: Duration,
     rotate_before_expiry: Duration,
     inner: Mutex<Inner>,
+    /// Where rotations are logged (`credentials-rotated`), when set.
+    events: Option<crate::events::EventLog>,
 }
 
 impl CredentialStore {
@@ -150,7 +158,67 @@ impl CredentialStore {
             lifetime,
             rotate_before_expiry,
             inner: Mutex::default(),
+            events: None,
         }
+    }
+
+    /// Logs every rotation (scheduled or forced) to `events` as `credentials-rotated`.
+    pub fn with_events(mut self, events: crate::events::EventLog) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// Replaces the current set now (at `now`), whatever is left of it, as
+    /// `mock-imds ctl rotate` does; the old set stays valid until it expires.
+    pub fn rotate(&self, now: DateTime<Utc>) -> Arc<IssuedCredentials> {
+        self.rotate_for(now, None)
+    }
+
+    /// [`Self::rotate`] for a schedule step at `step` (logged with it as `asked_at`).
+    pub(crate) fn rotate_for(
+        &self,
+        now: DateTime<Utc>,
+        step: Option<std::time::Duration>,
+    ) -> Arc<IssuedCredentials> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        self.install(&mut inner, self.mint(now), Some(step))
+    }
+
+    /// Makes `fresh` the current set, and logs the rotation when it replaces one or was
+    /// asked for (`forced`: `Some(the schedule step's time, if a step asked)`).
+    fn install(
+        &self,
+        inner: &mut Inner,
+        fresh: IssuedCredentials,
+        forced: Option<Option<std::time::Duration>>,
+    ) -> Arc<IssuedCredentials> {
+        let fresh = Arc::new(fresh);
+        inner
+            .by_key
+            .insert(fresh.access_key_id.clone(), fresh.clone());
+        let replaced = inner.current.replace(fresh.clone());
+        if let (Some(events), true) = (&self.events, forced.is_some() || replaced.is_some()) {
+            let step = forced.flatten();
+            events.record(crate::events::EventKind::CredentialsRotated {
+                access_key_id: fresh.access_key_id.clone(),
+                issued_at: ec2_time(fresh.issued_at),
+                expiration: ec2_time(fresh.expiration),
+                forced: forced.is_some(),
+                asked_at: step.unwrap_or_else(|| events.now()),
+                scheduled: step.is_some(),
+            });
+        }
+        fresh
+    }
+
+    /// When the set `current` is replaced: `rotate_before_expiry` before it expires.
+    fn rotation_instant(&self, current: &IssuedCredentials) -> DateTime<Utc> {
+        let before =
+            chrono::Duration::from_std(self.rotate_before_expiry).unwrap_or(chrono::Duration::MAX);
+        current
+            .expiration
+            .checked_sub_signed(before)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
     /// The role these credentials are for.
@@ -195,21 +263,36 @@ impl CredentialStore {
     }
 
     fn current_in(&self, inner: &mut Inner, now: DateTime<Utc>) -> Arc<IssuedCredentials> {
-        if let Some(current) = &inner.current {
-            let left = current.expiration.signed_duration_since(now);
-            if left
-                .to_std()
-                .is_ok_and(|left| left > self.rotate_before_expiry)
-            {
-                return current.clone();
-            }
+        let Some(current) = &inner.current else {
+            let first = self.mint(now);
+            return self.install(inner, first, None);
+        };
+        let rotation = self.rotation_instant(current);
+        if now < rotation {
+            return current.clone();
         }
-        let fresh = Arc::new(self.mint(now));
-        inner
-            .by_key
-            .insert(fresh.access_key_id.clone(), fresh.clone());
-        inner.current = Some(fresh.clone());
-        fresh
+        // The last set EC2 would have issued by `now`: one per period (lifetime less
+        // `rotate_before_expiry`) from the rotation instant on; sets nobody asked for in
+        // between are skipped.
+        let period_ms = i64::try_from(
+            self.lifetime
+                .saturating_sub(self.rotate_before_expiry)
+                .as_millis(),
+        )
+        .unwrap_or(i64::MAX);
+        let issued = if period_ms > 0 {
+            let periods = (now - rotation).num_milliseconds() / period_ms;
+            rotation
+                .checked_add_signed(chrono::Duration::milliseconds(
+                    periods.saturating_mul(period_ms),
+                ))
+                .filter(|t| *t <= now)
+                .unwrap_or(now)
+        } else {
+            now
+        };
+        let fresh = self.mint(issued);
+        self.install(inner, fresh, None)
     }
 
     /// A set of credentials that expired a minute before `now` (issued one lifetime
@@ -358,6 +441,53 @@ mod tests {
         assert!(store.lookup("ASIAMOCKUNKNOWN00000").is_none());
         assert!(first.is_expired(t("2026-11-29T13:00:00Z")));
         assert!(!first.is_expired(t("2026-11-29T12:59:59Z")));
+    }
+
+    #[test]
+    fn rotation_follows_the_clock_and_issues_at_the_rotation_instant() {
+        let events = crate::events::EventLog::new(tokio::time::Instant::now());
+        let store = CredentialStore::new(
+            "web",
+            Duration::from_secs(6 * 3600),
+            Duration::from_secs(300),
+        )
+        .with_events(events.clone());
+        let first = store.current(t("2026-11-29T12:00:00Z"));
+        // 8 minutes left: inside SDK refresh windows, but EC2 has not rotated yet.
+        assert_eq!(store.current(t("2026-11-29T17:52:00Z")), first);
+        assert!(events.snapshot().is_empty(), "the first set is no rotation");
+        // A jump past the rotation instant (17:55): the set EC2 issued then.
+        let second = store.current(t("2026-11-29T17:58:00Z"));
+        assert_ne!(second.access_key_id, first.access_key_id);
+        assert_eq!(second.issued_at, t("2026-11-29T17:55:00Z"));
+        assert_eq!(second.expiration, t("2026-11-29T23:55:00Z"));
+        // A day later: sets every 5 h 55 min from 23:50; the last one by 12:00 is 11:40.
+        let later = store.current(t("2026-11-30T12:00:00Z"));
+        assert_eq!(later.issued_at, t("2026-11-30T11:40:00Z"));
+        assert_eq!(store.issued_count(), 3);
+        let forced = store.rotate(t("2026-11-30T12:00:00Z"));
+        assert_eq!(forced.issued_at, t("2026-11-30T12:00:00Z"));
+        assert_eq!(store.current(t("2026-11-30T12:00:01Z")), forced);
+        let rotations: Vec<(String, bool)> = events
+            .snapshot()
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                crate::events::EventKind::CredentialsRotated {
+                    access_key_id,
+                    forced,
+                    ..
+                } => Some((access_key_id, forced)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            rotations,
+            vec![
+                (second.access_key_id.clone(), false),
+                (later.access_key_id.clone(), false),
+                (forced.access_key_id.clone(), true)
+            ]
+        );
     }
 
     #[test]

@@ -48,7 +48,14 @@ impl InProcess {
         let (state, receiver) = watch::channel(Arc::new(ImdsState::up()));
         let events = EventLog::new(Instant::now());
         Self {
-            imds: Imds::new(config, store, receiver, events.clone(), seed),
+            imds: Imds::new(
+                config,
+                store,
+                receiver,
+                events.clone(),
+                seed,
+                crate::clock::Clock::new(),
+            ),
             state,
             events,
         }

@@ -21,8 +21,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use crate::clock::{Clock, ClockRangeError, SignedDuration};
 use crate::config::ImdsConfig;
-use crate::credentials::CredentialStore;
+use crate::credentials::{CredentialStore, IssuedCredentials};
 use crate::ec2_http::SERVER;
 use crate::events::{Event, EventKind, EventLog, Events, Mark};
 use crate::fault::{socket_mode, Change, FaultSpec, ImdsState, Target};
@@ -47,6 +48,7 @@ pub struct MockImdsBuilder {
     event_sink: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
     event_capacity: usize,
     defer_schedule: bool,
+    clock: Option<Arc<Clock>>,
 }
 
 impl Default for MockImdsBuilder {
@@ -64,6 +66,7 @@ impl Default for MockImdsBuilder {
             event_sink: None,
             event_capacity: crate::events::DEFAULT_CAPACITY,
             defer_schedule: false,
+            clock: None,
         }
     }
 }
@@ -126,6 +129,15 @@ impl MockImdsBuilder {
         self
     }
 
+    /// Tell wall-clock time by `clock` (default: a clock of its own at real time), so the
+    /// clients under test can share it: the credential store, token expiry and the fake
+    /// STS all read it, and every jump (a schedule step, [`MockImds::jump_clock`], the
+    /// control API) moves it.
+    pub fn clock(mut self, clock: Arc<Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Also serve the HTTP control API (see [`crate::control`]) on `addr`.
     pub fn control(mut self, addr: SocketAddr) -> Self {
         self.control_addr = Some(addr);
@@ -166,12 +178,16 @@ impl MockImdsBuilder {
         }
         .with_capacity(self.event_capacity);
         let seed = self.seed.unwrap_or_else(rand::random);
+        let clock = self.clock.unwrap_or_default();
         let credentials = self.config.role_name.clone().map(|role| {
-            Arc::new(CredentialStore::new(
-                role,
-                self.config.credential_lifetime,
-                self.config.rotate_before_expiry,
-            ))
+            Arc::new(
+                CredentialStore::new(
+                    role,
+                    self.config.credential_lifetime,
+                    self.config.rotate_before_expiry,
+                )
+                .with_events(events.clone()),
+            )
         });
         let initial = match &self.schedule {
             Some(schedule) => schedule.state_at(Duration::ZERO),
@@ -184,11 +200,13 @@ impl MockImdsBuilder {
             state_rx,
             events.clone(),
             seed,
+            clock.clone(),
         ));
         let sts = Arc::new(Sts::new(
             self.config.identity.clone(),
             credentials.clone(),
             events.clone(),
+            clock.clone(),
         ));
 
         let imds_handler: Handler = Arc::new(move |req, socket| {
@@ -211,7 +229,26 @@ impl MockImdsBuilder {
             asked_at: Duration::ZERO,
             scheduled: self.schedule.is_some(),
         });
-        let switch = Arc::new(Switch::new(state_tx, imds_listener, events.clone()));
+        let switch = Arc::new(Switch::new(
+            state_tx,
+            imds_listener,
+            events.clone(),
+            clock,
+            credentials.clone(),
+        ));
+        // The schedule's clock jumps and rotations at time zero apply now, with its state
+        // at zero (the schedule task skips time zero).
+        for step in self.schedule.iter().flat_map(|s| s.steps()) {
+            if !step.at.is_zero() {
+                break;
+            }
+            if let Some(by) = step.change.clock {
+                let _ = switch.jump_clock(Some(Duration::ZERO), by);
+            }
+            if step.change.rotate {
+                switch.rotate(Some(Duration::ZERO));
+            }
+        }
         match self.schedule {
             Some(schedule) if self.defer_schedule => switch.defer(schedule),
             Some(schedule) => switch.run_schedule(schedule, events.epoch(), true),
@@ -492,6 +529,37 @@ impl MockImds {
     /// `mark` that were answered 200: how often clients fetched credentials.
     pub fn credential_fetches_since(&self, mark: Mark) -> usize {
         self.query().since(mark).credential_fetches().len()
+    }
+
+    /// The mock's virtual wall clock (shared with whoever passed it to
+    /// [`MockImdsBuilder::clock`]).
+    pub fn clock(&self) -> &Arc<Clock> {
+        self.switch.clock()
+    }
+
+    /// The virtual wall-clock time now: what `LastUpdated`, `Expiration`, token expiry and
+    /// the fake STS's checks are measured against.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.switch.clock().now()
+    }
+
+    /// Jumps the virtual wall clock by `by` (back when negative), logged as a `clock-jump`
+    /// event; returns the clock's new offset from real time. Credentials whose rotation
+    /// instant the jump passes are replaced at the next request for them, tokens whose
+    /// TTL it passes expire, and the fake STS judges signatures by the new time (a request
+    /// signed on the old clock more than 15 minutes away is `SignatureDoesNotMatch`).
+    ///
+    /// # Errors
+    /// [`ClockRangeError`] when the clock would move more than 100 years from real time.
+    pub fn jump_clock(&self, by: SignedDuration) -> Result<SignedDuration, ClockRangeError> {
+        self.switch.jump_clock(None, by)
+    }
+
+    /// Replaces the role credentials now, as EC2 does at a rotation (the old set stays
+    /// valid until its `Expiration`), logged as `credentials-rotated`; `None` when the
+    /// instance has no role.
+    pub fn rotate_credentials(&self) -> Option<Arc<IssuedCredentials>> {
+        self.switch.rotate(None)
     }
 
     /// The credential store (`None` when the instance has no role).

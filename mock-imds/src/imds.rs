@@ -21,6 +21,7 @@ use http::{header, HeaderName, HeaderValue, Method, Request, StatusCode};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::clock::Clock;
 use crate::config::{HttpEndpoint, HttpTokens, ImdsConfig};
 use crate::credentials::{ec2_time, CredentialStore, RoleDocument};
 use crate::ec2_http::{self, HttpResponse};
@@ -55,6 +56,8 @@ pub struct Imds {
     state: watch::Receiver<Arc<ImdsState>>,
     faults: Interpreter,
     events: EventLog,
+    /// The virtual wall clock: tokens, credentials and document times.
+    clock: Arc<Clock>,
 }
 
 /// Writes the request's event when dropped, so a request whose future is dropped
@@ -85,13 +88,14 @@ impl Drop for RequestRecord<'_> {
 impl Imds {
     /// Builds the service. `credentials` is `None` when the config has no role; `state`
     /// is the state in force (see [`crate::switch`]); `seed` seeds the RNG that draws
-    /// fault probabilities and latency jitter.
+    /// fault probabilities and latency jitter; `clock` is the mock's virtual wall clock.
     pub fn new(
         config: ImdsConfig,
         credentials: Option<Arc<CredentialStore>>,
         state: watch::Receiver<Arc<ImdsState>>,
         events: EventLog,
         seed: u64,
+        clock: Arc<Clock>,
     ) -> Self {
         Self {
             tree: MetadataTree::new(&config),
@@ -101,6 +105,7 @@ impl Imds {
             state,
             faults: Interpreter::new(seed),
             events,
+            clock,
         }
     }
 
@@ -169,7 +174,7 @@ impl Imds {
             [token] => {
                 let valid = token
                     .to_str()
-                    .is_ok_and(|t| self.tokens.is_valid(t, Instant::now()));
+                    .is_ok_and(|t| self.tokens.is_valid(t, self.clock.now()));
                 if !valid {
                     return ec2_http::error_page(StatusCode::UNAUTHORIZED);
                 }
@@ -179,7 +184,7 @@ impl Imds {
         let node = self.tree.resolve(path);
         let document = self.role_document(node);
         if is_credentials_path(path) {
-            if let Some(answer) = met.credentials_answer(document.as_ref()) {
+            if let Some(answer) = met.credentials_answer(document.as_ref(), self.clock.now()) {
                 return answer;
             }
         }
@@ -189,7 +194,7 @@ impl Imds {
             Some(Node::Text(value)) => ec2_http::text(value.clone()),
             Some(Node::IamInfo) => self.iam_info(),
             Some(Node::RoleCredentials | Node::RoleCredentialsExtended) => match document {
-                Some(doc) => ec2_http::text(doc.current(chrono::Utc::now())),
+                Some(doc) => ec2_http::text(doc.current(self.clock.now())),
                 None => ec2_http::error_page(StatusCode::NOT_FOUND),
             },
         }
@@ -227,7 +232,9 @@ impl Imds {
         if let Some(socket) = socket {
             socket.set_hop_limit(u32::from(self.config.http_put_response_hop_limit));
         }
-        let token = self.tokens.issue(Duration::from_secs(ttl), Instant::now());
+        let token = self
+            .tokens
+            .issue(Duration::from_secs(ttl), self.clock.now());
         let mut response = ec2_http::text(token);
         response.headers_mut().insert(TTL, HeaderValue::from(ttl));
         response
@@ -237,7 +244,7 @@ impl Imds {
         let Some(store) = &self.credentials else {
             return ec2_http::error_page(StatusCode::NOT_FOUND);
         };
-        let creds = store.current(chrono::Utc::now());
+        let creds = store.current(self.clock.now());
         let id = &self.config.identity;
         let q = crate::ec2_http::json_string;
         ec2_http::text(format!(
@@ -272,8 +279,19 @@ mod tests {
                 config.rotate_before_expiry,
             ))
         });
+        imds_on(config, store, Clock::new())
+    }
+
+    fn imds_on(config: ImdsConfig, store: Option<Arc<CredentialStore>>, clock: Arc<Clock>) -> Imds {
         let (_, state) = watch::channel(Arc::new(ImdsState::up()));
-        Imds::new(config, store, state, EventLog::new(Instant::now()), 7)
+        Imds::new(
+            config,
+            store,
+            state,
+            EventLog::new(Instant::now()),
+            7,
+            clock,
+        )
     }
 
     fn req(method: &str, path: &str, headers: &[(&str, &str)]) -> Request<()> {
@@ -376,16 +394,20 @@ mod tests {
         })
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn tokens_expire_after_ttl() {
-        let imds = imds(ImdsConfig::default());
+    #[tokio::test]
+    async fn tokens_expire_after_ttl_on_the_virtual_clock() {
+        let clock = Clock::new();
+        let imds = imds_on(ImdsConfig::default(), None, clock.clone());
         let t = token(&imds, "1").await;
         let path = "/latest/meta-data/instance-id";
         assert_eq!(
             status(&imds, req("GET", path, &[(TOKEN_HEADER, &t)])).await,
             200
         );
-        tokio::time::advance(Duration::from_millis(1001)).await;
+        // No real time passes: only the clock moves past the TTL.
+        clock
+            .jump(crate::clock::SignedDuration::from_millis(1001))
+            .unwrap();
         assert_eq!(
             status(&imds, req("GET", path, &[(TOKEN_HEADER, &t)])).await,
             401

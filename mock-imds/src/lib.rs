@@ -13,12 +13,15 @@
 //! ```
 //!
 //! Map of the crate (one concern per module):
+//! - [`clock`]: the mock's virtual wall clock ([`Clock`]: real time plus an offset only
+//!   jumps move) and the signed durations jumps are written in ([`SignedDuration`]).
 //! - [`config`]: what the fake instance looks like (identity, role, `HttpTokens`,
 //!   `HttpEndpoint`, credential lifetime), with EC2-like defaults.
 //! - [`fault`]: every fault behaviour: the catalogue ([`Fault`]), the syntax
 //!   (`status(403) on token p=0.5`), targets ([`Target`]), the state ([`ImdsState`]) and
 //!   one interpreter per layer (socket, answer, document, body).
-//! - `schedule`: `(at, change)` steps on the scenario clock ([`Schedule`]), seeded
+//! - `schedule`: `(at, change)` steps on the scenario clock ([`Schedule`]; a step changes
+//!   the state, jumps the virtual clock or rotates credentials, [`StepChange`]), seeded
 //!   generators ([`Generator`]) and the schedule file reader ([`ScheduleFile`]).
 //! - [`events`]: the event log: every request, every transition, every STS call, with a
 //!   monotonic timestamp from one epoch; [`Events`] to query it.
@@ -41,6 +44,7 @@
 //! The `mock-imds` binary (`src/bin/mock-imds/`) is `serve`, `ctl` and `load` on top of
 //! this API.
 
+pub mod clock;
 pub mod config;
 pub mod control;
 mod credentials;
@@ -60,6 +64,7 @@ pub mod sts;
 mod switch;
 mod tokens;
 
+pub use clock::{Clock, SignedDuration};
 pub use config::{ConfigError, HttpEndpoint, HttpTokens, ImdsConfig, InstanceIdentity};
 pub use control::{ControlClient, ControlClientError};
 pub use credentials::{CredentialStore, IssuedCredentials};
@@ -68,7 +73,7 @@ pub use fault::{Change, Fault, FaultSpec, ImdsState, ParseFaultError, Target};
 pub use handle::{FaultGuard, MockImds, MockImdsBuilder, SdkEnv};
 pub use schedule::{
     expand_tables, DurationRange, GenerateError, GenerateTable, Generator, LayerError, Schedule,
-    ScheduleError, ScheduleFile, Step, StepTable,
+    ScheduleError, ScheduleFile, Step, StepChange, StepTable,
 };
 pub use sts::CALL_ID_HEADER;
 pub use switch::TransitionError;

@@ -14,6 +14,7 @@ use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use rand::distr::{Alphanumeric, SampleString};
 
+use crate::clock::Clock;
 use crate::config::InstanceIdentity;
 use crate::credentials::CredentialStore;
 use crate::ec2_http::{self, HttpResponse};
@@ -63,19 +64,25 @@ pub(crate) struct Sts {
     identity: InstanceIdentity,
     credentials: Option<Arc<CredentialStore>>,
     events: EventLog,
+    /// The virtual wall clock: the `X-Amz-Date` skew check, credential expiry and the
+    /// `Date` header.
+    clock: Arc<Clock>,
 }
 
 impl Sts {
-    /// A fake STS trusting `credentials` (none: every key is unknown).
+    /// A fake STS trusting `credentials` (none: every key is unknown), telling time by
+    /// `clock`.
     pub(crate) fn new(
         identity: InstanceIdentity,
         credentials: Option<Arc<CredentialStore>>,
         events: EventLog,
+        clock: Arc<Clock>,
     ) -> Self {
         Self {
             identity,
             credentials,
             events,
+            clock,
         }
     }
 
@@ -111,7 +118,15 @@ impl Sts {
             .map(|a| a.access_key_id);
         let call_id = call_id(&parts.headers);
 
-        let (response, outcome) = self.answer(&parts, &body, &action);
+        let now = self.clock.now();
+        let (mut response, outcome) = self.answer(&parts, &body, &action, now);
+        // The virtual time (hyper would stamp the real one): SDKs that correct their
+        // clock skew from it (JS v3) must see the mock's clock.
+        if let Ok(date) =
+            http::HeaderValue::from_str(&now.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        {
+            response.headers_mut().insert(http::header::DATE, date);
+        }
         self.events.record_at(
             arrived,
             EventKind::StsRequest {
@@ -129,6 +144,7 @@ impl Sts {
         parts: &http::request::Parts,
         body: &Bytes,
         action: &str,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> (HttpResponse, StsOutcome) {
         let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let Some(store) = &self.credentials else {
@@ -144,7 +160,7 @@ impl Sts {
             &parts.headers,
             body,
             store,
-            chrono::Utc::now(),
+            now,
         );
         let creds = match verified {
             Ok((_, creds)) => creds,

@@ -9,6 +9,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::task::AbortOnDropHandle;
 
+use crate::clock::{Clock, ClockRangeError, SignedDuration};
+use crate::credentials::{CredentialStore, IssuedCredentials};
 use crate::events::{EventKind, EventLog};
 use crate::fault::{socket_mode, Change, ImdsState};
 use crate::listener::{Listener, SocketMode};
@@ -42,6 +44,10 @@ pub(crate) struct Switch {
     /// starts it (a harness keeps its mocks on a runtime of their own, so that in-process
     /// SDK work cannot delay a transition).
     runtime: tokio::runtime::Handle,
+    /// The mock's virtual wall clock.
+    clock: Arc<Clock>,
+    /// The credential store (`None` without a role).
+    credentials: Option<Arc<CredentialStore>>,
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -50,11 +56,14 @@ fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Switch {
     /// A switch over `state` (whose receivers the handlers read) and `listener` (whose
-    /// socket is already in the mode `state` asks for), on the current runtime.
+    /// socket is already in the mode `state` asks for), on the current runtime; clock
+    /// steps move `clock`, rotations go to `credentials`.
     pub(crate) fn new(
         state: watch::Sender<Arc<ImdsState>>,
         listener: Listener,
         events: EventLog,
+        clock: Arc<Clock>,
+        credentials: Option<Arc<CredentialStore>>,
     ) -> Self {
         let mode = socket_mode(&state.borrow());
         Self {
@@ -65,7 +74,40 @@ impl Switch {
             schedule: Mutex::new(None),
             deferred: Mutex::new(None),
             runtime: tokio::runtime::Handle::current(),
+            clock,
+            credentials,
         }
+    }
+
+    /// The mock's virtual wall clock.
+    pub(crate) fn clock(&self) -> &Arc<Clock> {
+        &self.clock
+    }
+
+    /// Jumps the virtual clock by `by` and logs a `clock-jump` event; returns the new
+    /// offset. `step`: as for [`Switch::transition`].
+    pub(crate) fn jump_clock(
+        &self,
+        step: Option<Duration>,
+        by: SignedDuration,
+    ) -> Result<SignedDuration, ClockRangeError> {
+        let asked_at = step.unwrap_or_else(|| self.events.now());
+        let offset = self.clock.jump(by)?;
+        self.events.record(EventKind::ClockJump {
+            by,
+            offset_ms: offset.as_millis(),
+            asked_at,
+            scheduled: step.is_some(),
+        });
+        Ok(offset)
+    }
+
+    /// Replaces the credentials now, on the virtual clock (logged by the store as
+    /// `credentials-rotated`); `None` when the instance has no role. `step`: as for
+    /// [`Switch::transition`].
+    pub(crate) fn rotate(&self, step: Option<Duration>) -> Option<Arc<IssuedCredentials>> {
+        let store = self.credentials.as_ref()?;
+        Some(store.rotate_for(self.clock.now(), step))
     }
 
     /// The IMDS listener.
@@ -154,13 +196,26 @@ impl Switch {
                 // Asked for at the step's time, on the event log's clock (a schedule
                 // posted to a running mock starts later than the log's zero).
                 let asked_at = start.saturating_duration_since(switch.events.epoch()) + group[0].at;
-                let _ = switch
-                    .transition(Some(asked_at), |s| {
-                        for step in group {
-                            s.apply(&step.change);
-                        }
-                    })
-                    .await;
+                // Clock jumps and rotations in the order written, then the group's state
+                // changes as one transition.
+                for step in group {
+                    if let Some(by) = step.change.clock {
+                        // Out of range: the clock stays; the log shows no jump.
+                        let _ = switch.jump_clock(Some(asked_at), by);
+                    }
+                    if step.change.rotate {
+                        switch.rotate(Some(asked_at));
+                    }
+                }
+                if group.iter().any(|s| s.state().is_some()) {
+                    let _ = switch
+                        .transition(Some(asked_at), |s| {
+                            for change in group.iter().filter_map(|step| step.state()) {
+                                s.apply(change);
+                            }
+                        })
+                        .await;
+                }
             }
         });
         // The old task, if any, is aborted as its handle drops.

@@ -4,13 +4,15 @@
 //! 21600 returns an opaque token valid for that many seconds; a GET carrying an unknown or
 //! expired token in `X-aws-ec2-metadata-token` gets 401. A token is bound to nothing but
 //! its TTL here (EC2 also binds it to the instance, which a single mock need not model).
+//! Expiry is on the mock's virtual wall clock ([`crate::clock::Clock`]), so a clock jump
+//! past a token's TTL expires it, as hours passing would.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use rand::distr::{Alphanumeric, SampleString};
-use tokio::time::Instant;
 
 /// Smallest TTL EC2 accepts, in seconds.
 pub const MIN_TTL_SECONDS: u64 = 1;
@@ -50,26 +52,31 @@ pub fn parse_ttl(value: Option<&[u8]>) -> Result<u64, TtlError> {
     }
 }
 
-/// Issued tokens and their expiry instants.
+/// Issued tokens and their expiry times (virtual wall clock).
 #[derive(Debug, Default)]
 pub struct TokenStore {
-    tokens: Mutex<HashMap<String, Instant>>,
+    tokens: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 impl TokenStore {
     /// Issues a new random token valid for `ttl` from `now`.
-    pub fn issue(&self, ttl: Duration, now: Instant) -> String {
+    pub fn issue(&self, ttl: Duration, now: DateTime<Utc>) -> String {
         // EC2 tokens are 56 base64 characters starting with "AQAE"; the exact shape is
         // opaque to clients, so random alphanumerics of that length do.
         let token = format!("AQAE{}", Alphanumeric.sample_string(&mut rand::rng(), 52));
         let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         tokens.retain(|_, expiry| *expiry > now);
-        tokens.insert(token.clone(), now + ttl);
+        let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        tokens.insert(
+            token.clone(),
+            now.checked_add_signed(ttl)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        );
         token
     }
 
     /// True when `token` was issued here and has not expired at `now`.
-    pub fn is_valid(&self, token: &str, now: Instant) -> bool {
+    pub fn is_valid(&self, token: &str, now: DateTime<Utc>) -> bool {
         let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         tokens.get(token).is_some_and(|expiry| *expiry > now)
     }
@@ -98,7 +105,7 @@ mod tests {
     #[test]
     fn tokens_expire_and_unknown_tokens_fail() {
         let store = TokenStore::default();
-        let t0 = Instant::now();
+        let t0 = Utc::now();
         let token = store.issue(Duration::from_secs(2), t0);
         assert!(store.is_valid(&token, t0));
         assert!(store.is_valid(&token, t0 + Duration::from_millis(1999)));

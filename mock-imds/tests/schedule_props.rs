@@ -54,6 +54,11 @@ fn generator() -> impl Strategy<Value = Generator> {
     ]
 }
 
+/// The state change of a step (these tests only make state steps).
+fn state(step: &Step) -> &Change {
+    step.state().expect("a state step")
+}
+
 /// The independent model of a schedule: for each target, the last step at or before `t`
 /// that wrote it (a `Set` or `Clear` of that target, or an `up`, which writes every
 /// target) decides, and only a `Set` leaves a fault there. It works per target over the
@@ -65,7 +70,7 @@ fn model_at(steps: &[Step], t: Duration, inclusive: bool) -> BTreeMap<Target, Fa
     let in_time = |s: &&Step| if inclusive { s.at <= t } else { s.at < t };
     let mut targets = BTreeSet::new();
     for step in steps {
-        match &step.change {
+        match state(step) {
             Change::Set(spec) => {
                 targets.insert(spec.target.clone());
             }
@@ -77,7 +82,7 @@ fn model_at(steps: &[Step], t: Duration, inclusive: bool) -> BTreeMap<Target, Fa
     }
     let mut model = BTreeMap::new();
     for target in targets {
-        let writes = |s: &&Step| match &s.change {
+        let writes = |s: &&Step| match state(s) {
             Change::Set(spec) => spec.target == target,
             Change::Clear(cleared) => *cleared == target,
             Change::Up => true,
@@ -87,11 +92,7 @@ fn model_at(steps: &[Step], t: Duration, inclusive: bool) -> BTreeMap<Target, Fa
             .filter(in_time)
             .filter(writes)
             .max_by_key(|s| s.at);
-        if let Some(Step {
-            change: Change::Set(spec),
-            ..
-        }) = last
-        {
+        if let Some(Change::Set(spec)) = last.map(state) {
             model.insert(target, spec.clone());
         }
     }
@@ -109,7 +110,7 @@ fn model_conflict(steps: &[Step]) -> bool {
     steps.iter().enumerate().any(|(i, a)| {
         steps[i + 1..].iter().any(|b| {
             a.at == b.at
-                && match (written(&a.change), written(&b.change)) {
+                && match (written(state(a)), written(state(b))) {
                     (Some(x), Some(y)) => x == y,
                     _ => true,
                 }
@@ -232,7 +233,7 @@ proptest! {
         let steps = g.expand(seed).unwrap();
         prop_assert!(steps.windows(2).all(|w| w[0].at < w[1].at), "strictly increasing times: {:?}", steps);
         for (i, step) in steps.iter().enumerate() {
-            let is_set = matches!(step.change, Change::Set(_));
+            let is_set = matches!(state(step), Change::Set(_));
             prop_assert_eq!(is_set, i % 2 == 0, "set/clear alternate: {:?}", steps);
         }
         if let Generator::RandomOutages { count, within, duration, .. } = &g {

@@ -96,6 +96,10 @@ pub struct Endpoints {
     /// expiry extension, JS v3's static-stability refresh time, retry backoff) is the same
     /// on every run of the scenario and a different seed explores other draws.
     pub seed: u64,
+    /// The cell clock (the mock's virtual wall clock): the Rust SDK's `TimeSource` reads
+    /// it, plus the driver's `clock_offset_s`. Child drivers follow it through
+    /// libfaketime instead (see [`crate::driver::clock`]).
+    pub clock: std::sync::Arc<mock_imds::Clock>,
 }
 
 /// Default for [`DriverSetup::operation_timeout`]: 60 s.

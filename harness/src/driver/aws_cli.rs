@@ -21,6 +21,8 @@ pub struct AwsCliDriver {
     version: String,
     endpoints: Option<Endpoints>,
     home: tempfile::TempDir,
+    /// Added to every `aws` process's environment (the cell clock's libfaketime).
+    env: Vec<(String, String)>,
 }
 
 /// The CLI's failure as an error kind.
@@ -43,11 +45,13 @@ pub fn error_kind(stderr: &str, status: Option<i32>) -> String {
 }
 
 impl AwsCliDriver {
-    /// Finds `aws` next to `python` (the venv's) and reads its version.
+    /// Finds `aws` next to `python` (the venv's) and reads its version; every `aws`
+    /// process gets `env` too (the cell clock's libfaketime: each new process sees the
+    /// clock as it is when it starts and follows later jumps).
     ///
     /// # Errors
     /// [`DriverError::Start`] when the CLI is missing or does not run.
-    pub async fn start(python: &Path) -> Result<Self, DriverError> {
+    pub async fn start(python: &Path, env: &[(String, String)]) -> Result<Self, DriverError> {
         let start_err = |message: String| DriverError::Start {
             driver: DriverKind::AwsCli,
             message,
@@ -93,6 +97,7 @@ impl AwsCliDriver {
             },
             endpoints: None,
             home,
+            env: env.to_vec(),
         })
     }
 }
@@ -148,6 +153,7 @@ impl Driver for AwsCliDriver {
             format!("{}{call_id}", mock_imds::sts::CALL_ID_USER_AGENT_PREFIX),
         );
         cmd.envs(endpoints.settings.botocore_env());
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         let out = cmd
             .output()
             .await

@@ -19,7 +19,7 @@ pub const SCRIPT: &str = include_str!("../../drivers/boto3_driver.py");
 /// the AWS CLI installed as `sitecustomize`).
 pub const LOOPBACK_GUARD: &str = include_str!("../../drivers/loopback_guard.py");
 
-/// Spawns the boto3 child with `python` and waits (at most `timeout`, also the limit for
+/// Spawns the boto3 child with `python` (`env` added: the cell clock's) and waits (at most `timeout`, also the limit for
 /// each later operation) for it to import boto3.
 ///
 /// # Errors
@@ -27,6 +27,7 @@ pub const LOOPBACK_GUARD: &str = include_str!("../../drivers/loopback_guard.py")
 pub async fn start(
     python: &Path,
     timeout: std::time::Duration,
+    env: &[(String, String)],
 ) -> Result<JsonLinesDriver, DriverError> {
     let start_err = |message: String| DriverError::Start {
         driver: DriverKind::Boto3,
@@ -51,6 +52,7 @@ pub async fn start(
     }
     let mut cmd = sanitized_command(python, home.path()).map_err(|e| start_err(e.to_string()))?;
     cmd.arg("-I").arg(home.path().join("boto3_driver.py"));
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
     let child = JsonLinesChild::spawn(DriverKind::Boto3, cmd)?;
     JsonLinesDriver::greet(
         DriverKind::Boto3,

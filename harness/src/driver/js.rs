@@ -13,13 +13,15 @@ use super::kind::DriverKind;
 /// The driver program, embedded so the binary works from any directory.
 pub const SCRIPT: &str = include_str!("../../drivers/js_driver.cjs");
 
-/// Spawns `node` with the SDK of `js_dir/node_modules` and waits for it to load.
+/// Spawns `node` with the SDK of `js_dir/node_modules` (`env` added: the cell clock's)
+/// and waits for it to load.
 ///
 /// # Errors
 /// [`DriverError::Start`] when Node or the SDK is missing.
 pub async fn start(
     js_dir: &Path,
     timeout: std::time::Duration,
+    env: &[(String, String)],
 ) -> Result<JsonLinesDriver, DriverError> {
     let start_err = |message: String| DriverError::Start {
         driver: DriverKind::JsV3,
@@ -43,6 +45,7 @@ pub async fn start(
         .map_err(|e| start_err(format!("writing the driver script: {e}")))?;
     let mut cmd = sanitized_command(&node, home.path()).map_err(|e| start_err(e.to_string()))?;
     cmd.env("NODE_PATH", &modules).arg(&script);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
     let child = JsonLinesChild::spawn(DriverKind::JsV3, cmd)?;
     JsonLinesDriver::greet(
         DriverKind::JsV3,

@@ -10,7 +10,9 @@
 //! - `rust-sdk` ([`rust_sdk`]): the AWS SDK for Rust in this process;
 //! - `boto3` ([`boto3`]) and `js-v3` ([`js`]): the real SDK in a long-lived child speaking
 //!   JSON lines ([`jsonl`]; `drivers/boto3_driver.py`, `drivers/js_driver.cjs`);
-//! - `aws-cli` ([`aws_cli`]): one `aws sts get-caller-identity` process per call.
+//! - `aws-cli` ([`aws_cli`]): one `aws sts get-caller-identity` process per call;
+//! - [`clock`]: the cell clock every driver reads (the Rust SDK's `TimeSource`,
+//!   libfaketime for children).
 //!
 //! Children run with a sanitised environment ([`child`]) and refuse any non-loopback
 //! connection; other SDK versions get environments of their own ([`envs`]). This file only
@@ -21,6 +23,7 @@ pub mod api;
 pub mod aws_cli;
 pub mod boto3;
 pub mod child;
+pub mod clock;
 pub mod envs;
 pub mod js;
 pub mod jsonl;
@@ -63,22 +66,38 @@ pub async fn prepare(spec: &DriverSpec, setup: &DriverSetup) -> Result<(), Drive
 /// # Errors
 /// [`DriverError::Start`] when the SDK or its interpreter is missing.
 pub async fn start(spec: &DriverSpec, setup: &DriverSetup) -> Result<Box<dyn Driver>, DriverError> {
+    start_with(spec, setup, &[]).await
+}
+
+/// [`start`], with `env` added to a child driver's environment (and to every process the
+/// AWS CLI driver starts): the cell clock's libfaketime variables
+/// ([`clock::CellClock::child_env`]). Ignored by the in-process Rust SDK.
+///
+/// # Errors
+/// As [`start`].
+pub async fn start_with(
+    spec: &DriverSpec,
+    setup: &DriverSetup,
+    env: &[(String, String)],
+) -> Result<Box<dyn Driver>, DriverError> {
     let version = spec.version.as_deref();
     match spec.kind {
         DriverKind::RustSdk => Ok(Box::new(rust_sdk::RustSdkDriver::new())),
         DriverKind::Boto3 => {
             let python = envs::python_for(DriverKind::Boto3, version, setup).await?;
             Ok(Box::new(
-                boto3::start(&python, setup.operation_timeout).await?,
+                boto3::start(&python, setup.operation_timeout, env).await?,
             ))
         }
         DriverKind::AwsCli => {
             let python = envs::python_for(DriverKind::AwsCli, version, setup).await?;
-            Ok(Box::new(aws_cli::AwsCliDriver::start(&python).await?))
+            Ok(Box::new(aws_cli::AwsCliDriver::start(&python, env).await?))
         }
         DriverKind::JsV3 => {
             let js_dir = envs::js_dir_for(version, setup).await?;
-            Ok(Box::new(js::start(&js_dir, setup.operation_timeout).await?))
+            Ok(Box::new(
+                js::start(&js_dir, setup.operation_timeout, env).await?,
+            ))
         }
     }
 }

@@ -35,11 +35,14 @@ impl RustSdkDriver {
 
     fn build_client(endpoints: &Endpoints) -> Result<aws_sdk_sts::Client, String> {
         let settings = endpoints.settings.rust_sdk();
-        let time_source = OffsetClock(settings.clock_offset_s.map_or(0, |s| s.0));
+        let time_source = CellTime {
+            clock: endpoints.clock.clone(),
+            extra: mock_imds::SignedDuration::from_secs(settings.clock_offset_s.map_or(0, |s| s.0)),
+        };
         let http = aws_smithy_http_client::Builder::new().build_http();
         let provider_config = ProviderConfig::without_region()
             .with_http_client(http.clone())
-            .with_time_source(time_source);
+            .with_time_source(time_source.clone());
         let mut imds = aws_config::imds::Client::builder()
             .configure(&provider_config)
             .endpoint(&endpoints.imds)
@@ -64,22 +67,31 @@ impl RustSdkDriver {
             .endpoint_url(&endpoints.sts)
             .credentials_provider(credentials)
             .http_client(http)
-            .time_source(time_source)
+            .time_source(time_source.clone())
             .build();
         Ok(aws_sdk_sts::Client::from_conf(config))
     }
 }
 
-/// The SDK's clock, `offset` seconds ahead of the system's (behind when negative): the
-/// `clock_offset_s` setting, for moving the SDK into a credential refresh window.
-#[derive(Debug, Clone, Copy)]
-struct OffsetClock(i64);
+/// The SDK's wall clock: the cell clock (which schedule steps jump), plus `extra`, the
+/// driver's `clock_offset_s` (negative: behind). Signing (`X-Amz-Date`) and the identity
+/// cache's expiry checks read it; sleeps and timeouts stay on real monotonic time.
+#[derive(Debug, Clone)]
+struct CellTime {
+    clock: std::sync::Arc<mock_imds::Clock>,
+    extra: mock_imds::SignedDuration,
+}
 
-impl aws_smithy_async::time::TimeSource for OffsetClock {
+impl aws_smithy_async::time::TimeSource for CellTime {
     fn now(&self) -> std::time::SystemTime {
         let now = std::time::SystemTime::now();
-        let offset = std::time::Duration::from_secs(self.0.unsigned_abs());
-        if self.0 >= 0 {
+        let ms = self
+            .clock
+            .offset()
+            .as_millis()
+            .saturating_add(self.extra.as_millis());
+        let offset = std::time::Duration::from_millis(ms.unsigned_abs());
+        if ms >= 0 {
             now + offset
         } else {
             now - offset

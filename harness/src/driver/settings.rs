@@ -13,9 +13,10 @@
 //!   `metadata_service_num_attempts`, `retries_mode` (`legacy`|`standard`|`adaptive`),
 //!   `retries_max_attempts`, `ec2_metadata_v1_disabled` (bool) — botocore's config names.
 //! - `rust-sdk` ([`RustSdkSettings`]): `imds_connect_timeout_ms`, `imds_read_timeout_ms`,
-//!   `imds_max_attempts`, `clock_offset_s` (seconds the SDK's clock is ahead, negative
-//!   for behind).
+//!   `imds_max_attempts`.
 //! - `js-v3` ([`JsV3Settings`]): `timeout_ms`, `max_retries` (the IMDS provider's options).
+//! - every kind: `clock_offset_s`, seconds the driver's wall clock is ahead of the cell
+//!   clock (negative: behind): the Rust SDK's `TimeSource`, libfaketime for children.
 //!
 //! A new setting is one field of its SDK's struct (with a value type below that says what
 //! it accepts); a new SDK is one struct and one [`SdkSettings`] variant. Child drivers
@@ -60,6 +61,10 @@ pub struct BotocoreSettings {
     /// Refuse IMDSv1 (`AWS_EC2_METADATA_V1_DISABLED`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ec2_metadata_v1_disabled: Option<Switch>,
+    /// Seconds this driver's wall clock is ahead of the cell clock (negative: behind),
+    /// through libfaketime (not a botocore setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_s: Option<SignedSeconds>,
 }
 
 /// The AWS SDK for Rust's settings (`rust-sdk`).
@@ -75,8 +80,8 @@ pub struct RustSdkSettings {
     /// The IMDS client's attempts per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imds_max_attempts: Option<Count>,
-    /// Seconds the SDK's clock is ahead of the system's (negative: behind), to move the
-    /// SDK into a credential refresh window.
+    /// Seconds the SDK's clock is ahead of the cell clock (negative: behind), through its
+    /// `TimeSource`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_offset_s: Option<SignedSeconds>,
 }
@@ -91,6 +96,10 @@ pub struct JsV3Settings {
     /// `maxRetries`: retries per IMDS request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_retries: Option<Count>,
+    /// Seconds this driver's wall clock is ahead of the cell clock (negative: behind),
+    /// through libfaketime (not an SDK option).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_s: Option<SignedSeconds>,
 }
 
 /// A setting that a `[driver.NAME]` table could not give its SDK.
@@ -170,6 +179,26 @@ impl SdkSettings {
         match self {
             Self::Botocore(s) => s.env(),
             Self::RustSdk(_) | Self::JsV3(_) => Vec::new(),
+        }
+    }
+
+    /// The driver's `clock_offset_s`: how far its wall clock is ahead of the cell clock
+    /// (zero when unset).
+    pub fn clock_offset(&self) -> mock_imds::SignedDuration {
+        let secs = match self {
+            Self::Botocore(s) => s.clock_offset_s,
+            Self::RustSdk(s) => s.clock_offset_s,
+            Self::JsV3(s) => s.clock_offset_s,
+        };
+        mock_imds::SignedDuration::from_secs(secs.map_or(0, |s| s.0))
+    }
+
+    /// True when the driver has a `clock_offset_s`.
+    pub fn has_clock_offset(&self) -> bool {
+        match self {
+            Self::Botocore(s) => s.clock_offset_s.is_some(),
+            Self::RustSdk(s) => s.clock_offset_s.is_some(),
+            Self::JsV3(s) => s.clock_offset_s.is_some(),
         }
     }
 
@@ -453,8 +482,25 @@ mod tests {
             .to_string();
         assert_eq!(
             e,
-            "`js-v3` has no setting `metadata_service_timeout`; it takes `timeout_ms`, `max_retries`"
+            "`js-v3` has no setting `metadata_service_timeout`; it takes `timeout_ms`, `max_retries`, `clock_offset_s`"
         );
+        // Every kind takes clock_offset_s (its wall clock against the cell clock).
+        let offset = table(&[("clock_offset_s", toml::Value::Integer(-90))]);
+        for kind in [
+            DriverKind::Boto3,
+            DriverKind::AwsCli,
+            DriverKind::JsV3,
+            DriverKind::RustSdk,
+        ] {
+            let settings = SdkSettings::from_table(&kind, &offset).unwrap();
+            assert!(settings.has_clock_offset(), "{kind}");
+            assert_eq!(settings.clock_offset().as_millis(), -90_000, "{kind}");
+            assert!(
+                settings.botocore_env().is_empty(),
+                "{kind}: not a botocore variable"
+            );
+        }
+        assert!(!SdkSettings::defaults(&DriverKind::Boto3).has_clock_offset());
         let bad = table(&[
             ("metadata_service_timeout", toml::Value::Integer(5)),
             ("retries_mode", toml::Value::String("fast".into())),

@@ -53,6 +53,19 @@ pub fn timeline_text(timeline: &Timeline) -> String {
                     if *token_present { " (token)" } else { "" },
                     fmt_ms(*latency)
                 ),
+                EventKind::ClockJump { by, offset_ms, .. } => format!(
+                    "CLOCK jumped {by} (now {} from real time)",
+                    mock_imds::SignedDuration::from_millis(*offset_ms)
+                ),
+                EventKind::CredentialsRotated {
+                    access_key_id,
+                    expiration,
+                    forced,
+                    ..
+                } => format!(
+                    "IMDS  credentials rotated{}: {access_key_id}, expires {expiration}",
+                    if *forced { " (asked for)" } else { "" }
+                ),
                 EventKind::StsRequest {
                     action,
                     access_key_id,

@@ -88,8 +88,8 @@ pub fn fault_of(scenario: &ScenarioSummary) -> String {
         .schedule
         .steps()
         .iter()
-        .find_map(|step| match &step.change {
-            Change::Set(spec) => Some(spec.fault.to_string()),
+        .find_map(|step| match step.state() {
+            Some(Change::Set(spec)) => Some(spec.fault.to_string()),
             _ => None,
         })
         .unwrap_or_else(|| "no fault".to_string())

@@ -24,7 +24,7 @@ pub const STEP_TEXT_MAX: usize = 120;
 /// A schedule step's change as the summaries print it: whole up to [`STEP_TEXT_MAX`]
 /// characters, else cut with its full length (a `status(500, "…")` with a 200 KB body is
 /// one line, not 200 KB of terminal).
-pub fn change_text(change: &mock_imds::Change) -> String {
+pub fn change_text(change: &mock_imds::StepChange) -> String {
     let text = change.to_string();
     let chars = text.chars().count();
     if chars <= STEP_TEXT_MAX {

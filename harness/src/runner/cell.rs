@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::gate::{StartGate, Starting};
 use super::mocks::mock_runtime;
+use crate::driver::clock::CellClock;
 use crate::driver::{self, Driver, DriverError, DriverKind, DriverSetup, Endpoints};
 use crate::integrity;
 use crate::report::model::{CellOutcome, CellResult, CellRun, CheckResult};
@@ -63,8 +64,22 @@ async fn run_cell_inner(
         wall: Duration::ZERO,
         outcome: CellOutcome::SetupError(String::new()),
     };
+    // One wall clock for the cell's mock, STS and driver. A child driver follows it
+    // through libfaketime, preloaded only where it can move.
+    let moves = scenario.schedule.moves_clock() || cell.driver.settings.has_clock_offset();
+    let cell_clock = if moves && cell.driver.kind != DriverKind::RustSdk {
+        match CellClock::faked(cell.driver.settings.clock_offset()) {
+            Ok(clock) => clock,
+            Err(e) => {
+                result.outcome = CellOutcome::SetupError(e);
+                return result;
+            }
+        }
+    } else {
+        CellClock::real()
+    };
     // The driver starts (interpreter, imports) before the scenario clock does.
-    let mut driver = match driver::start(&cell.driver, setup).await {
+    let mut driver = match driver::start_with(&cell.driver, setup, &cell_clock.child_env()).await {
         Ok(driver) => driver,
         Err(e) => {
             result.outcome = CellOutcome::SetupError(e.to_string());
@@ -77,6 +92,7 @@ async fn run_cell_inner(
     let builder = MockImds::builder()
         .config(config)
         .defer_schedule()
+        .clock(cell_clock.clock().clone())
         .seed(scenario.seed)
         .schedule(scenario.schedule.clone());
     let mock = match mock_runtime().map(|rt| rt.spawn(builder.start())) {
@@ -211,6 +227,7 @@ async fn play(
         region: REGION.to_string(),
         settings: cell.driver.settings.clone(),
         seed,
+        clock: mock.clock().clone(),
     };
     timed(driver.configure(&endpoints), "configure", kind, limit).await?;
     // The driver is ready (interpreter up, SDK imported, first session made); once every

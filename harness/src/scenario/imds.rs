@@ -13,9 +13,12 @@ use super::raw::RawImds;
 pub struct ImdsSettings {
     /// EC2 `HttpTokens`: `optional` (default) or `required`.
     pub http_tokens: HttpTokens,
-    /// Lifetime of issued role credentials (default 6 h, as EC2): set it just above an
-    /// SDK's refresh window (botocore: 15 min advisory, 10 min mandatory) to reach the
-    /// refresh within seconds.
+    /// Lifetime of issued role credentials (default 6 h, as EC2). A short lifetime does
+    /// NOT reach an SDK's refresh window: botocore (1.43.11,
+    /// `InstanceMetadataFetcher._evaluate_expiration`) pushes the expiry of credentials
+    /// that expire within about 15 minutes out again by 12-20 min (random), so the
+    /// refresh never comes when expected. To reach it, keep EC2's lifetime and jump the
+    /// cell clock into the window: `[[schedule]] clock = "+5h52m"` (8 minutes left).
     pub credential_lifetime: Option<Duration>,
     /// A new set is issued once the current one has less than this left (default 5 min).
     pub rotate_before_expiry: Option<Duration>,

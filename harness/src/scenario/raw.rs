@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use mock_imds::{Change, DurationRange, FaultSpec, HttpTokens};
+use mock_imds::{Change, DurationRange, FaultSpec, HttpTokens, SignedDuration};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
@@ -45,12 +45,15 @@ pub struct RawImds {
     pub rotate_before_expiry: Option<HumanDuration>,
 }
 
-/// One `[[schedule]]` step.
+/// One `[[schedule]]` step: a state change, a clock jump, a rotation, or several.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
     pub at: HumanDuration,
-    pub state: Change,
+    pub state: Option<Change>,
+    pub clock: Option<SignedDuration>,
+    #[serde(default)]
+    pub rotate: bool,
 }
 
 /// One `[[generate]]` table: which keys a kind needs is checked by [`super::schedule`].

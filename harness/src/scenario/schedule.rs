@@ -3,7 +3,7 @@
 //! own stream, so adding one leaves the others alone), combined as layers
 //! ([`Schedule::layered`]): a generator's window inside a step's fault restores it.
 
-use mock_imds::{Change, GenerateError, Generator, LayerError, Schedule, Step};
+use mock_imds::{Change, GenerateError, Generator, LayerError, Schedule, Step, StepChange};
 use toml::Spanned;
 
 use super::diag::{At, Unknown};
@@ -33,6 +33,9 @@ pub enum ScheduleProblem {
     /// together on one target, or a bare `up` over a generator's fault.
     #[error(transparent)]
     Conflict(LayerError),
+    /// A step with none of `state`, `clock`, `rotate = true`.
+    #[error("this schedule step changes nothing; a step needs `state` (a fault, `up on TARGET`, `up`), `clock` (a signed jump like \"+5h52m\") or `rotate = true`")]
+    Empty,
 }
 
 /// The schedule and the generators as written (their steps are in the schedule).
@@ -46,10 +49,19 @@ pub(super) fn read(
     generate: &[Spanned<RawGenerate>],
     seed: u64,
 ) -> Result<(Schedule, Vec<Generator>), At<ScheduleProblem>> {
-    let explicit: Vec<Step> = steps
-        .iter()
-        .map(|s| Step::new(s.get_ref().at.0, s.get_ref().state.clone()))
-        .collect();
+    let mut explicit = Vec::with_capacity(steps.len());
+    for spanned in steps {
+        let s = spanned.get_ref();
+        let change = StepChange {
+            state: s.state.clone(),
+            clock: s.clock,
+            rotate: s.rotate,
+        };
+        if change.is_empty() {
+            return Err(At::new(spanned.span(), ScheduleProblem::Empty));
+        }
+        explicit.push(Step::with(s.at.0, change));
+    }
     let mut layers = vec![explicit];
     let mut generators = Vec::new();
     for (i, spanned) in generate.iter().enumerate() {
@@ -68,9 +80,11 @@ pub(super) fn read(
             0 => {
                 let at_t = || steps.iter().filter(|s| s.get_ref().at.0 == t);
                 match &e {
-                    LayerError::Layer { .. } => at_t().nth(1),
+                    LayerError::Layer { .. } => {
+                        at_t().filter(|s| s.get_ref().state.is_some()).nth(1)
+                    }
                     LayerError::UpOverOther { .. } => {
-                        at_t().find(|s| s.get_ref().state == Change::Up)
+                        at_t().find(|s| s.get_ref().state == Some(Change::Up))
                     }
                     LayerError::Tie { .. } => at_t().next(),
                 }

@@ -210,6 +210,42 @@ fn errors_name_file_line_column_and_what_is_allowed() {
 }
 
 #[test]
+fn clock_and_rotate_steps_parse_and_share_a_time() {
+    let jumped = GOOD.replace(
+        "[[schedule]]\nat = \"2s\"\nstate = \"up\"",
+        "[[schedule]]\nat = \"2s\"\nstate = \"up\"\n[[schedule]]\nat = \"2s\"\nclock = \"+5h52m\"\nrotate = true",
+    );
+    let s = parse(Path::new("s/x.toml"), &jumped).unwrap();
+    assert!(s.schedule.moves_clock());
+    let steps: Vec<String> = s
+        .schedule
+        .steps()
+        .iter()
+        .map(|st| st.change.to_string())
+        .collect();
+    assert_eq!(steps, ["refuse", "up", "clock +5h 52m, rotate"]);
+    assert_eq!(s.schedule.recoveries(), vec![Duration::from_secs(2)]);
+
+    let e = err(&jumped.replace("clock = \"+5h52m\"", "clock = \"5h52m\""));
+    assert!(e.starts_with("s/x.toml:11:9: "), "{e}");
+    assert!(e.contains("must start with `+` or `-`"), "{e}");
+    let e = err(&jumped.replace("\nrotate = true", "\nrotate = 1"));
+    assert!(e.starts_with("s/x.toml:12:10: "), "{e}");
+    let e = err(&jumped.replace("clock = \"+5h52m\"\nrotate = true", "rotate = false"));
+    assert!(
+        e.starts_with("s/x.toml:9:1: this schedule step changes nothing"),
+        "{e}"
+    );
+    assert!(e.contains("`clock` (a signed jump"), "{e}");
+    // Two fault changes at one time on one target stay an error.
+    let e = err(&jumped.replace("clock = \"+5h52m\"\nrotate = true", "state = \"refuse\""));
+    assert!(
+        e.starts_with("s/x.toml:9:1: two schedule steps at 2s"),
+        "{e}"
+    );
+}
+
+#[test]
 fn generators_expand_with_the_seed() {
     let text = GOOD.replace(
         "[matrix]",

@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::wire::{
-    ErrorAnswer, FaultRequest, ScheduleAnswer, ScheduleRequest, StateAnswer, StateRequest,
-    StepRequest,
+    ClockAnswer, ClockRequest, ErrorAnswer, FaultRequest, RotateAnswer, ScheduleAnswer,
+    ScheduleRequest, StateAnswer, StateRequest, StepRequest,
 };
 use crate::events::Event;
 use crate::schedule::Schedule;
@@ -252,11 +252,41 @@ impl ControlClient {
                 .iter()
                 .map(|s| StepRequest {
                     at: format!("{}ms", s.at.as_millis()),
-                    state: s.change.to_string(),
+                    state: s.state().map(ToString::to_string),
+                    clock: s.change.clock.map(|by| by.to_string()),
+                    rotate: s.change.rotate,
                 })
                 .collect(),
         };
         self.json(Method::POST, "/schedule", Some(&body)).await
+    }
+
+    /// `GET /clock`: the virtual wall clock's time and offset.
+    ///
+    /// # Errors
+    /// As [`Self::state`].
+    pub async fn clock(&self) -> Result<ClockAnswer, ControlClientError> {
+        self.json(Method::GET, "/clock", None::<&()>).await
+    }
+
+    /// `POST /clock`: jumps the virtual wall clock by `by` (`+5h52m`, `-10m`); the clock
+    /// after the jump.
+    ///
+    /// # Errors
+    /// [`ControlClientError::Api`] (400) when `by` is not a signed duration, or the jump
+    /// would move the clock more than 100 years; else as [`Self::state`].
+    pub async fn jump_clock(&self, by: impl Display) -> Result<ClockAnswer, ControlClientError> {
+        let body = ClockRequest { by: by.to_string() };
+        self.json(Method::POST, "/clock", Some(&body)).await
+    }
+
+    /// `POST /rotate`: replaces the credentials now; the new key and its expiry.
+    ///
+    /// # Errors
+    /// [`ControlClientError::Api`] (400) when the instance has no role; else as
+    /// [`Self::state`].
+    pub async fn rotate(&self) -> Result<RotateAnswer, ControlClientError> {
+        self.json(Method::POST, "/rotate", None::<&()>).await
     }
 
     /// `DELETE /schedule`: stops the running schedule.

@@ -9,10 +9,13 @@
 //! | `POST /faults` `{"fault": "status(403) on token p=0.5"}` | set one fault (or `up on TARGET`) | the state |
 //! | `DELETE /faults` | remove every fault (up) | the state |
 //! | `DELETE /faults/TARGET` | remove the fault on `listener`, `token`, `credentials` or `path(GLOB)` (percent-encoded) | the state |
-//! | `POST /schedule` `{"steps": [{"at": "0s", "state": "refuse"}, …]}` | run a schedule from now | `{"steps": n}` |
+//! | `POST /schedule` `{"steps": [{"at": "0s", "state": "refuse"}, {"at": "1s", "clock": "+5h52m", "rotate": true}, …]}` | run a schedule from now (a step has `state`, `clock`, `rotate` or several) | `{"steps": n}` |
 //! | `DELETE /schedule` | stop the running schedule | the state |
 //! | `GET /events?since_ms=N` | — | the events at or after N ms, as a JSON array |
 //! | `POST /reset` | stop the schedule and remove every fault | the state |
+//! | `GET /clock` | — | `{"now": "2026-12-02T13:00:00.123Z", "offset_ms": 21120000}` (the virtual wall clock, RFC 3339 UTC) |
+//! | `POST /clock` `{"by": "+5h52m"}` | jump the virtual wall clock (signed; `-10m` goes back) | the clock after the jump |
+//! | `POST /rotate` (empty body or `{}`) | replace the credentials now | `{"access_key_id": "ASIAMOCK…", "expiration": "2026-12-02T19:00:00Z"}` |
 //!
 //! Every change returns once it is in force. Bad input gets 400 with
 //! `{"error": "…"}` saying what is accepted; unknown paths 404, wrong methods 405; a

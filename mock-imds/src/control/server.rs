@@ -12,13 +12,15 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::wire::{
-    ErrorAnswer, FaultRequest, ScheduleAnswer, ScheduleRequest, StateAnswer, StateRequest,
-    StepRequest, MAX_BODY,
+    ClockAnswer, ClockRequest, ErrorAnswer, FaultRequest, RotateAnswer, ScheduleAnswer,
+    ScheduleRequest, StateAnswer, StateRequest, StepRequest, MAX_BODY,
 };
+use crate::clock::SignedDuration;
+use crate::credentials::ec2_time;
 use crate::ec2_http::{self, HttpResponse};
 use crate::fault::{Change, ImdsState, Target};
 use crate::listener::Handler;
-use crate::schedule::{Schedule, Step};
+use crate::schedule::{Schedule, Step, StepChange};
 use crate::switch::{Switch, TransitionError};
 
 /// Why a control request failed; each maps to its status and an `{"error": "…"}` body.
@@ -28,7 +30,7 @@ pub(crate) enum ControlError {
     #[error("{0}")]
     BadRequest(String),
     /// No such endpoint: 404.
-    #[error("no such control endpoint {0}; see GET /state, POST /faults, DELETE /faults, POST /schedule, GET /events, POST /reset")]
+    #[error("no such control endpoint {0}; see GET /state, POST /faults, DELETE /faults, POST /schedule, GET /events, POST /reset, GET /clock, POST /clock, POST /rotate")]
     NotFound(String),
     /// The endpoint does not take this method: 405.
     #[error("{method} is not allowed on {path}")]
@@ -188,14 +190,66 @@ async fn route(control: &Control, req: Request<Incoming>) -> Result<HttpResponse
             switch.apply(&Change::Up).await?;
             Ok(control.state())
         }
-        (_, "/state" | "/faults" | "/schedule" | "/events" | "/reset") => {
+        (&Method::GET, "/clock") => Ok(control.clock()),
+        (&Method::POST, "/clock") => {
+            let b: ClockRequest = body(req, r#"{"by": "+5h52m"}"#).await?;
+            let by: SignedDuration = b.by.parse().map_err(bad)?;
+            switch.jump_clock(None, by).map_err(bad)?;
+            Ok(control.clock())
+        }
+        (&Method::POST, "/rotate") => {
+            empty_body(req, "POST /rotate").await?;
+            let creds = switch.rotate(None).ok_or_else(|| {
+                bad("the instance has no role, so there are no credentials to rotate")
+            })?;
+            Ok(json(
+                StatusCode::OK,
+                &RotateAnswer {
+                    access_key_id: creds.access_key_id.clone(),
+                    expiration: ec2_time(creds.expiration),
+                },
+            ))
+        }
+        (_, "/state" | "/faults" | "/schedule" | "/events" | "/reset" | "/clock" | "/rotate") => {
             Err(ControlError::MethodNotAllowed { method, path })
         }
         _ => Err(ControlError::NotFound(path)),
     }
 }
 
+/// Reads a body that must be empty or `{}`.
+async fn empty_body(req: Request<Incoming>, what: &str) -> Result<(), ControlError> {
+    let bytes = Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| bad(format!("cannot read the request body: {e}")))?
+        .to_bytes();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(map)) if map.is_empty() => Ok(()),
+        _ => Err(bad(format!(
+            "{what} takes no parameters: send an empty body or {{}}"
+        ))),
+    }
+}
+
 impl Control {
+    /// `GET /clock`'s answer.
+    fn clock(&self) -> HttpResponse {
+        let clock = self.switch.clock();
+        json(
+            StatusCode::OK,
+            &ClockAnswer {
+                now: clock
+                    .now()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                offset_ms: clock.offset().as_millis(),
+            },
+        )
+    }
+
     /// `GET /state`'s answer.
     fn state(&self) -> HttpResponse {
         let state = self.switch.state();
@@ -214,7 +268,8 @@ impl Control {
     }
 }
 
-/// Parses `{"steps": [{"at": "0s", "state": "refuse"}, …]}` into a schedule.
+/// Parses `{"steps": [{"at": "0s", "state": "refuse"}, {"at": "1s", "clock": "+5h52m",
+/// "rotate": true}, …]}` into a schedule.
 fn schedule_of(steps: Vec<StepRequest>) -> Result<Schedule, String> {
     let steps = steps
         .into_iter()
@@ -227,11 +282,32 @@ fn schedule_of(steps: Vec<StepRequest>) -> Result<Schedule, String> {
                     s.at
                 )
             })?;
-            let change: Change = s
-                .state
-                .parse()
-                .map_err(|e| format!("step {}: {e}", i + 1))?;
-            Ok(Step::new(at, change))
+            let state = match &s.state {
+                None => None,
+                Some(text) => Some(
+                    text.parse::<Change>()
+                        .map_err(|e| format!("step {}: {e}", i + 1))?,
+                ),
+            };
+            let clock = match &s.clock {
+                None => None,
+                Some(text) => Some(
+                    text.parse::<SignedDuration>()
+                        .map_err(|e| format!("step {}: `clock`: {e}", i + 1))?,
+                ),
+            };
+            let change = StepChange {
+                state,
+                clock,
+                rotate: s.rotate,
+            };
+            if change.is_empty() {
+                return Err(format!(
+                    "step {}: a step needs `state`, `clock` (a signed jump like \"+5h52m\") or `\"rotate\": true`",
+                    i + 1
+                ));
+            }
+            Ok(Step::with(at, change))
         })
         .collect::<Result<Vec<_>, String>>()?;
     Schedule::new(steps).map_err(|e| e.to_string())

@@ -27,14 +27,48 @@ pub struct ScheduleRequest {
     pub steps: Vec<StepRequest>,
 }
 
-/// One step of a [`ScheduleRequest`].
+/// One step of a [`ScheduleRequest`]: `state`, `clock`, `rotate`, or several (at least
+/// one); steps may share `at` and apply in the order given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepRequest {
     /// When, from the time the schedule is posted: a duration such as `500ms`, `2s`.
     pub at: String,
-    /// The change: a fault, `up on TARGET` or `up`.
-    pub state: String,
+    /// The state change: a fault, `up on TARGET` or `up`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// A jump of the virtual wall clock, signed: `+5h52m`, `-10m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<String>,
+    /// Replace the credentials (after the step's clock jump, if any).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rotate: bool,
+}
+
+/// `POST /clock`: jump the virtual wall clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockRequest {
+    /// How far, signed: `+5h52m`, `-10m` (humantime units after the sign).
+    pub by: String,
+}
+
+/// The answer to `GET /clock` and `POST /clock`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockAnswer {
+    /// The virtual wall-clock time, RFC 3339 UTC (`2026-12-02T13:00:00.123Z`).
+    pub now: String,
+    /// The clock's offset from real time, milliseconds (positive: ahead).
+    pub offset_ms: i64,
+}
+
+/// The answer to `POST /rotate`: the new credentials' key and expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotateAnswer {
+    /// The new set's access key id.
+    pub access_key_id: String,
+    /// The new set's `Expiration`, RFC 3339 UTC on the virtual clock.
+    pub expiration: String,
 }
 
 /// The answer to `GET /state` and to every change.

@@ -94,6 +94,43 @@ pub enum EventKind {
         #[serde(rename = "latency_ms", with = "crate::ms")]
         latency: Duration,
     },
+    /// The mock's virtual wall clock jumped ([`crate::clock::Clock::jump`]): a schedule
+    /// step's `clock`, `MockImds::jump_clock` or `POST /clock`.
+    ClockJump {
+        /// How far it jumped (`+5h 52m`).
+        by: crate::clock::SignedDuration,
+        /// Its offset from real time after the jump, milliseconds.
+        offset_ms: i64,
+        /// When the jump was asked for (a schedule step's own time, or when the call
+        /// arrived); serialized as `asked_at_ms`.
+        #[serde(default, rename = "asked_at_ms", with = "crate::ms")]
+        asked_at: Duration,
+        /// True when a schedule step asked for it.
+        #[serde(default, skip_serializing_if = "is_false")]
+        scheduled: bool,
+    },
+    /// The credential store replaced the current set: at its rotation instant on the
+    /// virtual clock (EC2: new credentials at least 5 minutes before the old expire), or
+    /// when asked to (`forced`: a schedule step's `rotate`, `MockImds::rotate_credentials`,
+    /// `POST /rotate`). The old set stays valid until it expires.
+    CredentialsRotated {
+        /// The new set's access key id.
+        access_key_id: String,
+        /// The new set's `LastUpdated`, RFC 3339 on the virtual clock.
+        issued_at: String,
+        /// The new set's `Expiration`, RFC 3339 on the virtual clock.
+        expiration: String,
+        /// True when asked for, false for a rotation on schedule.
+        #[serde(default, skip_serializing_if = "is_false")]
+        forced: bool,
+        /// When it was asked for: a schedule step's own time, else when it happened;
+        /// serialized as `asked_at_ms`.
+        #[serde(default, rename = "asked_at_ms", with = "crate::ms")]
+        asked_at: Duration,
+        /// True when a schedule step asked for it.
+        #[serde(default, skip_serializing_if = "is_false")]
+        scheduled: bool,
+    },
     /// An HTTP request reached the fake STS.
     StsRequest {
         /// The `Action` parameter, e.g. `GetCallerIdentity`.
@@ -119,12 +156,14 @@ impl EventKind {
             EventKind::TransitionFailed { .. } => EventType::TransitionFailed,
             EventKind::ImdsRequest { .. } => EventType::ImdsRequest,
             EventKind::StsRequest { .. } => EventType::StsRequest,
+            EventKind::ClockJump { .. } => EventType::ClockJump,
+            EventKind::CredentialsRotated { .. } => EventType::CredentialsRotated,
         }
     }
 }
 
 /// The kinds of event, as the JSON `type` field names them (`transition`,
-/// `transition-failed`, `imds-request`, `sts-request`).
+/// `transition-failed`, `imds-request`, `sts-request`, `clock-jump`, `credentials-rotated`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventType {
     /// [`EventKind::Transition`].
@@ -135,4 +174,8 @@ pub enum EventType {
     ImdsRequest,
     /// [`EventKind::StsRequest`].
     StsRequest,
+    /// [`EventKind::ClockJump`].
+    ClockJump,
+    /// [`EventKind::CredentialsRotated`].
+    CredentialsRotated,
 }

@@ -84,13 +84,14 @@ impl Met {
 
     /// The answer a document fault gives a request for a role credentials path (`document`:
     /// the credentials document the path names, if it names one), or `None` to serve it
-    /// as usual.
+    /// as usual. `now`: the virtual wall clock's time (the documents' times).
     pub(crate) fn credentials_answer(
         &self,
         document: Option<&RoleDocument<'_>>,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Option<HttpResponse> {
         let fault = self.document.as_ref()?;
-        document::interpret(fault, document, chrono::Utc::now())
+        document::interpret(fault, document, now)
     }
 
     /// `response` after the body faults met.

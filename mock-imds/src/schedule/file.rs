@@ -12,8 +12,11 @@
 //! [[schedule]]
 //! at = "5s"
 //! state = "up on listener"              # (a bare `up` while a generator's fault is on is
-//! [[generate]]                          #  an error: it would end that one too)
-//!                                       # seeded, expanded to steps before the run; the
+//! [[schedule]]                          #  an error: it would end that one too)
+//! at = "5s"                             # steps may share a time; applied as written
+//! clock = "+5h52m"                      # jump the virtual wall clock (signed)
+//! rotate = true                         # new credentials now (after the jump)
+//! [[generate]]                          # seeded, expanded to steps before the run; the
 //!                                       # steps and each generator are layers: a window
 //!                                       # inside another restores the outer fault at its end
 //! kind = "flap"                         # flap: down, up = ["MIN", "MAX"], until
@@ -36,19 +39,61 @@ use toml::Spanned;
 
 use super::generate::{DurationRange, Generator};
 use super::layers::LayerError;
-use super::steps::{Schedule, Step};
+use super::steps::{Schedule, Step, StepChange};
+use crate::clock::SignedDuration;
 use crate::config::ConfigError;
 use crate::fault::{Change, FaultSpec};
 
-/// One `[[schedule]]` table: at `at`, apply `state`.
+/// One `[[schedule]]` table: at `at`, jump the clock by `clock`, `rotate` the
+/// credentials, and apply `state` (at least one of the three).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepTable {
     /// When, as a duration (`500ms`, `2s`).
     pub at: Spanned<String>,
-    /// The change: a fault, `up on TARGET` or `up`.
-    pub state: Change,
+    /// The state change: a fault, `up on TARGET` or `up`.
+    pub state: Option<Change>,
+    /// A jump of the virtual wall clock, signed (`+5h52m`, `-10m`).
+    pub clock: Option<Spanned<String>>,
+    /// Replace the credentials now.
+    #[serde(default)]
+    pub rotate: bool,
 }
+
+impl StepTable {
+    /// The step this table describes.
+    ///
+    /// # Errors
+    /// [`ConfigError`] at `at` or `clock` when it does not parse, or at the table when it
+    /// changes nothing.
+    pub fn step(text: &str, table: &Spanned<StepTable>) -> Result<Step, ConfigError> {
+        let t = table.get_ref();
+        let clock = match &t.clock {
+            None => None,
+            Some(c) => Some(
+                c.get_ref()
+                    .parse::<SignedDuration>()
+                    .map_err(|e| ConfigError::at(text, c.span().start, format!("`clock`: {e}")))?,
+            ),
+        };
+        let change = StepChange {
+            state: t.state.clone(),
+            clock,
+            rotate: t.rotate,
+        };
+        if change.is_empty() {
+            return Err(ConfigError::at(
+                text,
+                table.span().start,
+                format!("{NOTHING}; a step needs `state` (a fault, `up on TARGET`, `up`), `clock` (a signed jump like \"+5h52m\") or `rotate = true`"),
+            ));
+        }
+        Ok(Step::with(duration(text, &t.at)?, change))
+    }
+}
+
+/// The start of the message for a step that changes nothing.
+const NOTHING: &str = "this schedule step changes nothing";
 
 /// One `[[generate]]` table; which keys it needs depends on `kind`.
 #[derive(Debug, Clone, Deserialize)]
@@ -228,8 +273,7 @@ pub fn expand_tables(
 ) -> Result<(Schedule, Vec<Generator>), ConfigError> {
     let mut explicit = Vec::with_capacity(steps.len());
     for step in steps {
-        let s = step.get_ref();
-        explicit.push(Step::new(duration(text, &s.at)?, s.state.clone()));
+        explicit.push(StepTable::step(text, step)?);
     }
     let mut layers = vec![explicit.clone()];
     let mut generators = Vec::new();
@@ -248,8 +292,10 @@ pub fn expand_tables(
             0 => {
                 let at_t = || steps.iter().zip(&explicit).filter(|(_, s)| s.at == t);
                 let pick = match &e {
-                    LayerError::Layer { .. } => at_t().nth(1),
-                    LayerError::UpOverOther { .. } => at_t().find(|(_, s)| s.change == Change::Up),
+                    LayerError::Layer { .. } => at_t().filter(|(_, s)| s.state().is_some()).nth(1),
+                    LayerError::UpOverOther { .. } => {
+                        at_t().find(|(_, s)| s.state() == Some(&Change::Up))
+                    }
                     LayerError::Tie { .. } => at_t().next(),
                 };
                 pick.map(|(table, _)| table.span().start)
@@ -288,6 +334,33 @@ mod tests {
         .unwrap_err();
         assert_eq!((e.line, e.column), (5, 1), "{e}");
         assert!(e.message.contains("same target"), "{e}");
+    }
+
+    #[test]
+    fn clock_and_rotate_steps_read_and_point_at_bad_values() {
+        let s = Schedule::from_toml(
+            "[[schedule]]\nat = \"1s\"\nstate = \"refuse\"\n[[schedule]]\nat = \"1s\"\nclock = \"+5h52m\"\nrotate = true\n[[schedule]]\nat = \"2s\"\nstate = \"up\"\nclock = \"-1m\"\n",
+        )
+        .unwrap();
+        let texts: Vec<String> = s.steps().iter().map(|s| s.change.to_string()).collect();
+        assert_eq!(texts, ["refuse", "clock +5h 52m, rotate", "clock -1m, up"]);
+        assert_eq!(s.recoveries(), vec![Duration::from_secs(2)]);
+        let e = Schedule::from_toml("[[schedule]]\nat = \"1s\"\nclock = \"5h\"\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 9), "{e}");
+        assert!(e.message.contains("`+` or `-`"), "{e}");
+        let e = Schedule::from_toml("[[schedule]]\nat = \"1s\"\nclock = \"+soon\"\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 9), "{e}");
+        let e = Schedule::from_toml("[[schedule]]\nat = \"1s\"\nrotate = false\n").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 1), "{e}");
+        assert!(e.message.starts_with(NOTHING), "{e}");
+        let e = Schedule::from_toml("[[schedule]]\nat = \"1s\"\nrotate = \"yes\"\n").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        // Two fault changes at one time on one target stay an error, even between jumps.
+        let e = Schedule::from_toml(
+            "[[schedule]]\nat = \"1s\"\nstate = \"refuse\"\n[[schedule]]\nat = \"1s\"\nclock = \"+1h\"\n[[schedule]]\nat = \"1s\"\nstate = \"blackhole\"\n",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.column), (7, 1), "{e}");
     }
 
     const FLAP: &str = "[[generate]]\nkind = \"flap\"\nfault = \"status(500) on token\"\ndown = [\"100ms\", \"300ms\"]\nup = [\"100ms\", \"300ms\"]\nuntil = \"1s\"\n";

@@ -11,6 +11,10 @@
 //! combined state at each boundary, so the mock applies, and the event log records, the
 //! combined state.
 //!
+//! Clock jumps and rotations (`clock`, `rotate` in a step) are not layered: they pass
+//! through at their time, before that time's state changes (a single layer is returned
+//! as written).
+//!
 //! Rejected, since no order of the layers could be meant: two layers setting different
 //! faults on one target at one time ([`LayerError::Tie`]), and a bare `up` in one layer
 //! while another layer has a fault on ([`LayerError::UpOverOther`]: write `up on TARGET`).
@@ -18,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::steps::{Schedule, ScheduleError, Step};
+use super::steps::{Schedule, ScheduleError, Step, StepChange};
 use crate::fault::{Change, FaultSpec, ImdsState, Target};
 
 /// Layers that cannot be combined.
@@ -65,7 +69,7 @@ impl LayerError {
     pub fn at(&self) -> Duration {
         match self {
             LayerError::Layer {
-                error: ScheduleError::Conflict(at),
+                error: ScheduleError::Conflict(at) | ScheduleError::Empty(at),
                 ..
             }
             | LayerError::Tie { at, .. }
@@ -89,6 +93,11 @@ impl Schedule {
                 Schedule::new(steps).map_err(|error| LayerError::Layer { layer, error })
             })
             .collect::<Result<_, _>>()?;
+        // One layer is its own schedule, steps kept as written (a step that jumps the
+        // clock and changes the state stays one step).
+        if layers.len() == 1 {
+            return Ok(layers.into_iter().next().expect("one layer"));
+        }
         let mut times: Vec<Duration> = layers
             .iter()
             .flat_map(|l| l.steps().iter().map(|s| s.at))
@@ -112,8 +121,22 @@ impl Schedule {
                 while cursors[i] < steps.len() && steps[cursors[i]].at == t {
                     let step = &steps[cursors[i]];
                     cursors[i] += 1;
-                    states[i].apply(&step.change);
-                    match &step.change {
+                    // A clock jump or rotation passes through as written (in layer
+                    // order, before the state changes at `t`): layers nest faults only.
+                    if step.change.clock.is_some() || step.change.rotate {
+                        out.push(Step::with(
+                            t,
+                            StepChange {
+                                state: None,
+                                ..step.change.clone()
+                            },
+                        ));
+                    }
+                    let Some(change) = step.state() else {
+                        continue;
+                    };
+                    states[i].apply(change);
+                    match change {
                         Change::Set(spec) => {
                             set_at[i].insert(spec.target.clone(), t);
                         }
@@ -201,6 +224,43 @@ mod tests {
 
     fn states(s: &Schedule, at: &[u64]) -> Vec<String> {
         at.iter().map(|t| s.state_at(ms(*t)).to_string()).collect()
+    }
+
+    #[test]
+    fn clock_jumps_and_rotations_pass_through_layers() {
+        // A step that jumps the clock and sets a fault, beside a generator's window: the
+        // jump and the rotation survive (at their time, before the state change), and the
+        // faults still nest.
+        let by: crate::clock::SignedDuration = "+5h52m".parse().unwrap();
+        let mut outer = layer(&[(3000, "up on listener")]);
+        outer.insert(
+            0,
+            Step::with(
+                ms(0),
+                StepChange {
+                    state: Some("refuse".parse().unwrap()),
+                    clock: Some(by),
+                    rotate: true,
+                },
+            ),
+        );
+        let s = Schedule::layered(vec![
+            outer,
+            layer(&[(1000, "status(500)"), (2000, "up on listener")]),
+        ])
+        .unwrap();
+        let at0: Vec<String> = s
+            .steps()
+            .iter()
+            .filter(|st| st.at == ms(0))
+            .map(|st| st.change.to_string())
+            .collect();
+        assert_eq!(at0, ["clock +5h 52m, rotate", "refuse"]);
+        assert!(s.moves_clock());
+        assert_eq!(
+            states(&s, &[0, 1500, 2000, 3000]),
+            ["refuse", "status(500)", "refuse", "up"]
+        );
     }
 
     #[test]

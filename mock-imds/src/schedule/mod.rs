@@ -16,4 +16,4 @@ mod steps;
 pub use file::{expand_tables, GenerateTable, ScheduleFile, StepTable};
 pub use generate::{DurationRange, GenerateError, Generator};
 pub use layers::LayerError;
-pub use steps::{Schedule, ScheduleError, Step};
+pub use steps::{Schedule, ScheduleError, Step, StepChange};

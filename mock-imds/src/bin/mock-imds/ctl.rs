@@ -39,6 +39,15 @@ enum CtlAction {
     },
     /// Print the current state.
     State,
+    /// Print the mock's virtual wall clock, or jump it by a signed duration
+    /// (`ctl clock +5h52m`, `ctl clock -- -10m`).
+    Clock {
+        /// How far to jump, signed (`+5h52m`, `-10m`); omitted: only print the clock.
+        #[arg(allow_hyphen_values = true)]
+        by: Option<String>,
+    },
+    /// Replace the role credentials now (the old set stays valid until it expires).
+    Rotate,
     /// Print the events so far as NDJSON.
     Events {
         /// Only events at or after this many milliseconds on the mock's clock.
@@ -48,7 +57,8 @@ enum CtlAction {
 }
 
 /// Runs `mock-imds ctl`, printing the state after a change (`state: …`), the schedule's
-/// step count, or the events as NDJSON.
+/// step count, the clock (`now: … (offset N ms)`), the rotated key, or the events as
+/// NDJSON.
 ///
 /// # Errors
 /// When the control API cannot be reached, or answers with an error (its message).
@@ -74,6 +84,23 @@ pub async fn main(args: CtlArgs) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
             let answer = client.run_schedule(&schedule).await.map_err(reached)?;
             println!("{}", serde_json::to_string(&answer)?);
+            return Ok(());
+        }
+        CtlAction::Clock { by } => {
+            let answer = match by {
+                None => client.clock().await,
+                Some(by) => client.jump_clock(by).await,
+            };
+            let answer = answer.map_err(reached)?;
+            println!("now: {} (offset {} ms)", answer.now, answer.offset_ms);
+            return Ok(());
+        }
+        CtlAction::Rotate => {
+            let answer = client.rotate().await.map_err(reached)?;
+            println!(
+                "rotated: {} (expires {})",
+                answer.access_key_id, answer.expiration
+            );
             return Ok(());
         }
         CtlAction::Events { since_ms } => {
