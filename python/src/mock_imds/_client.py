@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 import weakref
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._binary import find_binary
 from ._environ import sdk_environ
@@ -115,7 +115,7 @@ def _config_toml(settings: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _stop(process: subprocess.Popen, workdir: str) -> None:
+def _stop(process: subprocess.Popen[bytes], workdir: str) -> None:
     """Stops and reaps `process` (closing its stdin stops it; SIGINT, then SIGKILL, if
     it lingers), and removes `workdir`. Idempotent; also what a forgotten instance's
     finalizer runs."""
@@ -134,7 +134,7 @@ def _stop(process: subprocess.Popen, workdir: str) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _close_stdin(process: subprocess.Popen) -> None:
+def _close_stdin(process: subprocess.Popen[bytes]) -> None:
     if process.stdin and not process.stdin.closed:
         try:
             process.stdin.close()
@@ -142,14 +142,14 @@ def _close_stdin(process: subprocess.Popen) -> None:
             pass
 
 
-def _interrupt(process: subprocess.Popen) -> None:
+def _interrupt(process: subprocess.Popen[bytes]) -> None:
     try:
         process.send_signal(signal.SIGINT)
     except (OSError, ValueError):
         pass
 
 
-def _kill(process: subprocess.Popen) -> None:
+def _kill(process: subprocess.Popen[bytes]) -> None:
     try:
         process.kill()
     except OSError:
@@ -202,8 +202,8 @@ class MockImds:
         self._start_timeout = start_timeout
         self._request_timeout = request_timeout
         self._settings = dict(settings)
-        self._process: Optional[subprocess.Popen] = None
-        self._finalizer: Optional[weakref.finalize] = None
+        self._process: Optional[subprocess.Popen[bytes]] = None
+        self._finalizer: Optional[Callable[[], Any]] = None
         self._endpoints: Dict[str, Any] = {}
         self._binary_path = ""
 
@@ -284,7 +284,7 @@ class MockImds:
             ) from None
         return self
 
-    def _first_line(self, process: subprocess.Popen) -> Optional[str]:
+    def _first_line(self, process: subprocess.Popen[bytes]) -> Optional[str]:
         """The first stdout line, or None when the process exits or `start_timeout`
         passes first."""
         assert process.stdout is not None
@@ -322,7 +322,7 @@ class MockImds:
         """The process id of `mock-imds serve`."""
         return self._started().pid
 
-    def _started(self) -> subprocess.Popen:
+    def _started(self) -> subprocess.Popen[bytes]:
         if self._process is None:
             raise ControlError("mock-imds", None, "not started: use `with MockImds() as m:` or m.start()")
         return self._process
@@ -396,6 +396,13 @@ class MockImds:
             extra = f" (mock-imds exited with status {status})" if status is not None else ""
             raise ControlError(what, None, f"{reason}{extra}") from None
 
+    def _object(self, method: str, path: str, body: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+        """`_call` for an endpoint that answers a JSON object."""
+        answer = self._call(method, path, body)
+        if not isinstance(answer, dict):
+            raise ControlError(f"{method} {path}", 200, f"expected a JSON object, got {answer!r}")
+        return answer
+
     def down(self) -> Dict[str, Any]:
         """Takes IMDS down: it refuses connections (the `refuse` fault, as
         `mock-imds ctl down`). Returns the state; in force when this returns."""
@@ -404,7 +411,7 @@ class MockImds:
     def up(self) -> Dict[str, Any]:
         """Removes every fault (schedules keep running; see `stop_schedule`). Returns the
         state; in force when this returns."""
-        return self._call("DELETE", "/faults")
+        return self._object("DELETE", "/faults")
 
     def fault(self, spec: str) -> Dict[str, Any]:
         """Sets one fault, replacing the fault on its target: `"blackhole"`,
@@ -414,22 +421,22 @@ class MockImds:
         Raises:
             ControlError: a spec the mock does not accept (400, its message says what is).
         """
-        return self._call("POST", "/faults", {"fault": spec})
+        return self._object("POST", "/faults", {"fault": spec})
 
     def clear(self, target: Optional[str] = None) -> Dict[str, Any]:
         """Removes the fault on `target` (`listener`, `token`, `credentials`,
         `path(GLOB)`), or every fault when None. Returns the state."""
         if target is None:
             return self.up()
-        return self._call("DELETE", "/faults/" + urllib.parse.quote(target, safe=""))
+        return self._object("DELETE", "/faults/" + urllib.parse.quote(target, safe=""))
 
     def set_state(self, state: str) -> Dict[str, Any]:
         """Replaces the whole state: `"up"`, or fault specs joined by `;`."""
-        return self._call("PUT", "/state", {"state": state})
+        return self._object("PUT", "/state", {"state": state})
 
     def reset(self) -> Dict[str, Any]:
         """Stops the schedule and removes every fault. Returns the state."""
-        return self._call("POST", "/reset")
+        return self._object("POST", "/reset")
 
     def schedule(self, steps: Union[Sequence[Step], str, "os.PathLike[str]"]) -> int:
         """Runs a schedule from now, replacing a running one; returns its step count.
@@ -451,7 +458,7 @@ class MockImds:
             else:
                 at, change = step
             wire.append({"at": _duration(at), "state": change})
-        return int(self._call("POST", "/schedule", {"steps": wire})["steps"])
+        return int(self._object("POST", "/schedule", {"steps": wire})["steps"])
 
     def _schedule_file(self, path: str) -> int:
         port = urllib.parse.urlsplit(self.control_endpoint).port
@@ -467,7 +474,7 @@ class MockImds:
 
     def stop_schedule(self) -> Dict[str, Any]:
         """Stops the running schedule (the state stays as its last step left it)."""
-        return self._call("DELETE", "/schedule")
+        return self._object("DELETE", "/schedule")
 
     def clock(self, offset: Union[None, str, float, _dt.timedelta] = None) -> Clock:
         """The mock's clock; with `offset`, first jumps it by that much (`"+5h52m"`,
@@ -478,20 +485,20 @@ class MockImds:
             ControlError: a mock without the clock endpoints (404), or a bad offset (400).
         """
         if offset is None:
-            answer = self._call("GET", "/clock")
+            answer = self._object("GET", "/clock")
         else:
-            answer = self._call("POST", "/clock", {"by": _signed_duration(offset)})
+            answer = self._object("POST", "/clock", {"by": _signed_duration(offset)})
         return Clock(now=_rfc3339(answer["now"]), offset_ms=int(answer["offset_ms"]))
 
     def rotate(self) -> Rotation:
         """Issues a new set of role credentials now (as EC2 does ahead of expiry)."""
-        answer = self._call("POST", "/rotate")
+        answer = self._object("POST", "/rotate")
         return Rotation(access_key_id=answer["access_key_id"], expiration=_rfc3339(answer["expiration"]))
 
     def state(self) -> Dict[str, Any]:
         """The state (`GET /state`): `state` (text), `up`, `seed`, `events_recorded`,
         `events_dropped`, `imds_requests_recorded`."""
-        return self._call("GET", "/state")
+        return self._object("GET", "/state")
 
     def events(self, since_ms: float = 0.0) -> List[Dict[str, Any]]:
         """The events kept so far (`GET /events`), oldest first, each a dict with `type`

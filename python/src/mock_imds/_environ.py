@@ -5,7 +5,8 @@ Out: every `AWS_*` variable (keys, `AWS_PROFILE`, `AWS_CONFIG_FILE`, the contain
 provider's `AWS_CONTAINER_CREDENTIALS_*`, web identity's `AWS_WEB_IDENTITY_TOKEN_FILE` and
 `AWS_ROLE_ARN`, `AWS_EC2_METADATA_DISABLED`, `AWS_ENDPOINT_URL*` …), `BOTO_CONFIG`
 (botocore's boto2 config provider), and `HOME` (so `~/.aws`, `~/.boto` and the SSO and
-CLI caches are not found). In: the mock's variables, and loopback in `NO_PROXY`."""
+CLI caches are not found). In: the mock's variables, `AWS_REGION`, and loopback in
+`NO_PROXY`."""
 
 from __future__ import annotations
 
@@ -32,8 +33,12 @@ def sanitised_environ(base: Mapping[str, str], home: str) -> Dict[str, str]:
 
 
 def sdk_environ(mock_env: Mapping[str, str], base: Mapping[str, str], home: Optional[str] = None) -> Dict[str, str]:
-    """`sanitised_environ(base, home)` with the mock's variables set; `home` defaults
-    to a new empty temporary folder."""
+    """`sanitised_environ(base, home)` with the mock's variables set, and `AWS_REGION`
+    as well as `AWS_DEFAULT_REGION` (the JS v3 SDK reads the former, botocore the
+    latter), for a child process in any language; `home` defaults to a new empty
+    temporary folder."""
     env = sanitised_environ(base, home or tempfile.mkdtemp(prefix="mock-imds-home-"))
     env.update(mock_env)
+    if "AWS_DEFAULT_REGION" in env:
+        env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
     return env
