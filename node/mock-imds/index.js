@@ -31,11 +31,12 @@ class MockImdsError extends Error {
  * endpoints in time); the message says which, with the mock's stderr. */
 class StartError extends MockImdsError {}
 
-/** A control API call failed: `status` is the HTTP status (or null when the mock could
- * not be reached), `mockMessage` the mock's own `error` text. */
+/** A control API call failed: `status` is the HTTP status (or null when there was no
+ * HTTP answer: the mock could not be reached, or `mock-imds ctl` refused a schedule file
+ * first), `mockMessage` the mock's own `error` text. */
 class ControlError extends MockImdsError {
   constructor(what, status, mockMessage) {
-    super(`${what}: ${status === null ? 'unreachable' : `HTTP ${status}`}: ${mockMessage}`);
+    super(`${what}: ${status === null ? 'no answer' : `HTTP ${status}`}: ${mockMessage}`);
     this.status = status;
     this.mockMessage = mockMessage;
   }
@@ -362,7 +363,8 @@ class MockImds {
       execFile(this.bin, ['ctl', '--control-port', port, 'schedule', file], { env, timeout: this.options.requestTimeoutMs + 10000 }, (error, stdout, stderr) => {
         if (error) {
           const message = String(stderr).trim().replace(/^error: /, '') || error.message;
-          reject(new ControlError(`schedule ${file}`, message.includes('cannot reach') ? null : 400, message));
+          // `mock-imds ctl` reads and checks the file first: no HTTP status to report.
+          reject(new ControlError(`schedule ${file}`, null, message));
         } else {
           resolve(JSON.parse(stdout).steps);
         }

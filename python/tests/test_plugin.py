@@ -7,6 +7,7 @@ Every SDK call goes to the mock on loopback; nothing here reaches AWS or 169.254
 
 import datetime
 import os
+import signal
 import socket
 import time
 import urllib.error
@@ -79,8 +80,21 @@ def test_a_bad_fault_raises_with_the_mocks_own_message(mock_imds):
     with pytest.raises(ControlError) as failed:
         mock_imds.fault("status(forty-two)")
     assert failed.value.status == 400
-    assert "forty-two" in failed.value.message or "status" in failed.value.message
+    assert "invalid fault `status(forty-two)`: the status must be a number" in failed.value.message
     assert mock_imds.state()["up"] is True
+
+
+def test_a_call_to_a_mock_that_died_says_so():
+    with MockImds() as mock:
+        os.kill(mock.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while mock.running:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        with pytest.raises(ControlError) as failed:
+            mock.state()
+    assert failed.value.status is None
+    assert "mock-imds exited with status -9" in failed.value.message, failed.value.message
 
 
 def test_fault_and_clear_on_one_target(mock_imds):

@@ -68,7 +68,8 @@ test('settings take names and tables', async (t) => {
 
 test('a bad fault rejects with the mock\'s own message', async (t) => {
   const mock = await mockImds(t);
-  await assert.rejects(mock.fault('status(forty-two)'), (e) => e instanceof ControlError && e.status === 400 && e.mockMessage.length > 0);
+  await assert.rejects(mock.fault('status(forty-two)'), (e) => e instanceof ControlError && e.status === 400
+    && e.mockMessage.includes('invalid fault `status(forty-two)`: the status must be a number'));
   assert.strictEqual((await mock.state()).up, true);
 });
 

@@ -469,7 +469,8 @@ class MockImds:
         )  # fmt: skip
         if out.returncode != 0:
             message = out.stderr.strip().removeprefix("error: ")
-            raise ControlError(f"schedule {path}", None if "cannot reach" in message else 400, message)
+            # `mock-imds ctl` reads and checks the file first: no HTTP status to report.
+            raise ControlError(f"schedule {path}", None, message)
         return int(json.loads(out.stdout)["steps"])
 
     def stop_schedule(self) -> Dict[str, Any]:

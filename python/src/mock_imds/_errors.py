@@ -19,12 +19,13 @@ class ControlError(MockImdsError):
 
     Attributes:
         status: the HTTP status the mock answered (400 for a bad fault spec, 404 for an
-            endpoint it does not have, …), or None when it could not be reached.
+            endpoint it does not have, …), or None when there was no HTTP answer (it
+            could not be reached, or `mock-imds ctl` refused a schedule file first).
         message: the mock's own `error` text, or why it could not be reached.
     """
 
     def __init__(self, what: str, status: Optional[int], message: str) -> None:
         self.status = status
         self.message = message
-        where = f"HTTP {status}" if status is not None else "unreachable"
+        where = f"HTTP {status}" if status is not None else "no answer"
         super().__init__(f"{what}: {where}: {message}")
