@@ -141,6 +141,20 @@ function settlesWithin(promise, ms) {
   return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
 }
 
+/** The temporary folders of mocks not stopped yet: removed when Node exits (the mocks
+ * themselves stop then, their stdin closing). */
+const unstopped = new Set();
+let exitHook = false;
+function removeAtExit(dir) {
+  unstopped.add(dir);
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const d of unstopped) fs.rmSync(d, { recursive: true, force: true });
+    });
+  }
+}
+
 /**
  * One `mock-imds serve` process: a fake IMDS and a fake STS on free loopback ports, and
  * the control API that switches them. `await MockImds.start(options)`, then
@@ -174,6 +188,7 @@ class MockImds {
     const o = this.options;
     this.bin = findBinary(o.bin);
     this.workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'mock-imds-'));
+    removeAtExit(this.workdir);
     const argv = ['serve', '--port', String(o.port), '--sts-port', String(o.stsPort), '--control-port', String(o.controlPort),
       '--print-endpoints', 'json', '--stop-on-stdin-eof', '--state', o.state];
     if (o.seed !== undefined) argv.push('--seed', String(o.seed));
@@ -240,7 +255,10 @@ class MockImds {
         if (await settlesWithin(this.exited, 5000)) break;
       }
     }
-    if (this.workdir) fs.rmSync(this.workdir, { recursive: true, force: true });
+    if (this.workdir) {
+      fs.rmSync(this.workdir, { recursive: true, force: true });
+      unstopped.delete(this.workdir);
+    }
     this.workdir = null;
   }
 

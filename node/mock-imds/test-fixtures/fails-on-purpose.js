@@ -22,4 +22,5 @@ test('the failed test\'s mock was stopped and reaped by its t.after', () => {
 test('starts a mock and forgets to stop it', async () => {
   const mock = await MockImds.start();
   console.log(`pid ${mock.pid}`);
+  console.log(`workdir ${mock.workdir}`);
 });

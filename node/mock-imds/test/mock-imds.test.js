@@ -121,7 +121,7 @@ test('a missing binary and a bad setting fail the start saying so', async () => 
 
 const gone = (pid) => { try { process.kill(pid, 0); return false; } catch (e) { return e.code === 'ESRCH'; } };
 
-test('no mock outlives a failing test, nor a test run that forgot stop()', async () => {
+test('no mock (nor its folder) outlives a failing test, nor a test run that forgot stop()', async () => {
   const fixture = path.join(__dirname, '..', 'test-fixtures', 'fails-on-purpose.js');
   // Its own run, not a child of this one (node --test marks its children NODE_TEST_CONTEXT).
   const env = { ...process.env };
@@ -130,6 +130,9 @@ test('no mock outlives a failing test, nor a test run that forgot stop()', async
     execFile(process.execPath, ['--test', '--test-reporter=tap', fixture], { env }, (error, out) => resolve({ code: error ? error.code : 0, stdout: out }));
   });
   const pids = [...stdout.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
+  const workdirs = [...stdout.matchAll(/workdir (\S+)/g)].map((m) => m[1]);
+  assert.strictEqual(workdirs.length, 1, stdout);
+  assert.ok(!fs.existsSync(workdirs[0]), `the forgotten mock's ${workdirs[0]} is left`);
   assert.strictEqual(code, 1, stdout);
   assert.match(stdout, /# fail 1\n/);
   assert.match(stdout, /# pass 2\n/);
