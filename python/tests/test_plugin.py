@@ -9,6 +9,8 @@ import datetime
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -171,6 +173,23 @@ def test_the_context_manager_stops_the_process_on_an_exception():
         os.kill(pid, 0)  # reaped: no such process, not even a zombie
 
 
+def test_sdk_environ_runs_a_child_process_against_the_mock():
+    # Outside the fixture: the environment for a child process, from the planted one.
+    with MockImds() as mock:
+        env = mock.sdk_environ()
+        assert os.environ["AWS_ACCESS_KEY_ID"].startswith(PLANTED)
+        assert "AWS_ACCESS_KEY_ID" not in env and os.listdir(env["HOME"]) == []
+        child = subprocess.run(
+            [sys.executable, "-c", "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert child.returncode == 0, child.stderr
+        assert ROLE_ARN_PART in child.stdout
+        assert_only_mock_keys(mock)
+    assert not os.path.exists(env["HOME"])  # removed with the mock
+
+
+# Last: the session fixture's environment stays for the rest of the session.
 SESSION_PIDS = []
 
 
@@ -181,3 +200,4 @@ def test_the_session_fixture_is_one_mock(mock_imds_session, round_):
     assert ROLE_ARN_PART in boto3.client("sts").get_caller_identity()["Arn"]
     assert_only_mock_keys(mock_imds_session)
     assert len(set(SESSION_PIDS)) == 1
+

@@ -206,6 +206,7 @@ class MockImds:
         self._finalizer: Optional[Callable[[], Any]] = None
         self._endpoints: Dict[str, Any] = {}
         self._binary_path = ""
+        self._workdir = ""
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -255,6 +256,7 @@ class MockImds:
                 shutil.rmtree(workdir, ignore_errors=True)
                 raise StartError(f"cannot run {self._binary_path}: {e}") from None
         self._process = process
+        self._workdir = workdir
         self._finalizer = weakref.finalize(self, _stop, process, workdir)
         try:
             line = self._first_line(process)
@@ -367,9 +369,14 @@ class MockImds:
     def sdk_environ(self, base: Optional[Mapping[str, str]] = None, home: Optional[str] = None) -> Dict[str, str]:
         """A whole environment for an SDK (or a child process running one): `base`
         (default `os.environ`) with every real credential source taken out (every
-        `AWS_*` variable, `BOTO_CONFIG`, `HOME` replaced by `home`, an empty folder)
-        and `env` put in. See `mock_imds.sanitised_environ`."""
-        return sdk_environ(self.env, os.environ if base is None else base, home)
+        `AWS_*` variable, `BOTO_CONFIG`, `HOME` replaced by `home`, an empty folder),
+        and `env` put in. See `mock_imds.sanitised_environ`. The default `home` is a
+        folder of this mock's, removed when it stops."""
+        env = self.env  # fails when not started
+        if home is None:
+            home = os.path.join(self._workdir, "home")
+            os.makedirs(home, exist_ok=True)
+        return sdk_environ(env, os.environ if base is None else base, home)
 
     # --- control API -------------------------------------------------------------------
 
