@@ -21,6 +21,8 @@ from botocore.exceptions import NoCredentialsError
 
 from mock_imds import ControlError, MockImds, StartError
 
+pytest_plugins = ["pytester"]
+
 PLANTED = "AKIAPLANTED"
 ROLE_ARN_PART = ":assumed-role/mock-imds-role/"
 
@@ -150,7 +152,37 @@ def test_a_held_port_fails_the_start_saying_so():
         port = held.getsockname()[1]
         with pytest.raises(StartError) as failed:
             MockImds(port=port).start()
-    assert f"127.0.0.1:{port}" in str(failed.value) and "in use" in str(failed.value), failed.value
+    assert "serve exited with status 2 before serving" in str(failed.value), failed.value
+    assert f"127.0.0.1:{port}: Address already in use" in str(failed.value), failed.value
+
+
+def test_the_fixture_says_why_it_cannot_start(pytester):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        pytester.makepyfile(
+            f"""
+            import pytest
+
+            @pytest.mark.mock_imds(binary="/no/such/mock-imds")
+            def test_no_binary(mock_imds):
+                pass
+
+            @pytest.mark.mock_imds(port={port})
+            def test_port_held(mock_imds):
+                pass
+            """
+        )
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*StartError: cannot start mock-imds: binary='/no/such/mock-imds' is not an executable file*",
+            f"*StartError: *serve exited with status 2 before serving*127.0.0.1:{port}: Address already in use*",
+        ],
+        consecutive=False,
+    )
 
 
 def test_a_missing_binary_fails_the_start_saying_so():

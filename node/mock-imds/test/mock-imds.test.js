@@ -108,7 +108,9 @@ test('a held port fails the start saying so', async () => {
   await new Promise((r) => held.listen(0, '127.0.0.1', r));
   const { port } = held.address();
   try {
-    await assert.rejects(MockImds.start({ port }), (e) => e instanceof StartError && e.message.includes(`127.0.0.1:${port}`) && e.message.includes('in use'));
+    await assert.rejects(MockImds.start({ port }), (e) => e instanceof StartError
+      && e.message.includes('serve exited (status 2) before serving')
+      && e.message.includes(`127.0.0.1:${port}: Address already in use`));
   } finally {
     held.close();
   }

@@ -207,6 +207,7 @@ class MockImds:
         self._endpoints: Dict[str, Any] = {}
         self._binary_path = ""
         self._workdir = ""
+        self._stdout_ended = False
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -265,12 +266,18 @@ class MockImds:
             raise
         if line is None:
             status = process.poll()
+            if status is None and self._stdout_ended:
+                # Its stdout ended: it is exiting; its status comes within moments.
+                try:
+                    status = process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
             stderr_text = _read(stderr_path)
             self.stop()
             if status is None:
+                what = "closed its stdout" if self._stdout_ended else f"printed nothing for {self._start_timeout} s"
                 raise StartError(
-                    f"{self._binary_path} serve printed no endpoints within {self._start_timeout} s; "
-                    f"stderr: {stderr_text or '(empty)'}"
+                    f"{self._binary_path} serve {what} before its endpoints; stderr: {stderr_text or '(empty)'}"
                 )
             raise StartError(
                 f"{self._binary_path} serve exited with status {status} before serving "
@@ -290,6 +297,7 @@ class MockImds:
         """The first stdout line, or None when the process exits or `start_timeout`
         passes first."""
         assert process.stdout is not None
+        self._stdout_ended = False
         deadline = time.monotonic() + self._start_timeout
         data = b""
         with selectors.DefaultSelector() as sel:
@@ -304,6 +312,7 @@ class MockImds:
                     continue
                 chunk = os.read(process.stdout.fileno(), 65536)
                 if not chunk:
+                    self._stdout_ended = True
                     return None
                 data += chunk
         return data.split(b"\n", 1)[0].decode("utf-8", "replace")
