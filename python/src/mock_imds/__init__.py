@@ -8,7 +8,8 @@ plugin (`mock_imds.pytest_plugin`, loaded by the `pytest11` entry point) gives t
 """
 
 from ._binary import BIN_ENV, find_binary
-from ._client import Clock, MockImds, Rotation, Step, is_credential_fetch
+from ._client import MockImds
+from ._wire import Clock, Rotation, Step, is_credential_fetch
 from ._environ import sanitised_environ, sdk_environ
 from ._errors import ControlError, MockImdsError, StartError
 

@@ -7,153 +7,23 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import re
-import selectors
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import weakref
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from ._binary import find_binary
 from ._environ import sdk_environ
 from ._errors import ControlError, StartError
-
-#: One schedule step: `(at, change)` or `{"at": …, "state": …}`; `at` is a duration
-#: string (`"500ms"`, `"2s"`), or seconds as a number, or a `timedelta`.
-Step = Union[Tuple[Union[str, float, _dt.timedelta], str], Mapping[str, Any]]
+from ._process import first_line, read_text, stop_process
+from ._wire import Clock, Rotation, Step, config_toml, duration_text, is_credential_fetch, rfc3339, signed_duration_text
 
 # The control API never goes through a proxy from the environment (HTTP_PROXY …).
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-@dataclass(frozen=True)
-class Clock:
-    """The mock's clock (`GET /clock`, `POST /clock`).
-
-    Attributes:
-        now: the mock's time (UTC), which the credentials' `Expiration` is reckoned on.
-        offset_ms: how far the mock's clock is ahead of the real one, in milliseconds
-            (negative: behind).
-    """
-
-    now: _dt.datetime
-    offset_ms: int
-
-
-@dataclass(frozen=True)
-class Rotation:
-    """The credentials a `POST /rotate` issued.
-
-    Attributes:
-        access_key_id: the new access key id (`ASIAMOCK…`).
-        expiration: when they expire (UTC), on the mock's clock.
-    """
-
-    access_key_id: str
-    expiration: _dt.datetime
-
-
-def _rfc3339(text: str) -> _dt.datetime:
-    """An RFC 3339 time (`Z` or an offset; any number of fraction digits) as an aware
-    datetime (Python before 3.11 takes neither `Z` nor more than 6 digits)."""
-    text = text.strip().replace("z", "Z")
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
-    return _dt.datetime.fromisoformat(text)
-
-
-def _duration(at: Union[str, float, int, _dt.timedelta]) -> str:
-    """A schedule time as the control API takes it (`"1500ms"`)."""
-    if isinstance(at, str):
-        return at
-    if isinstance(at, _dt.timedelta):
-        at = at.total_seconds()
-    if at < 0:
-        raise ValueError(f"a schedule step cannot be at a negative time: {at} s")
-    return f"{round(at * 1000)}ms"
-
-
-def _signed_duration(by: Union[str, float, int, _dt.timedelta]) -> str:
-    """A clock jump as `POST /clock` takes it: `"+5h52m"`, `"-30s"`, `"+1500ms"`."""
-    if isinstance(by, str):
-        return by
-    if isinstance(by, _dt.timedelta):
-        by = by.total_seconds()
-    ms = round(by * 1000)
-    return f"{'-' if ms < 0 else '+'}{abs(ms)}ms"
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        # A JSON string is a TOML basic string (the same escapes).
-        return json.dumps(value)
-    if isinstance(value, _dt.timedelta):
-        return json.dumps(f"{round(value.total_seconds() * 1000)}ms")
-    raise TypeError(f"a mock-imds setting must be a str, int, bool or timedelta, not {value!r}")
-
-
-def _config_toml(settings: Mapping[str, Any]) -> str:
-    """The instance settings as a `mock-imds serve --config` file; tables (such as
-    `identity`) last, as TOML wants."""
-    lines = [f"{key} = {_toml_value(v)}" for key, v in settings.items() if not isinstance(v, Mapping)]
-    for key, table in settings.items():
-        if isinstance(table, Mapping):
-            lines.append(f"[{key}]")
-            lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items())
-    return "\n".join(lines) + "\n"
-
-
-def _stop(process: subprocess.Popen[bytes], workdir: str) -> None:
-    """Stops and reaps `process` (closing its stdin stops it; SIGINT, then SIGKILL, if
-    it lingers), and removes `workdir`. Idempotent; also what a forgotten instance's
-    finalizer runs."""
-    try:
-        if process.poll() is None:
-            for closer, wait_s in ((_close_stdin, 5.0), (_interrupt, 5.0), (_kill, 10.0)):
-                closer(process)
-                try:
-                    process.wait(timeout=wait_s)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        if process.stdout:
-            process.stdout.close()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _close_stdin(process: subprocess.Popen[bytes]) -> None:
-    if process.stdin and not process.stdin.closed:
-        try:
-            process.stdin.close()
-        except OSError:
-            pass
-
-
-def _interrupt(process: subprocess.Popen[bytes]) -> None:
-    try:
-        process.send_signal(signal.SIGINT)
-    except (OSError, ValueError):
-        pass
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    try:
-        process.kill()
-    except OSError:
-        pass
 
 
 class MockImds:
@@ -243,7 +113,7 @@ class MockImds:
         if self._settings:
             config = os.path.join(workdir, "config.toml")
             with open(config, "w", encoding="utf-8") as f:
-                f.write(_config_toml(self._settings))
+                f.write(config_toml(self._settings))
             argv += ["--config", config]
         stderr_path = os.path.join(workdir, "stderr")
         # The mock reads no AWS variable; it gets a minimal environment all the same.
@@ -258,9 +128,9 @@ class MockImds:
                 raise StartError(f"cannot run {self._binary_path}: {e}") from None
         self._process = process
         self._workdir = workdir
-        self._finalizer = weakref.finalize(self, _stop, process, workdir)
+        self._finalizer = weakref.finalize(self, stop_process, process, workdir)
         try:
-            line = self._first_line(process)
+            line, self._stdout_ended = first_line(process, self._start_timeout)
         except BaseException:
             self.stop()
             raise
@@ -272,7 +142,7 @@ class MockImds:
                     status = process.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     pass
-            stderr_text = _read(stderr_path)
+            stderr_text = read_text(stderr_path)
             self.stop()
             if status is None:
                 what = "closed its stdout" if self._stdout_ended else f"printed nothing for {self._start_timeout} s"
@@ -292,30 +162,6 @@ class MockImds:
                 "--print-endpoints json: is it an older mock-imds?"
             ) from None
         return self
-
-    def _first_line(self, process: subprocess.Popen[bytes]) -> Optional[str]:
-        """The first stdout line, or None when the process exits or `start_timeout`
-        passes first."""
-        assert process.stdout is not None
-        self._stdout_ended = False
-        deadline = time.monotonic() + self._start_timeout
-        data = b""
-        with selectors.DefaultSelector() as sel:
-            sel.register(process.stdout, selectors.EVENT_READ)
-            while b"\n" not in data:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                if not sel.select(timeout=min(left, 0.5)):
-                    if process.poll() is not None:
-                        return None
-                    continue
-                chunk = os.read(process.stdout.fileno(), 65536)
-                if not chunk:
-                    self._stdout_ended = True
-                    return None
-                data += chunk
-        return data.split(b"\n", 1)[0].decode("utf-8", "replace")
 
     def stop(self) -> None:
         """Stops the process and reaps it (closing its stdin, then SIGINT, then SIGKILL,
@@ -473,7 +319,7 @@ class MockImds:
                 at, change = step["at"], step["state"]
             else:
                 at, change = step
-            wire.append({"at": _duration(at), "state": change})
+            wire.append({"at": duration_text(at), "state": change})
         return int(self._object("POST", "/schedule", {"steps": wire})["steps"])
 
     def _schedule_file(self, path: str) -> int:
@@ -504,13 +350,13 @@ class MockImds:
         if offset is None:
             answer = self._object("GET", "/clock")
         else:
-            answer = self._object("POST", "/clock", {"by": _signed_duration(offset)})
-        return Clock(now=_rfc3339(answer["now"]), offset_ms=int(answer["offset_ms"]))
+            answer = self._object("POST", "/clock", {"by": signed_duration_text(offset)})
+        return Clock(now=rfc3339(answer["now"]), offset_ms=int(answer["offset_ms"]))
 
     def rotate(self) -> Rotation:
         """Issues a new set of role credentials now (as EC2 does ahead of expiry)."""
         answer = self._object("POST", "/rotate")
-        return Rotation(access_key_id=answer["access_key_id"], expiration=_rfc3339(answer["expiration"]))
+        return Rotation(access_key_id=answer["access_key_id"], expiration=rfc3339(answer["expiration"]))
 
     def state(self) -> Dict[str, Any]:
         """The state (`GET /state`): `state` (text), `up`, `seed`, `events_recorded`,
@@ -534,24 +380,6 @@ class MockImds:
         """The access key id of every request the fake STS received, in order (None for
         an unsigned one): what a test checks to see no real credential reached it."""
         return [e.get("access_key_id") for e in self.events() if e.get("type") == "sts-request"]
-
-
-def is_credential_fetch(event: Mapping[str, Any]) -> bool:
-    """True for an `imds-request` event that served a role credentials document (200),
-    as `Event::is_credential_fetch` in mock-imds/src/events/kinds.rs."""
-    if event.get("type") != "imds-request" or event.get("status") != 200:
-        return False
-    path = str(event.get("path", ""))
-    at = path.find("/meta-data/iam/")
-    return at >= 0 and path[at + len("/meta-data/iam/") :].startswith("security-credentials") and not path.endswith("/")
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
 
 
 __all__ = ["MockImds", "Clock", "Rotation", "Step", "is_credential_fetch"]

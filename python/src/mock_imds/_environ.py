@@ -10,7 +10,6 @@ CLI caches are not found). In: the mock's variables, `AWS_REGION`, and loopback 
 
 from __future__ import annotations
 
-import os
 import tempfile
 from typing import Dict, Mapping, Optional
 
