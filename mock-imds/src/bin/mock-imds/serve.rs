@@ -55,6 +55,25 @@ pub struct ServeArgs {
     /// Events kept in memory for `ctl events` (older ones are dropped; --events keeps all).
     #[arg(long, default_value_t = mock_imds::events::DEFAULT_CAPACITY)]
     event_capacity: usize,
+    /// How to print the endpoints once serving: `text` (the banner with its `export`
+    /// lines) or `json` (one line for programs that start `serve`, such as the Python and
+    /// Node clients: `{"imds", "sts", "control", "seed", "state", "env": {NAME: VALUE},
+    /// "unset": [NAME]}`).
+    #[arg(long, value_enum, default_value_t = PrintEndpoints::Text)]
+    print_endpoints: PrintEndpoints,
+    /// Stop when standard input reaches its end, as well as on Ctrl-C: a program that
+    /// starts `serve` with a pipe for stdin stops it by closing the pipe, or by dying.
+    #[arg(long)]
+    stop_on_stdin_eof: bool,
+}
+
+/// `--print-endpoints`: the banner for people, or one JSON line for programs.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum PrintEndpoints {
+    /// The human-readable banner.
+    Text,
+    /// One JSON object on one line.
+    Json,
 }
 
 impl ServeArgs {
@@ -135,6 +154,43 @@ fn banner(imds: &MockImds, options: &str) -> String {
     out
 }
 
+/// The endpoints as one JSON line (`--print-endpoints json`), newline-terminated.
+fn endpoints_json(imds: &MockImds) -> String {
+    let env = imds.sdk_env();
+    let set: serde_json::Map<String, serde_json::Value> = env
+        .set
+        .iter()
+        .map(|(name, value)| ((*name).to_string(), value.clone().into()))
+        .collect();
+    let line = serde_json::json!({
+        "imds": imds.endpoint(),
+        "sts": imds.sts_endpoint(),
+        "control": imds.control_endpoint(),
+        "seed": imds.seed(),
+        "state": imds.state().to_string(),
+        "env": set,
+        "unset": env.unset,
+    });
+    format!("{line}\n")
+}
+
+/// Resolves once standard input reaches its end (or fails) when `watch`, else never. A
+/// plain thread reads it: a pending read on tokio's stdin would hold up the runtime's
+/// shutdown after Ctrl-C.
+fn stdin_eof(watch: bool) -> tokio::sync::oneshot::Receiver<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if watch {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+            let _ = tx.send(());
+        });
+    } else {
+        // Never sent: the sender lives as long as the process.
+        std::mem::forget(tx);
+    }
+    rx
+}
+
 /// Runs `mock-imds serve` until Ctrl-C.
 ///
 /// # Errors
@@ -183,12 +239,18 @@ pub async fn main(args: ServeArgs) -> anyhow::Result<()> {
         .context("could not start mock-imds (is the port in use? pass --port 0 for a free one)")?;
     // Whoever started us may stop reading our output; serving goes on regardless.
     let mut stdout = std::io::stdout();
+    let printed = match args.print_endpoints {
+        PrintEndpoints::Text => banner(&imds, &options),
+        PrintEndpoints::Json => endpoints_json(&imds),
+    };
     let _ = stdout
-        .write_all(banner(&imds, &options).as_bytes())
+        .write_all(printed.as_bytes())
         .and_then(|()| stdout.flush());
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    let stdin_closed = stdin_eof(args.stop_on_stdin_eof);
+    tokio::select! {
+        signal = tokio::signal::ctrl_c() => signal.context("waiting for Ctrl-C")?,
+        _ = stdin_closed => {}
+    }
     eprintln!("stopping; {} events logged", imds.events().len());
     drop(imds);
     if let Some(writer) = writer {
