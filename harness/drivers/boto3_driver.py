@@ -34,7 +34,7 @@ def answer(obj):
     sys.stdout.flush()
 
 
-DRIVER_FILES = ("boto3_driver.py", "loopback_guard.py")
+DRIVER_FILES = ("boto3_driver.py", "aiobotocore_driver.py", "loopback_guard.py")
 
 
 def driver_fault(exc):
@@ -86,7 +86,24 @@ def main():
     import boto3
     import botocore
 
-    answer({"ready": True, "sdk": "boto3 %s (botocore %s)" % (boto3.__version__, botocore.__version__)})
+    sdk = "boto3 %s (botocore %s)" % (boto3.__version__, botocore.__version__)
+    if os.environ.get("IMDS_HARNESS_REQUIRE_CRT") == "1":
+        # boto3-crt: botocore must sign through botocore/crt/auth.py, which it does when
+        # awscrt imports (botocore/auth.py: `if HAS_CRT: AUTH_TYPE_MAPS.update(CRT_AUTH_TYPE_MAPS)`);
+        # requests are signed by the class AUTH_TYPE_MAPS holds for STS's "v4".
+        import botocore.auth
+
+        signer = botocore.auth.AUTH_TYPE_MAPS.get("v4")
+        where = "%s.%s" % (signer.__module__, signer.__name__) if signer else "none"
+        if not where.startswith("botocore.crt.auth."):
+            answer({"driver_error": "boto3-crt: botocore signs v4 with %s, not botocore.crt.auth "
+                                    "(awscrt missing or too old for this botocore?)" % where})
+            return
+        import awscrt
+
+        sdk = "boto3 %s (botocore %s, awscrt %s, signer %s)" % (
+            boto3.__version__, botocore.__version__, awscrt.__version__, where)
+    answer({"ready": True, "sdk": sdk})
 
     session = None
     client = None
