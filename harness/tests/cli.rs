@@ -98,23 +98,53 @@ fn exit_status_follows_expectations() {
     );
 }
 
+/// A driver whose toolchain is missing (here: no Python where the venv should be) is a
+/// skip, not a failure: the table, JSON and JUnit (`<skipped>`) say so with the install
+/// command, the summary counts it, the run exits 0 — and 2 under `--require-all-drivers`.
 #[test]
-fn missing_python_is_a_setup_error() {
+fn a_missing_driver_is_skipped_and_require_all_drivers_makes_it_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(
         dir.path(),
         "boto.toml",
-        &RUST_ONLY.replace("[\"rust-sdk\"]", "[\"boto3\"]"),
+        &RUST_ONLY.replace("[\"rust-sdk\"]", "[\"rust-sdk\", \"boto3\"]"),
     );
-    let out = harness()
-        .arg("run")
-        .arg(&path)
-        .arg("--python")
-        .arg(dir.path().join("no-such-python"))
-        .output()
-        .unwrap();
+    let run = |extra: &[&str]| {
+        harness()
+            .arg("run")
+            .arg(&path)
+            .arg("--python")
+            .arg(dir.path().join("no-such-python"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("report.json");
+    let out = run(&[
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("○ skipped"), "{stdout}");
+    assert!(
+        stdout.contains("install it with: ./scripts/setup"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 passed, 0 failed, 1 skipped"), "{stdout}");
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(junit.contains("<skipped"), "{junit}");
+    assert!(junit.contains("./scripts/setup"), "{junit}");
+    let json = std::fs::read_to_string(&json).unwrap();
+    assert!(json.contains("\"skipped\""), "{json}");
+    assert!(json.contains("\"install\""), "{json}");
+
+    let out = run(&["--require-all-drivers"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("run scripts/setup"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--require-all-drivers"));
 }
 
 /// A cell whose premise did not hold is inconclusive — a harness result, never an SDK

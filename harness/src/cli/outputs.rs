@@ -20,6 +20,10 @@ pub struct Outputs {
     /// Write one SVG timeline per scenario and an index.html into this directory.
     #[arg(long, value_name = "DIR")]
     timeline: Option<PathBuf>,
+    /// Exit 2 when a cell was skipped because its driver's toolchain or SDK is not
+    /// installed (without it, skipped cells are reported and counted but do not fail the run).
+    #[arg(long)]
+    require_all_drivers: bool,
 }
 
 fn write_outputs(report: &Report, outputs: &Outputs) -> Result<(), String> {
@@ -49,12 +53,15 @@ pub fn finish(report: &Report, outputs: &Outputs) -> Result<(), CliError> {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     print!("{}", report::table::render(report, color));
     write_outputs(report, outputs).map_err(CliError::Setup)?;
+    let skipped = report.cells.iter().filter(|r| r.skipped()).count();
     if report
         .cells
         .iter()
         .any(|r| matches!(r.outcome, CellOutcome::SetupError(_)))
     {
         Err(CliError::CellSetup)
+    } else if skipped > 0 && outputs.require_all_drivers {
+        Err(CliError::DriversMissing(skipped))
     } else if report.passed {
         Ok(())
     } else {

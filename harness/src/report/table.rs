@@ -91,6 +91,14 @@ pub fn render(report: &Report, color: bool) -> String {
                     verdict_cell.add_attribute(comfy_table::Attribute::Bold),
                 ]);
             }
+            CellOutcome::Skipped(s) => {
+                row.extend((0..7).map(|_| TableCell::new("—")));
+                row.push(TableCell::new("○ skipped").fg(Color::Yellow));
+                notes.push(format!(
+                    "○ {} {}: skipped, {}; install it with: {}",
+                    r.scenario, r.cell, s.reason, s.install
+                ));
+            }
             CellOutcome::SetupError(e) | CellOutcome::DriverError(e) => {
                 row.extend((0..7).map(|_| TableCell::new("—")));
                 row.push(TableCell::new("✗ error").fg(Color::Red));
@@ -163,9 +171,15 @@ pub fn render(report: &Report, color: bool) -> String {
             String::new()
         }
     ));
+    let skipped = results.iter().filter(|r| r.skipped()).count();
     out.push_str(&format!(
-        "{passed} passed, {} failed\n",
-        results.len() - passed
+        "{passed} passed, {} failed{}\n",
+        results.len() - passed - skipped,
+        if skipped > 0 {
+            format!(", {skipped} skipped")
+        } else {
+            String::new()
+        }
     ));
     out
 }

@@ -67,7 +67,7 @@ async fn run_cell_inner(
     let mut driver = match driver::start(&cell.driver, setup).await {
         Ok(driver) => driver,
         Err(e) => {
-            result.outcome = CellOutcome::SetupError(e.to_string());
+            result.outcome = CellOutcome::not_started(&e);
             return result;
         }
     };
