@@ -42,8 +42,17 @@ function metadataOptions() {
   return options;
 }
 
+// `logger = true`: AWS.config.logger writes the SDK's log lines to stderr (default: none;
+// EC2MetadataCredentials calls `this.logger.warn` when it extends expired credentials).
+const stderrLogger = {
+  log: (...args) => process.stderr.write(args.join(' ') + '\n'),
+  warn: (...args) => process.stderr.write(args.join(' ') + '\n'),
+};
+
 function newGlobalConfig() {
-  AWS.config = new AWS.Config({ region: settings.region });
+  const options = { region: settings.region };
+  if ((settings.settings || {}).logger === true) options.logger = stderrLogger;
+  AWS.config = new AWS.Config(options);
 }
 
 async function handle(request) {

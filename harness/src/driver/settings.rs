@@ -18,7 +18,8 @@
 //! - `js-v3` ([`JsV3Settings`]): `timeout_ms`, `max_retries` (the IMDS provider's options).
 //! - `boto3-crt`, `aiobotocore`: botocore's settings, as for `boto3`.
 //! - `js-v2` ([`JsV2Settings`]): `timeout_ms`, `connect_timeout_ms`, `max_retries`,
-//!   `ec2_metadata_v1_disabled` (`AWS.EC2MetadataCredentials` options).
+//!   `ec2_metadata_v1_disabled` (`AWS.EC2MetadataCredentials` options), `logger`
+//!   (`AWS.config.logger` set, to stderr).
 //! - `command` ([`CommandSettings`]): `command` (the program and its arguments), no `sdk`.
 //!
 //! A new setting is one field of its SDK's struct (with a value type below that says what
@@ -119,6 +120,11 @@ pub struct JsV2Settings {
     /// `ec2MetadataV1Disabled`: refuse the IMDSv1 fallback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ec2_metadata_v1_disabled: Option<Switch>,
+    /// `AWS.config.logger`: `true` gives the SDK a logger (to the driver's stderr); the
+    /// default is none, and `EC2MetadataCredentials` then throws (`this.logger.warn` on
+    /// null) when it extends expired credentials (ec2_metadata_credentials.js).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logger: Option<Switch>,
 }
 
 /// A driver of your own (`command`): a program speaking the JSON-lines protocol (README
@@ -127,8 +133,9 @@ pub struct JsV2Settings {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandSettings {
-    /// The program and its arguments. A program with a `/` is relative to the scenario
-    /// file's folder; one without is looked up on `PATH`.
+    /// The program and its arguments. A program with a `/`, and any word starting with
+    /// `./` or `../`, is relative to the scenario file's folder; a program without `/` is
+    /// looked up on `PATH`.
     pub command: CommandLine,
 }
 

@@ -46,8 +46,9 @@ pub enum DriverProblem {
 /// The first table whose `sdk` is not `kind[@version]` (at `sdk`) or whose settings its
 /// SDK does not take (at the table).
 ///
-/// A `command` table (no `sdk`) runs its program; a program with a `/` is taken relative
-/// to `dir`, the scenario file's folder.
+/// A `command` table (no `sdk`) runs its program; the program when it has a `/`, and any
+/// word starting with `./` or `../`, is taken relative to `dir`, the scenario file's folder
+/// (the child runs in a temporary `HOME`).
 pub(super) fn read_tables(
     tables: &BTreeMap<String, Spanned<RawDriver>>,
     dir: &Path,
@@ -71,9 +72,12 @@ pub(super) fn read_tables(
             )
         })?;
         if let SdkSettings::Command(c) = &mut settings {
-            if let Some(program) = c.command.0.first_mut() {
-                if program.contains('/') && Path::new(program.as_str()).is_relative() {
-                    *program = dir.join(program.as_str()).display().to_string();
+            for (i, word) in c.command.0.iter_mut().enumerate() {
+                let relative = word.starts_with("./") || word.starts_with("../");
+                if relative
+                    || (i == 0 && word.contains('/') && Path::new(word.as_str()).is_relative())
+                {
+                    *word = dir.join(word.as_str()).display().to_string();
                 }
             }
         }
