@@ -1,9 +1,10 @@
 //! Driver specs: which SDK, which version, which of the SDK's own settings.
 //!
 //! In a scenario's `[matrix] drivers` list a driver is a kind (`rust-sdk`, `boto3`,
-//! `aws-cli`, `js-v3`), optionally with a version (`boto3@1.34.162`, `js-v3@3.26.0`,
-//! `boto3@latest`), or the name of a `[driver.NAME]` table that sets the SDK's own knobs
-//! (see [`super::settings`] for what each SDK takes).
+//! `aws-cli`, `js-v3`, `js-v2`, `aiobotocore`, `boto3-crt`), optionally with a version
+//! (`boto3@1.34.162`, `js-v3@3.26.0`, `boto3@latest`), or the name of a `[driver.NAME]`
+//! table that sets the SDK's own knobs (see [`super::settings`] for what each SDK takes)
+//! or runs a program of the user's (`command = [...]`, kind `command`).
 
 use std::fmt;
 
