@@ -67,6 +67,23 @@ def error_of(exc):
 
 CALL_ID_HEADER = "x-mock-imds-call-id"
 
+REQUIRE_CRT = os.environ.get("IMDS_HARNESS_REQUIRE_CRT") == "1"
+
+
+def record_signers(client, used):
+    """Adds to `used` the class of every signer the client's RequestSigner hands out
+    (observation only: the SDK's own instance is returned), so boto3-crt can check that
+    its calls were really signed by botocore/crt/auth.py."""
+    signer = client._request_signer
+    original = signer.get_auth_instance
+
+    def recorded(*args, **kwargs):
+        auth = original(*args, **kwargs)
+        used.add("%s.%s" % (type(auth).__module__, type(auth).__name__))
+        return auth
+
+    signer.get_auth_instance = recorded
+
 
 class CallId:
     """The id of the call in progress, added to every request the client sends for it
@@ -87,7 +104,7 @@ def main():
     import botocore
 
     sdk = "boto3 %s (botocore %s)" % (boto3.__version__, botocore.__version__)
-    if os.environ.get("IMDS_HARNESS_REQUIRE_CRT") == "1":
+    if REQUIRE_CRT:
         # boto3-crt: botocore must sign through botocore/crt/auth.py, which it does when
         # awscrt imports (botocore/auth.py: `if HAS_CRT: AUTH_TYPE_MAPS.update(CRT_AUTH_TYPE_MAPS)`);
         # requests are signed by the class AUTH_TYPE_MAPS holds for STS's "v4".
@@ -161,6 +178,8 @@ def main():
                     answer({"error": client_error})
                     continue
                 client.meta.events.register("before-send.sts", call_id.add_to)
+                signers = set()
+                record_signers(client, signers)
                 creds = getattr(client._request_signer, "_credentials", None)
                 answer({"ok": True, "credentials_resolved": creds is not None})
             elif op == "call":
@@ -181,6 +200,11 @@ def main():
                     continue
                 finally:
                     call_id.current = None
+                not_crt = sorted(s for s in signers if not s.startswith("botocore.crt.auth."))
+                if REQUIRE_CRT and (not signers or not_crt):
+                    answer({"driver_error": "boto3-crt: the call was signed by %s, not botocore.crt.auth"
+                                            % (not_crt or "no recorded signer")})
+                    continue
                 creds = getattr(client._request_signer, "_credentials", None)
                 key = getattr(creds, "access_key", None) if creds is not None else None
                 answer({"arn": response.get("Arn"), "access_key_id": key})
