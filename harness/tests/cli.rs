@@ -223,3 +223,40 @@ premise = "resolved-during-outage"
     assert!(xml.contains(r#"type="inconclusive""#), "{xml}");
     assert!(!xml.contains("<failure"), "{xml}");
 }
+
+/// The README's `command` example, run as a user would: the scenario named by a relative
+/// path, its `../` words taken relative to the scenario's folder (and made absolute: the
+/// driver runs in its own temporary HOME).
+#[test]
+fn a_command_driver_with_relative_paths_runs_from_a_relative_scenario_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("scenarios")).unwrap();
+    std::fs::create_dir_all(dir.path().join("examples/driver")).unwrap();
+    std::fs::copy(
+        support::root().join("examples/driver/reference_driver.py"),
+        dir.path().join("examples/driver/reference_driver.py"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(support::root().join(".venv"), dir.path().join(".venv")).unwrap();
+    write(
+        &dir.path().join("scenarios"),
+        "mine.toml",
+        &format!(
+            "{}[driver.mine]\ncommand = [\"../.venv/bin/python\", \"../examples/driver/reference_driver.py\"]\n",
+            RUST_ONLY
+                .replace("[\"rust-sdk\"]", "[\"mine\"]")
+                .replace("call-retry", "client-retry")
+        ),
+    );
+    let out = harness()
+        .current_dir(dir.path())
+        .args(["run", "scenarios/mine.toml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("mine: reference botocore 1.43.11"),
+        "{stdout}"
+    );
+}

@@ -72,6 +72,8 @@ pub(super) fn read_tables(
             )
         })?;
         if let SdkSettings::Command(c) = &mut settings {
+            // Absolute: the child runs in its temporary HOME, not in this directory.
+            let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
             for (i, word) in c.command.0.iter_mut().enumerate() {
                 let relative = word.starts_with("./") || word.starts_with("../");
                 if relative

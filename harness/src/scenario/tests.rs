@@ -250,9 +250,16 @@ fn command_tables_are_checked_and_resolved() {
     .unwrap();
     let spec = &s.cells[0].driver;
     assert_eq!(spec.kind, crate::driver::DriverKind::Command);
+    // Absolute (the child runs elsewhere), under the scenario's folder.
+    let here = std::env::current_dir().unwrap().join("dir");
     assert_eq!(
         spec.settings.command().unwrap(),
-        &["dir/./drv", "--flag", "dir/../a.py", "plain"]
+        &[
+            here.join("./drv").display().to_string(),
+            "--flag".to_string(),
+            here.join("../a.py").display().to_string(),
+            "plain".to_string()
+        ]
     );
 
     let e = err(&with("[driver.mine]\ncommand = []\n"));
