@@ -121,6 +121,18 @@ async fn builtin_suite_reproduces_the_boto3_trap_for_every_outage_kind() {
         "the botocore that release shipped with"
     );
 
+    // No cell skipped for a missing driver: this is CI's run of the suite, and it is
+    // `imds-harness run --require-all-drivers` here (scripts/setup installs every driver).
+    let skipped: Vec<String> = results
+        .iter()
+        .filter(|r| r.skipped())
+        .map(|r| format!("{} {}: {:?}", r.scenario, r.cell, r.outcome))
+        .collect();
+    assert!(
+        skipped.is_empty(),
+        "cells skipped (driver not installed): {skipped:#?}"
+    );
+
     // The scenarios' own expectations hold too (what `imds-harness run` exits 0 on).
     for r in &results {
         assert!(r.passed(), "{} {}: {:?}", r.scenario, r.cell, r.outcome);

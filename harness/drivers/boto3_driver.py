@@ -34,7 +34,7 @@ def answer(obj):
     sys.stdout.flush()
 
 
-DRIVER_FILES = ("boto3_driver.py", "loopback_guard.py")
+DRIVER_FILES = ("boto3_driver.py", "aiobotocore_driver.py", "loopback_guard.py")
 
 
 def driver_fault(exc):
@@ -67,6 +67,23 @@ def error_of(exc):
 
 CALL_ID_HEADER = "x-mock-imds-call-id"
 
+REQUIRE_CRT = os.environ.get("IMDS_HARNESS_REQUIRE_CRT") == "1"
+
+
+def record_signers(client, used):
+    """Adds to `used` the class of every signer the client's RequestSigner hands out
+    (observation only: the SDK's own instance is returned), so boto3-crt can check that
+    its calls were really signed by botocore/crt/auth.py."""
+    signer = client._request_signer
+    original = signer.get_auth_instance
+
+    def recorded(*args, **kwargs):
+        auth = original(*args, **kwargs)
+        used.add("%s.%s" % (type(auth).__module__, type(auth).__name__))
+        return auth
+
+    signer.get_auth_instance = recorded
+
 
 class CallId:
     """The id of the call in progress, added to every request the client sends for it
@@ -86,7 +103,24 @@ def main():
     import boto3
     import botocore
 
-    answer({"ready": True, "sdk": "boto3 %s (botocore %s)" % (boto3.__version__, botocore.__version__)})
+    sdk = "boto3 %s (botocore %s)" % (boto3.__version__, botocore.__version__)
+    if REQUIRE_CRT:
+        # boto3-crt: botocore must sign through botocore/crt/auth.py, which it does when
+        # awscrt imports (botocore/auth.py: `if HAS_CRT: AUTH_TYPE_MAPS.update(CRT_AUTH_TYPE_MAPS)`);
+        # requests are signed by the class AUTH_TYPE_MAPS holds for STS's "v4".
+        import botocore.auth
+
+        signer = botocore.auth.AUTH_TYPE_MAPS.get("v4")
+        where = "%s.%s" % (signer.__module__, signer.__name__) if signer else "none"
+        if not where.startswith("botocore.crt.auth."):
+            answer({"driver_error": "boto3-crt: botocore signs v4 with %s, not botocore.crt.auth "
+                                    "(awscrt missing or too old for this botocore?)" % where})
+            return
+        import awscrt
+
+        sdk = "boto3 %s (botocore %s, awscrt %s, signer %s)" % (
+            boto3.__version__, botocore.__version__, awscrt.__version__, where)
+    answer({"ready": True, "sdk": sdk})
 
     session = None
     client = None
@@ -144,6 +178,8 @@ def main():
                     answer({"error": client_error})
                     continue
                 client.meta.events.register("before-send.sts", call_id.add_to)
+                signers = set()
+                record_signers(client, signers)
                 creds = getattr(client._request_signer, "_credentials", None)
                 answer({"ok": True, "credentials_resolved": creds is not None})
             elif op == "call":
@@ -164,6 +200,11 @@ def main():
                     continue
                 finally:
                     call_id.current = None
+                not_crt = sorted(s for s in signers if not s.startswith("botocore.crt.auth."))
+                if REQUIRE_CRT and (not signers or not_crt):
+                    answer({"driver_error": "boto3-crt: the call was signed by %s, not botocore.crt.auth"
+                                            % (not_crt or "no recorded signer")})
+                    continue
                 creds = getattr(client._request_signer, "_credentials", None)
                 # The key as it is, read without the `access_key` property: on
                 # RefreshableCredentials that property refreshes (an IMDS request the

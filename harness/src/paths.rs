@@ -20,6 +20,12 @@ pub fn default_python() -> PathBuf {
     workspace_root().join(".venv").join("bin").join("python")
 }
 
+/// The Python of the workspace's venv `name` (`.venv-crt`, `.venv-aio`: `scripts/setup`
+/// creates them next to `.venv`).
+pub fn venv_python(name: &str) -> PathBuf {
+    workspace_root().join(name).join("bin").join("python")
+}
+
 /// Where environments for other SDK versions are kept: `$IMDS_HARNESS_CACHE`, else
 /// `$XDG_CACHE_HOME/imds-harness`, else `~/.cache/imds-harness`.
 pub fn default_cache() -> PathBuf {

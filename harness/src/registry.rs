@@ -66,13 +66,17 @@ impl Source {
     /// The registry and package of `kind`.
     ///
     /// # Errors
-    /// [`RegistryError::Unsupported`] for `rust-sdk`.
+    /// [`RegistryError::Unsupported`] for `rust-sdk` and `command` (no registry).
     pub fn of(kind: &DriverKind) -> Result<Self, RegistryError> {
         match kind {
-            DriverKind::Boto3 => Ok(Source::PyPi("boto3")),
+            DriverKind::Boto3 | DriverKind::Boto3Crt => Ok(Source::PyPi("boto3")),
+            DriverKind::Aiobotocore => Ok(Source::PyPi("aiobotocore")),
             DriverKind::AwsCli => Ok(Source::PyPi("awscli")),
             DriverKind::JsV3 => Ok(Source::Npm("@aws-sdk/client-sts")),
-            DriverKind::RustSdk => Err(RegistryError::Unsupported(kind.clone())),
+            DriverKind::JsV2 => Ok(Source::Npm("aws-sdk")),
+            DriverKind::RustSdk | DriverKind::Command => {
+                Err(RegistryError::Unsupported(kind.clone()))
+            }
         }
     }
 

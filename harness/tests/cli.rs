@@ -56,7 +56,7 @@ fn validate_accepts_the_builtin_suite() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout)
-        .contains("trap-refuse.toml: ok (4 cells, 3 expectations)"));
+        .contains("trap-refuse.toml: ok (10 cells, 8 expectations)"));
 }
 
 #[test]
@@ -98,23 +98,53 @@ fn exit_status_follows_expectations() {
     );
 }
 
+/// A driver whose toolchain is missing (here: no Python where the venv should be) is a
+/// skip, not a failure: the table, JSON and JUnit (`<skipped>`) say so with the install
+/// command, the summary counts it, the run exits 0 — and 2 under `--require-all-drivers`.
 #[test]
-fn missing_python_is_a_setup_error() {
+fn a_missing_driver_is_skipped_and_require_all_drivers_makes_it_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(
         dir.path(),
         "boto.toml",
-        &RUST_ONLY.replace("[\"rust-sdk\"]", "[\"boto3\"]"),
+        &RUST_ONLY.replace("[\"rust-sdk\"]", "[\"rust-sdk\", \"boto3\"]"),
     );
-    let out = harness()
-        .arg("run")
-        .arg(&path)
-        .arg("--python")
-        .arg(dir.path().join("no-such-python"))
-        .output()
-        .unwrap();
+    let run = |extra: &[&str]| {
+        harness()
+            .arg("run")
+            .arg(&path)
+            .arg("--python")
+            .arg(dir.path().join("no-such-python"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("report.json");
+    let out = run(&[
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("○ skipped"), "{stdout}");
+    assert!(
+        stdout.contains("install it with: ./scripts/setup"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 passed, 0 failed, 1 skipped"), "{stdout}");
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(junit.contains("<skipped"), "{junit}");
+    assert!(junit.contains("./scripts/setup"), "{junit}");
+    let json = std::fs::read_to_string(&json).unwrap();
+    assert!(json.contains("\"skipped\""), "{json}");
+    assert!(json.contains("\"install\""), "{json}");
+
+    let out = run(&["--require-all-drivers"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("run scripts/setup"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--require-all-drivers"));
 }
 
 /// A cell whose premise did not hold is inconclusive — a harness result, never an SDK
@@ -192,4 +222,41 @@ premise = "resolved-during-outage"
     );
     assert!(xml.contains(r#"type="inconclusive""#), "{xml}");
     assert!(!xml.contains("<failure"), "{xml}");
+}
+
+/// The README's `command` example, run as a user would: the scenario named by a relative
+/// path, its `../` words taken relative to the scenario's folder (and made absolute: the
+/// driver runs in its own temporary HOME).
+#[test]
+fn a_command_driver_with_relative_paths_runs_from_a_relative_scenario_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("scenarios")).unwrap();
+    std::fs::create_dir_all(dir.path().join("examples/driver")).unwrap();
+    std::fs::copy(
+        support::root().join("examples/driver/reference_driver.py"),
+        dir.path().join("examples/driver/reference_driver.py"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(support::root().join(".venv"), dir.path().join(".venv")).unwrap();
+    write(
+        &dir.path().join("scenarios"),
+        "mine.toml",
+        &format!(
+            "{}[driver.mine]\ncommand = [\"../.venv/bin/python\", \"../examples/driver/reference_driver.py\"]\n",
+            RUST_ONLY
+                .replace("[\"rust-sdk\"]", "[\"mine\"]")
+                .replace("call-retry", "client-retry")
+        ),
+    );
+    let out = harness()
+        .current_dir(dir.path())
+        .args(["run", "scenarios/mine.toml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("mine: reference botocore 1.43.11"),
+        "{stdout}"
+    );
 }

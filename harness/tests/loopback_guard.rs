@@ -1,6 +1,7 @@
 //! Drivers never reach anything but loopback, even when an SDK ignores the endpoint
 //! settings: the Python guard (boto3 driver, AWS CLI via sitecustomize) and the Node guard
-//! (js-v3 driver) refuse the connection before it is made. `0.0.0.0` stands in for a
+//! (js-v3 and js-v2 drivers, js_support.cjs) refuse the connection before it is made; the
+//! boto3-crt and aiobotocore drivers use the Python one. `0.0.0.0` stands in for a
 //! foreign address: it is not loopback, and if a guard ever failed, Linux would connect it
 //! to this machine, not the network.
 
@@ -105,4 +106,19 @@ async fn boto3_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
 #[tokio::test]
 async fn aws_cli_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
     blocked_call_is_a_driver_error(DriverKind::AwsCli).await;
+}
+
+#[tokio::test]
+async fn js_v2_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
+    blocked_call_is_a_driver_error(DriverKind::JsV2).await;
+}
+
+#[tokio::test]
+async fn aiobotocore_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
+    blocked_call_is_a_driver_error(DriverKind::Aiobotocore).await;
+}
+
+#[tokio::test]
+async fn boto3_crt_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
+    blocked_call_is_a_driver_error(DriverKind::Boto3Crt).await;
 }

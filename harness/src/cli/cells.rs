@@ -91,6 +91,7 @@ fn progress_line(result: &CellResult, done: usize, total: usize) -> String {
         }
         CellOutcome::SetupError(_) => "setup error".into(),
         CellOutcome::DriverError(_) => "driver error".into(),
+        CellOutcome::Skipped(s) => format!("skipped ({}; install: {})", s.reason, s.install),
     };
     format!(
         "[{done}/{total}] {} {}: {what}",

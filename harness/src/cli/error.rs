@@ -14,6 +14,9 @@ pub enum CliError {
     Setup(String),
     /// A cell's driver could not be started (the report says which). Exit 2.
     CellSetup,
+    /// `--require-all-drivers`: this many cells were skipped because their driver is not
+    /// installed (the report says which, and how to install it). Exit 2.
+    DriversMissing(usize),
     /// An expectation did not hold, a cell was inconclusive, or a driver broke mid-run
     /// (the report says which). Exit 1.
     Failed,
@@ -29,7 +32,10 @@ impl CliError {
     /// The process's exit status.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Input(_) | CliError::Setup(_) | CliError::CellSetup => 2,
+            CliError::Input(_)
+            | CliError::Setup(_)
+            | CliError::CellSetup
+            | CliError::DriversMissing(_) => 2,
             CliError::Failed => 1,
             CliError::Interrupted(_) => 130,
             CliError::Status(code) => *code,
@@ -50,6 +56,9 @@ impl CliError {
             CliError::Input(text) => Some(text.clone()),
             CliError::Setup(text) => Some(format!("error: {text}")),
             CliError::Interrupted(note) => note.map(str::to_string),
+            CliError::DriversMissing(n) => Some(format!(
+                "error: {n} cell(s) skipped because their driver is not installed, and --require-all-drivers is set (the report says how to install each)"
+            )),
             CliError::CellSetup | CliError::Failed | CliError::Status(_) => None,
         }
     }

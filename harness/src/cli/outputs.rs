@@ -24,6 +24,10 @@ pub struct Outputs {
     /// with the timelines and each cell's `explain` text beside it.
     #[arg(long, value_name = "DIR")]
     html: Option<PathBuf>,
+    /// Exit 2 when a cell was skipped because its driver's toolchain or SDK is not
+    /// installed (without it, skipped cells are reported and counted but do not fail the run).
+    #[arg(long)]
+    require_all_drivers: bool,
 }
 
 fn write_outputs(report: &Report, outputs: &Outputs, run_date: &str) -> Result<(), String> {
@@ -72,12 +76,15 @@ pub fn finish(report: &Report, outputs: &Outputs, run_date: &str) -> Result<(), 
         report::table::render(report, color, report::terminal::width(tty))
     );
     write_outputs(report, outputs, run_date).map_err(CliError::Setup)?;
+    let skipped = report.cells.iter().filter(|r| r.skipped()).count();
     if report
         .cells
         .iter()
         .any(|r| matches!(r.outcome, CellOutcome::SetupError(_)))
     {
         Err(CliError::CellSetup)
+    } else if skipped > 0 && outputs.require_all_drivers {
+        Err(CliError::DriversMissing(skipped))
     } else if report.passed {
         Ok(())
     } else {

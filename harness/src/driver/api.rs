@@ -60,6 +60,17 @@ pub enum DriverError {
         /// Why.
         message: String,
     },
+    /// The driver's toolchain or SDK is not installed on this machine: its cells are
+    /// reported as skipped (not failed), with the command that installs it.
+    #[error("the {driver} driver is unavailable here ({reason}); install it with: {install}")]
+    Unavailable {
+        /// Which driver.
+        driver: DriverKind,
+        /// What is missing.
+        reason: String,
+        /// The command that installs it.
+        install: String,
+    },
     /// The driver broke its protocol, exited or did not answer in time.
     #[error("{driver} driver failed: {message}{}", stderr_tail(.stderr))]
     Broken {
@@ -119,6 +130,10 @@ pub struct DriverSetup {
     /// The folder whose `node_modules` has the pinned `@aws-sdk/client-sts`
     /// (`harness/drivers/js`, installed by `scripts/setup`).
     pub js_dir: PathBuf,
+    /// The Python of the `boto3-crt` driver: boto3 with awscrt (the project's `.venv-crt`).
+    pub python_crt: PathBuf,
+    /// The Python of the `aiobotocore` driver (the project's `.venv-aio`).
+    pub python_aio: PathBuf,
     /// Where environments for other SDK versions (`boto3@1.34.162`) are created and kept.
     pub cache_dir: PathBuf,
 }
@@ -133,6 +148,8 @@ impl DriverSetup {
                 .join("harness")
                 .join("drivers")
                 .join("js"),
+            python_crt: crate::paths::venv_python(".venv-crt"),
+            python_aio: crate::paths::venv_python(".venv-aio"),
             cache_dir: crate::paths::default_cache(),
             operation_timeout: DEFAULT_OPERATION_TIMEOUT,
         }

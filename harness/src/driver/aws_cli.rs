@@ -58,10 +58,11 @@ impl AwsCliDriver {
         };
         let aws = python.with_file_name("aws");
         if !aws.exists() {
-            return Err(start_err(format!(
-                "no AWS CLI at {}: run scripts/setup (the venv pins awscli)",
-                aws.display()
-            )));
+            return Err(DriverError::Unavailable {
+                driver: DriverKind::AwsCli,
+                reason: format!("no AWS CLI at {}", aws.display()),
+                install: "./scripts/setup (the venv pins awscli)".into(),
+            });
         }
         let home = tempfile::Builder::new()
             .prefix("imds-harness-awscli-")

@@ -3,10 +3,12 @@
 //! `boto3@1.34.162`, `aws-cli@1.33.0` and `js-v3@3.26.0` each get an environment of
 //! their own in the cache (see [`super::api::DriverSetup::cache_dir`]), created on first use
 //! (with a progress line on stderr) and reused afterwards:
-//! - Python: a venv with `boto3==V` (or `awscli==V`) and *the botocore that version
+//! - Python: a venv with `boto3==V` (or `awscli==V`, `boto3[crt]==V`, `aiobotocore==V`)
+//!   and *the botocore that version
 //!   requires* (its lowest allowed botocore: a bare `boto3==1.26.0` would pull a newer
 //!   botocore and test the wrong thing);
-//! - Node: `npm install @aws-sdk/client-sts@V` into its own folder.
+//! - Node: `npm install @aws-sdk/client-sts@V` (or `aws-sdk@V` for `js-v2`) into its
+//!   own folder.
 //!
 //! `@latest` resolves when the environment is created; the report records the version
 //! the driver actually loaded. Creation is serialized within the process.
@@ -28,18 +30,29 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The cached environment of `kind` at `version` (`boto3-V`, `awscli-V`,
-/// `client-sts-V` under the cache directory); `None` for the pinned version (`None`) and
+/// The cached environment of `kind` at `version` (`boto3-V`, `boto3-crt-V`,
+/// `aiobotocore-V`, `awscli-V`, `client-sts-V`, `aws-sdk-V` under the cache directory); `None` for the pinned version (`None`) and
 /// for kinds that take no version.
 pub fn env_dir(kind: &DriverKind, version: Option<&str>, setup: &DriverSetup) -> Option<PathBuf> {
     let version = version?;
     let stem = match kind {
         DriverKind::Boto3 => "boto3",
+        DriverKind::Boto3Crt => "boto3-crt",
+        DriverKind::Aiobotocore => "aiobotocore",
         DriverKind::AwsCli => "awscli",
-        DriverKind::JsV3 => "client-sts",
-        DriverKind::RustSdk => return None,
+        DriverKind::JsV3 | DriverKind::JsV2 => js_dir_name(kind),
+        DriverKind::RustSdk | DriverKind::Command => return None,
     };
     Some(setup.cache_dir.join(format!("{stem}-{version}")))
+}
+
+/// The cache directory stem of a JS kind's versioned environment.
+fn js_dir_name(kind: &DriverKind) -> &'static str {
+    if *kind == DriverKind::JsV2 {
+        "aws-sdk"
+    } else {
+        "client-sts"
+    }
 }
 
 /// True when `kind@version`'s environment is in the cache, complete (created earlier;
@@ -115,7 +128,7 @@ async fn run(cmd: &mut Command, what: &str, kind: &DriverKind) -> Result<(), Dri
     }
 }
 
-/// The Python for `kind` (`boto3` or `aws-cli`) at `version`: the project's venv when
+/// The Python for `kind` (`boto3`, `aws-cli`, `boto3-crt`, `aiobotocore`) at `version`: the project's venv when
 /// `None`, else the cached venv for that version (created now if needed).
 ///
 /// # Errors
@@ -127,15 +140,21 @@ pub async fn python_for(
     setup: &DriverSetup,
 ) -> Result<PathBuf, DriverError> {
     let Some(version) = version else {
-        return Ok(setup.python.clone());
+        return Ok(match kind {
+            DriverKind::Boto3Crt => setup.python_crt.clone(),
+            DriverKind::Aiobotocore => setup.python_aio.clone(),
+            _ => setup.python.clone(),
+        });
     };
-    let package = if kind == DriverKind::AwsCli {
-        "awscli"
-    } else {
-        "boto3"
+    let (package, dir_name) = match kind {
+        DriverKind::AwsCli => ("awscli", "awscli"),
+        // boto3's `crt` extra pulls botocore[crt], i.e. the awscrt that botocore pins.
+        DriverKind::Boto3Crt => ("boto3[crt]", "boto3-crt"),
+        DriverKind::Aiobotocore => ("aiobotocore", "aiobotocore"),
+        _ => ("boto3", "boto3"),
     };
     let dir = env_dir(&kind, Some(version), setup)
-        .unwrap_or_else(|| setup.cache_dir.join(format!("{package}-{version}")));
+        .unwrap_or_else(|| setup.cache_dir.join(format!("{dir_name}-{version}")));
     let python = dir.join("bin").join("python");
     let ready = dir.join(".ready");
     let _creating = CREATING.lock().await;
@@ -172,28 +191,32 @@ pub async fn python_for(
     Ok(python)
 }
 
-/// The folder whose `node_modules` has `@aws-sdk/client-sts` at `version` (the project's
-/// pinned one when `None`).
+/// The folder whose `node_modules` has `kind`'s package (`js-v3`: `@aws-sdk/client-sts`,
+/// `js-v2`: `aws-sdk`) at `version` (the project's pinned one when `None`).
 ///
 /// # Errors
 /// [`DriverError::Start`] when npm cannot install it.
 pub async fn js_dir_for(
+    kind: DriverKind,
     version: Option<&str>,
     setup: &DriverSetup,
 ) -> Result<PathBuf, DriverError> {
     let Some(version) = version else {
         return Ok(setup.js_dir.clone());
     };
-    let kind = DriverKind::JsV3;
-    let dir = env_dir(&kind, Some(version), setup)
-        .unwrap_or_else(|| setup.cache_dir.join(format!("client-sts-{version}")));
+    let package = super::js::package_of(&kind);
+    let dir = env_dir(&kind, Some(version), setup).unwrap_or_else(|| {
+        setup
+            .cache_dir
+            .join(format!("{}-{version}", js_dir_name(&kind)))
+    });
     let ready = dir.join(".ready");
     let _creating = CREATING.lock().await;
     if ready.exists() {
         return Ok(dir);
     }
     eprintln!(
-        "creating an environment for @aws-sdk/client-sts {version} in {} (first use)…",
+        "creating an environment for {package} {version} in {} (first use)…",
         dir.display()
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -215,8 +238,8 @@ pub async fn js_dir_for(
         Command::new(npm)
             .current_dir(&dir)
             .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
-            .arg(format!("@aws-sdk/client-sts@{version}")),
-        &format!("npm install @aws-sdk/client-sts@{version}"),
+            .arg(format!("{package}@{version}")),
+        &format!("npm install {package}@{version}"),
         &kind,
     )
     .await?;

@@ -1,5 +1,7 @@
-//! A driver whose SDK runs in a long-lived child process speaking JSON lines (boto3 in
-//! Python, the JS v3 SDK in Node). The protocol, one JSON object per line each way:
+//! A driver whose SDK runs in a long-lived child process speaking JSON lines (boto3,
+//! boto3-crt, aiobotocore in Python; the JS v3 and v2 SDKs in Node; a user's `command`).
+//! The protocol (README "Bring your own driver" is its user-facing description), one JSON
+//! object per line each way:
 //!
 //! - greeting (child → harness, once): `{"ready": true, "sdk": "boto3 1.43.11 (botocore 1.43.11)"}`
 //! - `{"op": "configure", "imds_endpoint", "sts_endpoint", "region", "settings", "seed"}` →

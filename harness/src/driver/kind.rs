@@ -30,6 +30,21 @@ pub enum DriverKind {
     /// The AWS SDK for JavaScript v3 (`@aws-sdk/client-sts`) in a Node child process.
     #[strum(serialize = "js-v3")]
     JsV3,
+    /// The AWS SDK for JavaScript v2 (npm `aws-sdk`, `AWS.EC2MetadataCredentials`) in a
+    /// Node child process.
+    #[strum(serialize = "js-v2")]
+    JsV2,
+    /// aiobotocore (asyncio botocore, with the botocore it pins) in a Python child process.
+    #[strum(serialize = "aiobotocore")]
+    Aiobotocore,
+    /// boto3 with `awscrt` installed, so botocore signs through `botocore/crt/auth.py`, in
+    /// a Python child process.
+    #[strum(serialize = "boto3-crt")]
+    Boto3Crt,
+    /// Any program speaking the JSON-lines driver protocol (`[driver.NAME] command = [...]`;
+    /// README "Bring your own driver").
+    #[strum(serialize = "command")]
+    Command,
 }
 
 impl DriverKind {

@@ -8,8 +8,9 @@
 //! - [`spec`]: which driver a cell runs (`kind[@version]`, a `[driver.NAME]` table);
 //! - [`settings`]: each SDK's own settings, one typed struct per SDK;
 //! - `rust-sdk` ([`rust_sdk`]): the AWS SDK for Rust in this process;
-//! - `boto3` ([`boto3`]) and `js-v3` ([`js`]): the real SDK in a long-lived child speaking
-//!   JSON lines ([`jsonl`]; `drivers/boto3_driver.py`, `drivers/js_driver.cjs`);
+//! - `boto3`, `boto3-crt`, `aiobotocore` ([`boto3`]) and `js-v3`, `js-v2` ([`js`]): the
+//!   real SDK in a long-lived child speaking JSON lines ([`jsonl`]; `drivers/*_driver.*`);
+//! - `command` ([`command`]): a program of the user's speaking the same protocol;
 //! - `aws-cli` ([`aws_cli`]): one `aws sts get-caller-identity` process per call;
 //! - [`clock`]: the cell clock every driver reads (the Rust SDK's `TimeSource`,
 //!   libfaketime for children).
@@ -24,6 +25,7 @@ pub mod aws_cli;
 pub mod boto3;
 pub mod child;
 pub mod clock;
+pub mod command;
 pub mod envs;
 pub mod js;
 pub mod jsonl;
@@ -50,13 +52,15 @@ pub use spec::DriverSpec;
 pub async fn prepare(spec: &DriverSpec, setup: &DriverSetup) -> Result<(), DriverError> {
     let version = spec.version.as_deref();
     match spec.kind {
-        DriverKind::RustSdk => Ok(()),
-        DriverKind::Boto3 | DriverKind::AwsCli => {
+        DriverKind::RustSdk | DriverKind::Command => Ok(()),
+        DriverKind::Boto3 | DriverKind::AwsCli | DriverKind::Boto3Crt | DriverKind::Aiobotocore => {
             envs::python_for(spec.kind.clone(), version, setup)
                 .await
                 .map(drop)
         }
-        DriverKind::JsV3 => envs::js_dir_for(version, setup).await.map(drop),
+        DriverKind::JsV3 | DriverKind::JsV2 => envs::js_dir_for(spec.kind.clone(), version, setup)
+            .await
+            .map(drop),
     }
 }
 
@@ -64,7 +68,8 @@ pub async fn prepare(spec: &DriverSpec, setup: &DriverSetup) -> Result<(), Drive
 /// environment on first use, spawns the process and waits until the SDK is loaded).
 ///
 /// # Errors
-/// [`DriverError::Start`] when the SDK or its interpreter is missing.
+/// [`DriverError::Unavailable`] when the SDK or its interpreter is not installed (the cell
+/// is skipped); [`DriverError::Start`] when it does not start.
 pub async fn start(spec: &DriverSpec, setup: &DriverSetup) -> Result<Box<dyn Driver>, DriverError> {
     start_with(spec, setup, &[]).await
 }
@@ -83,20 +88,26 @@ pub async fn start_with(
     let version = spec.version.as_deref();
     match spec.kind {
         DriverKind::RustSdk => Ok(Box::new(rust_sdk::RustSdkDriver::new())),
-        DriverKind::Boto3 => {
-            let python = envs::python_for(DriverKind::Boto3, version, setup).await?;
+        DriverKind::Boto3 | DriverKind::Boto3Crt | DriverKind::Aiobotocore => {
+            let python = envs::python_for(spec.kind.clone(), version, setup).await?;
             Ok(Box::new(
-                boto3::start(&python, setup.operation_timeout, env).await?,
+                boto3::start(spec.kind.clone(), &python, setup.operation_timeout, env).await?,
             ))
         }
         DriverKind::AwsCli => {
             let python = envs::python_for(DriverKind::AwsCli, version, setup).await?;
             Ok(Box::new(aws_cli::AwsCliDriver::start(&python, env).await?))
         }
-        DriverKind::JsV3 => {
-            let js_dir = envs::js_dir_for(version, setup).await?;
+        DriverKind::JsV3 | DriverKind::JsV2 => {
+            let js_dir = envs::js_dir_for(spec.kind.clone(), version, setup).await?;
             Ok(Box::new(
-                js::start(&js_dir, setup.operation_timeout, env).await?,
+                js::start(spec.kind.clone(), &js_dir, setup.operation_timeout, env).await?,
+            ))
+        }
+        DriverKind::Command => {
+            let command = spec.settings.command().unwrap_or_default();
+            Ok(Box::new(
+                command::start(command, setup.operation_timeout, env).await?,
             ))
         }
     }

@@ -15,6 +15,11 @@
 //! - `rust-sdk` ([`RustSdkSettings`]): `imds_connect_timeout_ms`, `imds_read_timeout_ms`,
 //!   `imds_max_attempts`.
 //! - `js-v3` ([`JsV3Settings`]): `timeout_ms`, `max_retries` (the IMDS provider's options).
+//! - `boto3-crt`, `aiobotocore`: botocore's settings, as for `boto3`.
+//! - `js-v2` ([`JsV2Settings`]): `timeout_ms`, `connect_timeout_ms`, `max_retries`,
+//!   `ec2_metadata_v1_disabled` (`AWS.EC2MetadataCredentials` options), `logger`
+//!   (`AWS.config.logger` set, to stderr).
+//! - `command` ([`CommandSettings`]): `command` (the program and its arguments), no `sdk`.
 //! - every kind: `clock_offset_s`, seconds the driver's wall clock is ahead of the cell
 //!   clock (negative: behind): the Rust SDK's `TimeSource`, libfaketime for children.
 //!
@@ -39,6 +44,10 @@ pub enum SdkSettings {
     RustSdk(RustSdkSettings),
     /// `js-v3`: the JS v3 IMDS credential provider's options.
     JsV3(JsV3Settings),
+    /// `js-v2`: `AWS.EC2MetadataCredentials`'s options.
+    JsV2(JsV2Settings),
+    /// `command`: the program to run.
+    Command(CommandSettings),
 }
 
 /// botocore's settings (`boto3`, `aws-cli`), by botocore's config names. Each is passed
@@ -102,6 +111,51 @@ pub struct JsV3Settings {
     pub clock_offset_s: Option<SignedSeconds>,
 }
 
+/// The JS v2 SDK's `AWS.EC2MetadataCredentials` options (`js-v2`); defaults from
+/// `aws-sdk/lib/credentials/ec2_metadata_credentials.js` (2.1693.0): 1000 ms timeout,
+/// 1000 ms connect timeout, 3 retries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsV2Settings {
+    /// `httpOptions.timeout`: per IMDS request, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<Count>,
+    /// `httpOptions.connectTimeout`: per IMDS connection, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_ms: Option<Count>,
+    /// `maxRetries`: retries per IMDS request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<Count>,
+    /// `ec2MetadataV1Disabled`: refuse the IMDSv1 fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ec2_metadata_v1_disabled: Option<Switch>,
+    /// `AWS.config.logger`: `true` gives the SDK a logger (to the driver's stderr); the
+    /// default is none, and `EC2MetadataCredentials` then throws (`this.logger.warn` on
+    /// null) when it extends expired credentials (ec2_metadata_credentials.js).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logger: Option<Switch>,
+    /// Seconds this driver's wall clock is ahead of the cell clock (negative: behind),
+    /// through libfaketime (not an SDK option).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_s: Option<SignedSeconds>,
+}
+
+/// A driver of your own (`command`): a program speaking the JSON-lines protocol (README
+/// "Bring your own driver"), run with the same sanitised environment, timeouts and
+/// process-group kill as the built-in child drivers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSettings {
+    /// The program and its arguments. A program with a `/`, and any word starting with
+    /// `./` or `../`, is relative to the scenario file's folder; a program without `/` is
+    /// looked up on `PATH`.
+    pub command: CommandLine,
+    /// Seconds this driver's wall clock is ahead of the cell clock (negative: behind),
+    /// through libfaketime (not a protocol message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_s: Option<SignedSeconds>,
+}
+
 /// A setting that a `[driver.NAME]` table could not give its SDK.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingError {
@@ -114,6 +168,14 @@ pub enum SettingError {
         key: String,
         /// Every setting the SDK takes, in the struct's order.
         accepted: &'static [&'static str],
+    },
+    /// A setting the SDK needs that the table does not give.
+    #[error("`{kind}` needs the setting `{key}`")]
+    Missing {
+        /// The SDK.
+        kind: DriverKind,
+        /// The setting's name.
+        key: String,
     },
     /// A value of the wrong type or range.
     #[error("`{key}` must be {want}, not {value}")]
@@ -139,9 +201,14 @@ impl SdkSettings {
     /// No settings: the SDK's own defaults.
     pub fn defaults(kind: &DriverKind) -> Self {
         match kind {
-            DriverKind::Boto3 | DriverKind::AwsCli => Self::Botocore(BotocoreSettings::default()),
+            DriverKind::Boto3
+            | DriverKind::AwsCli
+            | DriverKind::Boto3Crt
+            | DriverKind::Aiobotocore => Self::Botocore(BotocoreSettings::default()),
             DriverKind::RustSdk => Self::RustSdk(RustSdkSettings::default()),
             DriverKind::JsV3 => Self::JsV3(JsV3Settings::default()),
+            DriverKind::JsV2 => Self::JsV2(JsV2Settings::default()),
+            DriverKind::Command => Self::Command(CommandSettings::default()),
         }
     }
 
@@ -165,12 +232,21 @@ impl SdkSettings {
                     accepted,
                 },
                 DeError::Invalid { key, want, value } => SettingError::Invalid { key, want, value },
+                DeError::Missing { key } => SettingError::Missing {
+                    kind: kind.clone(),
+                    key,
+                },
             })
         }
         Ok(match kind {
-            DriverKind::Boto3 | DriverKind::AwsCli => Self::Botocore(read(kind, table)?),
+            DriverKind::Boto3
+            | DriverKind::AwsCli
+            | DriverKind::Boto3Crt
+            | DriverKind::Aiobotocore => Self::Botocore(read(kind, table)?),
             DriverKind::RustSdk => Self::RustSdk(read(kind, table)?),
             DriverKind::JsV3 => Self::JsV3(read(kind, table)?),
+            DriverKind::JsV2 => Self::JsV2(read(kind, table)?),
+            DriverKind::Command => Self::Command(read(kind, table)?),
         })
     }
 
@@ -178,7 +254,7 @@ impl SdkSettings {
     pub fn botocore_env(&self) -> Vec<(&'static str, String)> {
         match self {
             Self::Botocore(s) => s.env(),
-            Self::RustSdk(_) | Self::JsV3(_) => Vec::new(),
+            Self::RustSdk(_) | Self::JsV3(_) | Self::JsV2(_) | Self::Command(_) => Vec::new(),
         }
     }
 
@@ -189,6 +265,8 @@ impl SdkSettings {
             Self::Botocore(s) => s.clock_offset_s,
             Self::RustSdk(s) => s.clock_offset_s,
             Self::JsV3(s) => s.clock_offset_s,
+            Self::JsV2(s) => s.clock_offset_s,
+            Self::Command(s) => s.clock_offset_s,
         };
         mock_imds::SignedDuration::from_secs(secs.map_or(0, |s| s.0))
     }
@@ -199,6 +277,8 @@ impl SdkSettings {
             Self::Botocore(s) => s.clock_offset_s.is_some(),
             Self::RustSdk(s) => s.clock_offset_s.is_some(),
             Self::JsV3(s) => s.clock_offset_s.is_some(),
+            Self::JsV2(s) => s.clock_offset_s.is_some(),
+            Self::Command(s) => s.clock_offset_s.is_some(),
         }
     }
 
@@ -206,7 +286,15 @@ impl SdkSettings {
     pub fn rust_sdk(&self) -> RustSdkSettings {
         match self {
             Self::RustSdk(s) => s.clone(),
-            Self::Botocore(_) | Self::JsV3(_) => RustSdkSettings::default(),
+            _ => RustSdkSettings::default(),
+        }
+    }
+
+    /// The program of a `command` driver (`None` for the built-in SDKs).
+    pub fn command(&self) -> Option<&[String]> {
+        match self {
+            Self::Command(c) => Some(&c.command.0),
+            _ => None,
         }
     }
 }
@@ -356,7 +444,34 @@ impl SettingValue for RetryMode {
     }
 }
 
-deserialize_via_toml!(Seconds, Count, SignedSeconds, Switch, RetryMode);
+/// A program and its arguments: a non-empty array of strings, the first not empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct CommandLine(pub Vec<String>);
+
+impl SettingValue for CommandLine {
+    const WANT: &'static str =
+        "an array of strings, the program first (e.g. [\"python3\", \"my_driver.py\"])";
+    fn from_toml(value: &toml::Value) -> Option<Self> {
+        let words: Option<Vec<String>> = value
+            .as_array()?
+            .iter()
+            .map(|w| w.as_str().map(str::to_string))
+            .collect();
+        words
+            .filter(|w| w.first().is_some_and(|p| !p.is_empty()))
+            .map(Self)
+    }
+}
+
+deserialize_via_toml!(
+    Seconds,
+    Count,
+    SignedSeconds,
+    Switch,
+    RetryMode,
+    CommandLine
+);
 
 // ---- a table's keys as a serde map, with errors that name the key -----------------
 
@@ -372,6 +487,9 @@ enum DeError {
         want: String,
         value: String,
     },
+    Missing {
+        key: String,
+    },
 }
 
 impl std::fmt::Display for DeError {
@@ -379,6 +497,7 @@ impl std::fmt::Display for DeError {
         match self {
             DeError::Unknown { key, .. } => write!(f, "unknown setting `{key}`"),
             DeError::Invalid { key, want, .. } => write!(f, "`{key}` must be {want}"),
+            DeError::Missing { key } => write!(f, "missing setting `{key}`"),
         }
     }
 }
@@ -392,6 +511,12 @@ impl serde::de::Error for DeError {
             key: String::new(),
             want: msg.to_string(),
             value: String::new(),
+        }
+    }
+
+    fn missing_field(field: &'static str) -> Self {
+        DeError::Missing {
+            key: field.to_string(),
         }
     }
 

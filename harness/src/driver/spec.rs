@@ -1,9 +1,10 @@
 //! Driver specs: which SDK, which version, which of the SDK's own settings.
 //!
 //! In a scenario's `[matrix] drivers` list a driver is a kind (`rust-sdk`, `boto3`,
-//! `aws-cli`, `js-v3`), optionally with a version (`boto3@1.34.162`, `js-v3@3.26.0`,
-//! `boto3@latest`), or the name of a `[driver.NAME]` table that sets the SDK's own knobs
-//! (see [`super::settings`] for what each SDK takes).
+//! `aws-cli`, `js-v3`, `js-v2`, `aiobotocore`, `boto3-crt`), optionally with a version
+//! (`boto3@1.34.162`, `js-v3@3.26.0`, `boto3@latest`), or the name of a `[driver.NAME]`
+//! table that sets the SDK's own knobs (see [`super::settings`] for what each SDK takes)
+//! or runs a program of the user's (`command = [...]`, kind `command`).
 
 use std::fmt;
 
@@ -57,6 +58,9 @@ pub enum SdkError {
         /// The version as written.
         version: String,
     },
+    /// `command` runs the program of a `[driver.NAME]` table; it has no version.
+    #[error("the command driver runs a program of yours: give it a table, `[driver.NAME] command = [\"prog\", \"arg\"]`, and put NAME in the matrix")]
+    CommandNeedsTable,
     /// `rust-sdk` is the SDK this binary was built with.
     #[error("the rust-sdk driver runs the AWS SDK for Rust this binary was built with; it takes no @version")]
     RustSdkVersion,
@@ -84,6 +88,9 @@ pub fn parse_sdk(text: &str) -> Result<(DriverKind, Option<String>), SdkError> {
         }
         if kind == DriverKind::RustSdk {
             return Err(SdkError::RustSdkVersion);
+        }
+        if kind == DriverKind::Command {
+            return Err(SdkError::CommandNeedsTable);
         }
     }
     Ok((kind, version.map(str::to_string)))
@@ -122,7 +129,16 @@ mod tests {
     fn kinds_have_one_name_each() {
         assert_eq!(
             DriverKind::NAMES,
-            &["rust-sdk", "boto3", "aws-cli", "js-v3"]
+            &[
+                "rust-sdk",
+                "boto3",
+                "aws-cli",
+                "js-v3",
+                "js-v2",
+                "aiobotocore",
+                "boto3-crt",
+                "command"
+            ]
         );
         for name in DriverKind::NAMES {
             assert_eq!(name.parse::<DriverKind>().unwrap().to_string(), *name);

@@ -133,6 +133,12 @@ pub fn diagnose(cell: &CellResult) -> String {
         CellOutcome::Ran(run) => run,
         CellOutcome::SetupError(e) => return format!("the driver could not start: {e}"),
         CellOutcome::DriverError(e) => return format!("the driver broke during the run: {e}"),
+        CellOutcome::Skipped(s) => {
+            return format!(
+                "skipped: the driver is not installed here ({}); install it with: {}",
+                s.reason, s.install
+            )
+        }
     };
     if !run.inconclusive.is_empty() {
         return format!(

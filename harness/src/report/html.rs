@@ -203,7 +203,7 @@ fn cell_title(cell: &CellResult, outcome: &Outcome) -> String {
                 let _ = write!(title, "\n? {w}");
             }
         }
-        Outcome::Error { message } => {
+        Outcome::Error { message } | Outcome::Skipped { why: message } => {
             let _ = write!(title, "\n{}", message.chars().take(300).collect::<String>());
         }
         _ => {}
@@ -291,13 +291,14 @@ pub fn render(report: &Report, info: &PageInfo) -> String {
     };
     let _ = writeln!(
         out,
-        r#"<p class="meta">Run <span id="run-date">{}</span> · {seed_text} · {} cells: {} rode through, {} recovered, {} not recovered, {} untested, {} inconclusive, {} driver errors · {}</p>"#,
+        r#"<p class="meta">Run <span id="run-date">{}</span> · {seed_text} · {} cells: {} rode through, {} recovered, {} not recovered, {} untested, {} skipped, {} inconclusive, {} driver errors · {}</p>"#,
         escape(&info.run_date),
         report.cells.len(),
         count("rode-through"),
         count("recovered"),
         count("not-recovered"),
         count("untested"),
+        count("skipped"),
         count("inconclusive"),
         count("error"),
         if report.passed {
@@ -318,6 +319,7 @@ pub fn render(report: &Report, info: &PageInfo) -> String {
          <span class=\"cell o-recovered\">recovered</span> calls failed, then one was accepted by STS after the outage (time from its end to it) \
          <span class=\"cell o-not-recovered\">not recovered</span> no call accepted after an outage (the SDK's error names) \
          <span class=\"cell o-untested\">untested</span> no call met the outage, or none came after it \
+         <span class=\"cell o-skipped\">skipped</span> the driver is not installed here \
          <span class=\"cell o-inconclusive\">inconclusive</span> the run could not carry a verdict \
          <span class=\"cell o-error\">driver error</span>. Click a strategy for the scenario's timeline; \
          \u{201c}explain\u{201d} for the cell's events and diagnosis.</p>\n",

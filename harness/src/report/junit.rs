@@ -65,6 +65,13 @@ fn test_case(cell: &CellResult) -> TestCase {
             out.push_str(&explain::timeline_text(&run.timeline));
             (status, end, out)
         }
+        CellOutcome::Skipped(s) => {
+            let mut status = TestCaseStatus::skipped();
+            status
+                .set_message(format!("{}; install it with: {}", s.reason, s.install))
+                .set_type("driver-unavailable");
+            (status, Duration::ZERO, String::new())
+        }
         CellOutcome::SetupError(e) | CellOutcome::DriverError(e) => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             status.set_message(e.clone()).set_type(match cell.outcome {

@@ -64,7 +64,7 @@ impl Report {
     pub fn new(scenarios: &[Scenario], cells: &[CellResult]) -> Self {
         Self {
             schema_version: SCHEMA_VERSION,
-            passed: cells.iter().all(CellResult::passed),
+            passed: cells.iter().all(CellResult::passed_or_skipped),
             scenarios: scenarios.iter().map(ScenarioSummary::from).collect(),
             cells: cells.to_vec(),
         }
@@ -95,7 +95,7 @@ impl Report {
         cells.sort_by_key(|c| (order(c), c.index));
         Self {
             schema_version: SCHEMA_VERSION,
-            passed: cells.iter().all(CellResult::passed),
+            passed: cells.iter().all(CellResult::passed_or_skipped),
             scenarios,
             cells,
         }
@@ -163,6 +163,34 @@ pub enum CellOutcome {
     SetupError(String),
     /// The driver crashed, hung or broke its protocol during the run.
     DriverError(String),
+    /// The driver's toolchain or SDK is not installed here: the cell did not run and
+    /// carries no verdict (`imds-harness run --require-all-drivers` makes it exit 2).
+    Skipped(Skip),
+}
+
+/// Why a cell was skipped, and how to make it run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skip {
+    /// What is missing, e.g. `no aws-sdk in harness/drivers/js/node_modules`.
+    pub reason: String,
+    /// The command that installs it, e.g. `./scripts/setup`.
+    pub install: String,
+}
+
+impl CellOutcome {
+    /// The outcome of a driver that could not start: [`CellOutcome::Skipped`] for
+    /// [`crate::driver::DriverError::Unavailable`], else [`CellOutcome::SetupError`].
+    pub fn not_started(error: &crate::driver::DriverError) -> Self {
+        match error {
+            crate::driver::DriverError::Unavailable {
+                reason, install, ..
+            } => CellOutcome::Skipped(Skip {
+                reason: reason.clone(),
+                install: install.clone(),
+            }),
+            other => CellOutcome::SetupError(other.to_string()),
+        }
+    }
 }
 
 impl CellResult {
@@ -171,6 +199,17 @@ impl CellResult {
     pub fn passed(&self) -> bool {
         matches!(&self.outcome, CellOutcome::Ran(run)
             if run.inconclusive.is_empty() && run.checks.iter().all(|c| c.failures.is_empty()))
+    }
+
+    /// True when the cell was skipped (its driver is not installed here).
+    pub fn skipped(&self) -> bool {
+        matches!(self.outcome, CellOutcome::Skipped(_))
+    }
+
+    /// Passed, or skipped: what a run's overall `passed` counts (a skip fails a run only
+    /// under `--require-all-drivers`).
+    pub fn passed_or_skipped(&self) -> bool {
+        self.passed() || self.skipped()
     }
 
     /// Why the cell is inconclusive (empty when it is not, or did not run).

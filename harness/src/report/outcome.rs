@@ -37,6 +37,11 @@ pub enum Outcome {
         /// Why.
         why: Vec<String>,
     },
+    /// The driver's toolchain or SDK is not installed here: no run.
+    Skipped {
+        /// What is missing, and the command that installs it.
+        why: String,
+    },
     /// The driver could not start, crashed, hung or broke its protocol.
     Error {
         /// The driver's error.
@@ -53,6 +58,7 @@ impl Outcome {
             Outcome::Recovered { .. } => "recovered",
             Outcome::NotRecovered { .. } => "not-recovered",
             Outcome::Untested => "untested",
+            Outcome::Skipped { .. } => "skipped",
             Outcome::Inconclusive { .. } => "inconclusive",
             Outcome::Error { .. } => "error",
         }
@@ -82,6 +88,7 @@ impl fmt::Display for Outcome {
                 write!(f, "not recovered ({})", error_kinds.join(", "))
             }
             Outcome::Untested => f.write_str("untested"),
+            Outcome::Skipped { .. } => f.write_str("skipped"),
             Outcome::Inconclusive { .. } => f.write_str("inconclusive"),
             Outcome::Error { .. } => f.write_str("driver error"),
         }
@@ -99,6 +106,11 @@ impl fmt::Display for Outcome {
 pub fn cell_outcome(cell: &CellResult) -> Outcome {
     let run = match &cell.outcome {
         CellOutcome::Ran(run) => run,
+        CellOutcome::Skipped(skip) => {
+            return Outcome::Skipped {
+                why: format!("{}; install it with: {}", skip.reason, skip.install),
+            }
+        }
         CellOutcome::SetupError(message) | CellOutcome::DriverError(message) => {
             return Outcome::Error {
                 message: message.clone(),

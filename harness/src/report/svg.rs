@@ -327,6 +327,15 @@ pub fn scenario_svg(scenario: &ScenarioSummary, cells: &[&CellResult]) -> String
                     }
                 }
             }
+            CellOutcome::Skipped(s) => {
+                let _ = writeln!(
+                    svg,
+                    r##"<text x="{LEFT}" y="{:.1}" fill="#8a6d3b">skipped: {} (install: {})</text>"##,
+                    mid + 4.0,
+                    escape(&s.reason),
+                    escape(&s.install)
+                );
+            }
             CellOutcome::SetupError(e) | CellOutcome::DriverError(e) => {
                 let _ = writeln!(
                     svg,

@@ -120,6 +120,15 @@ fn rows(report: &Report, notes: &mut Vec<String>) -> Vec<Row> {
                     verdict.to_string(),
                 ]);
             }
+            CellOutcome::Skipped(s) => {
+                columns.extend((0..7).map(|_| "—".to_string()));
+                columns.push("○ skipped".to_string());
+                color = Some(Color::Yellow);
+                notes.push(format!(
+                    "○ {} {}: skipped, {}; install it with: {}",
+                    r.scenario, r.cell, s.reason, s.install
+                ));
+            }
             CellOutcome::SetupError(e) | CellOutcome::DriverError(e) => {
                 columns.extend((0..7).map(|_| "—".to_string()));
                 columns.push("✗ error".to_string());
@@ -292,9 +301,15 @@ pub fn render(report: &Report, color: bool, width: Option<usize>) -> String {
             String::new()
         }
     ));
+    let skipped = results.iter().filter(|r| r.skipped()).count();
     out.push_str(&format!(
-        "{passed} passed, {} failed\n",
-        results.len() - passed
+        "{passed} passed, {} failed{}\n",
+        results.len() - passed - skipped,
+        if skipped > 0 {
+            format!(", {skipped} skipped")
+        } else {
+            String::new()
+        }
     ));
     out
 }

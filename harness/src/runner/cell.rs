@@ -82,7 +82,7 @@ async fn run_cell_inner(
     let mut driver = match driver::start_with(&cell.driver, setup, &cell_clock.child_env()).await {
         Ok(driver) => driver,
         Err(e) => {
-            result.outcome = CellOutcome::SetupError(e.to_string());
+            result.outcome = CellOutcome::not_started(&e);
             return result;
         }
     };

@@ -111,7 +111,7 @@ pub async fn run_planned(
 ) -> Vec<CellResult> {
     // Create every SDK environment first, one at a time; a failure shows up as the
     // setup error of each cell that needs it.
-    let mut prepared: Vec<(DriverSpec, Result<(), String>)> = Vec::new();
+    let mut prepared: Vec<(DriverSpec, Result<(), CellOutcome>)> = Vec::new();
     for planned in &cells {
         if !prepared
             .iter()
@@ -119,7 +119,7 @@ pub async fn run_planned(
         {
             let outcome = driver::prepare(&planned.cell.driver, &options.setup)
                 .await
-                .map_err(|e| e.to_string());
+                .map_err(|e| CellOutcome::not_started(&e));
             prepared.push((planned.cell.driver.clone(), outcome));
         }
     }
@@ -155,7 +155,7 @@ pub async fn run_planned(
                     strategy: planned.cell.strategy.clone(),
                     sdk_version: None,
                     wall: Duration::ZERO,
-                    outcome: CellOutcome::SetupError(e),
+                    outcome: e,
                 },
                 None => run_cell_with(&planned.scenario, &planned.cell, &setup, &gate).await,
             };

@@ -5,6 +5,7 @@
 //! settings ([`crate::driver::settings`]).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use toml::Spanned;
 
@@ -28,6 +29,9 @@ pub enum DriverProblem {
         /// What is wrong with the setting.
         error: SettingError,
     },
+    /// A table with neither `sdk` nor `command`.
+    #[error("[driver.{0}] needs `sdk = \"kind[@version]\"` (one of {names}) or `command = [\"prog\", \"arg\"]` (a driver of your own)", names = DriverKind::NAMES.join(", "))]
+    NoSdk(String),
     /// A matrix name that is neither a table nor a kind.
     #[error(transparent)]
     Unknown(Unknown),
@@ -41,15 +45,24 @@ pub enum DriverProblem {
 /// # Errors
 /// The first table whose `sdk` is not `kind[@version]` (at `sdk`) or whose settings its
 /// SDK does not take (at the table).
+///
+/// A `command` table (no `sdk`) runs its program; the program when it has a `/`, and any
+/// word starting with `./` or `../`, is taken relative to `dir`, the scenario file's folder
+/// (the child runs in a temporary `HOME`).
 pub(super) fn read_tables(
     tables: &BTreeMap<String, Spanned<RawDriver>>,
+    dir: &Path,
 ) -> Result<BTreeMap<String, DriverSpec>, At<DriverProblem>> {
     let mut specs = BTreeMap::new();
     for (name, spanned) in tables {
         let d = spanned.get_ref();
-        let (kind, version) = parse_sdk(d.sdk.get_ref())
-            .map_err(|e| At::new(d.sdk.span(), DriverProblem::TableSdk(e)))?;
-        let settings = SdkSettings::from_table(&kind, &d.settings).map_err(|error| {
+        let (kind, version) = match &d.sdk {
+            Some(sdk) => parse_sdk(sdk.get_ref())
+                .map_err(|e| At::new(sdk.span(), DriverProblem::TableSdk(e)))?,
+            None if d.settings.contains_key("command") => (DriverKind::Command, None),
+            None => return Err(At::new(spanned.span(), DriverProblem::NoSdk(name.clone()))),
+        };
+        let mut settings = SdkSettings::from_table(&kind, &d.settings).map_err(|error| {
             At::new(
                 spanned.span(),
                 DriverProblem::Setting {
@@ -58,6 +71,18 @@ pub(super) fn read_tables(
                 },
             )
         })?;
+        if let SdkSettings::Command(c) = &mut settings {
+            // Absolute: the child runs in its temporary HOME, not in this directory.
+            let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+            for (i, word) in c.command.0.iter_mut().enumerate() {
+                let relative = word.starts_with("./") || word.starts_with("../");
+                if relative
+                    || (i == 0 && word.contains('/') && Path::new(word.as_str()).is_relative())
+                {
+                    *word = dir.join(word.as_str()).display().to_string();
+                }
+            }
+        }
         specs.insert(
             name.clone(),
             DriverSpec {
@@ -85,6 +110,10 @@ pub(super) fn resolve(
         return Ok(spec.clone());
     }
     match parse_sdk(name.get_ref()) {
+        Ok((DriverKind::Command, _)) => Err(At::new(
+            name.span(),
+            DriverProblem::Sdk(SdkError::CommandNeedsTable),
+        )),
         Ok((kind, version)) => Ok(DriverSpec {
             name: name.get_ref().clone(),
             settings: SdkSettings::defaults(&kind),

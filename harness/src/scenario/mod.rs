@@ -205,7 +205,8 @@ pub fn parse_with_seed(
     let (schedule, generators) =
         schedule::read(&raw.schedule, &raw.generate, seed).map_err(|e| loc.at(e))?;
     let strategies = strategy::read(&raw.strategy).map_err(|e| loc.at(e))?;
-    let drivers = driver::read_tables(&raw.driver).map_err(|e| loc.at(e))?;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let drivers = driver::read_tables(&raw.driver, dir).map_err(|e| loc.at(e))?;
     let cells = matrix::cells(&raw.matrix, &strategies, &drivers).map_err(|e| loc.at(e))?;
     let expectations = expect::read(raw.expect, &raw.matrix, &strategies, &cells, &schedule)
         .map_err(|e| loc.at(e))?;

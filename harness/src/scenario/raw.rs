@@ -104,7 +104,8 @@ pub struct RawBackoff {
 /// [`crate::driver::SdkSettings::from_table`] reads once the kind is known.
 #[derive(Deserialize)]
 pub struct RawDriver {
-    pub sdk: Spanned<String>,
+    /// `kind[@version]`; absent for a `command` table.
+    pub sdk: Option<Spanned<String>>,
     #[serde(flatten)]
     pub settings: BTreeMap<String, toml::Value>,
 }

@@ -269,3 +269,57 @@ fn generators_expand_with_the_seed() {
     let e = err(&text.replace("[\"100ms\", \"300ms\"]\nup", "[\"300ms\", \"100ms\"]\nup"));
     assert!(e.contains("MIN no larger than MAX"), "{e}");
 }
+
+/// `command` tables: no `sdk`, a non-empty array of strings; `./` words relative to the
+/// scenario file; mistakes are one line at the table, naming what is accepted.
+#[test]
+fn command_tables_are_checked_and_resolved() {
+    let with = |table: &str| {
+        format!(
+            "[matrix]\ndrivers = [\"mine\"]\nstrategies = [\"call-retry\"]\n[strategy.call-retry]\nattempts = 2\ninterval = \"100ms\"\n{table}"
+        )
+    };
+    let s = parse(
+        Path::new("dir/x.toml"),
+        &with("[driver.mine]\ncommand = [\"./drv\", \"--flag\", \"../a.py\", \"plain\"]\n"),
+    )
+    .unwrap();
+    let spec = &s.cells[0].driver;
+    assert_eq!(spec.kind, crate::driver::DriverKind::Command);
+    // Absolute (the child runs elsewhere), under the scenario's folder.
+    let here = std::env::current_dir().unwrap().join("dir");
+    assert_eq!(
+        spec.settings.command().unwrap(),
+        &[
+            here.join("./drv").display().to_string(),
+            "--flag".to_string(),
+            here.join("../a.py").display().to_string(),
+            "plain".to_string()
+        ]
+    );
+
+    let e = err(&with("[driver.mine]\ncommand = []\n"));
+    assert!(
+        e.starts_with(
+            "s/x.toml:7:1: [driver.mine]: `command` must be an array of strings, the program first"
+        ),
+        "{e}"
+    );
+    let e = err(&with("[driver.mine]\ncommand = \"python3 d.py\"\n"));
+    assert!(e.contains("`command` must be an array of strings"), "{e}");
+    let e = err(&with("[driver.mine]\ntimeout_ms = 5\n"));
+    assert!(
+        e.starts_with("s/x.toml:7:1: [driver.mine] needs `sdk = \"kind[@version]\"`")
+            && e.contains("or `command = [\"prog\", \"arg\"]`"),
+        "{e}"
+    );
+    let e = err(&with("[driver.mine]\ncommand = [\"d\"]\nsdk = \"js-v2\"\n"));
+    assert!(e.contains("`js-v2` has no setting `command`; it takes `timeout_ms`, `connect_timeout_ms`, `max_retries`, `ec2_metadata_v1_disabled`, `logger`"), "{e}");
+    let e = err(&with("[driver.mine]\nsdk = \"command\"\n"));
+    assert!(e.contains("`command` needs the setting `command`"), "{e}");
+    let e = err(&with("").replace("[\"mine\"]", "[\"command\"]"));
+    assert!(
+        e.contains("the command driver runs a program of yours"),
+        "{e}"
+    );
+}
