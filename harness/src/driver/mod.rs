@@ -10,7 +10,9 @@
 //! - `rust-sdk` ([`rust_sdk`]): the AWS SDK for Rust in this process;
 //! - `boto3` ([`boto3`]) and `js-v3` ([`js`]): the real SDK in a long-lived child speaking
 //!   JSON lines ([`jsonl`]; `drivers/boto3_driver.py`, `drivers/js_driver.cjs`);
-//! - `aws-cli` ([`aws_cli`]): one `aws sts get-caller-identity` process per call.
+//! - `aws-cli` ([`aws_cli`]): one `aws sts get-caller-identity` process per call;
+//! - `go-v2`, `go-v1` ([`go`]) and `ruby` ([`ruby`]): the Go SDKs (a program built once
+//!   from `drivers/go/`) and the Ruby SDK, Debian's single versions, speaking JSON lines.
 //!
 //! Children run with a sanitised environment ([`child`]) and refuse any non-loopback
 //! connection; other SDK versions get environments of their own ([`envs`]). This file only
@@ -22,11 +24,15 @@ pub mod aws_cli;
 pub mod boto3;
 pub mod child;
 pub mod envs;
+pub mod go;
 pub mod js;
 pub mod jsonl;
 pub mod kind;
+pub mod ruby;
 pub mod rust_sdk;
 pub mod settings;
+pub mod settings_go;
+pub mod settings_ruby;
 pub mod spec;
 
 pub use api::{
@@ -54,6 +60,8 @@ pub async fn prepare(spec: &DriverSpec, setup: &DriverSetup) -> Result<(), Drive
                 .map(drop)
         }
         DriverKind::JsV3 => envs::js_dir_for(version, setup).await.map(drop),
+        DriverKind::GoV2 | DriverKind::GoV1 => go::build(&spec.kind, setup).await.map(drop),
+        DriverKind::Ruby => Ok(()),
     }
 }
 
@@ -80,5 +88,7 @@ pub async fn start(spec: &DriverSpec, setup: &DriverSetup) -> Result<Box<dyn Dri
             let js_dir = envs::js_dir_for(version, setup).await?;
             Ok(Box::new(js::start(&js_dir, setup.operation_timeout).await?))
         }
+        DriverKind::GoV2 | DriverKind::GoV1 => Ok(Box::new(go::start(&spec.kind, setup).await?)),
+        DriverKind::Ruby => Ok(Box::new(ruby::start(setup).await?)),
     }
 }

@@ -16,6 +16,12 @@
 //!   `imds_max_attempts`, `clock_offset_s` (seconds the SDK's clock is ahead, negative
 //!   for behind).
 //! - `js-v3` ([`JsV3Settings`]): `timeout_ms`, `max_retries` (the IMDS provider's options).
+//! - `go-v2` ([`GoV2Settings`], in [`super::settings_go`]): `retry_max_attempts`,
+//!   `retry_mode` (`standard`|`adaptive`); `go-v1` ([`GoV1Settings`]): `max_retries`,
+//!   `http_timeout_ms`.
+//! - `ruby` ([`RubySettings`], in [`super::settings_ruby`]):
+//!   `instance_profile_credentials_retries`, `instance_profile_credentials_timeout` (s),
+//!   `retry_limit`, `retry_mode` (`legacy`|`standard`|`adaptive`), `max_attempts`.
 //!
 //! A new setting is one field of its SDK's struct (with a value type below that says what
 //! it accepts); a new SDK is one struct and one [`SdkSettings`] variant. Child drivers
@@ -27,6 +33,8 @@ use serde::de::{DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::kind::DriverKind;
+pub use super::settings_go::{GoV1Settings, GoV2Settings};
+pub use super::settings_ruby::RubySettings;
 
 /// The settings of one driver, typed by its SDK.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,6 +46,12 @@ pub enum SdkSettings {
     RustSdk(RustSdkSettings),
     /// `js-v3`: the JS v3 IMDS credential provider's options.
     JsV3(JsV3Settings),
+    /// `go-v2`: `config.LoadDefaultConfig` options.
+    GoV2(GoV2Settings),
+    /// `go-v1`: the session's `aws.Config`.
+    GoV1(GoV1Settings),
+    /// `ruby`: `Aws::STS::Client` options.
+    Ruby(RubySettings),
 }
 
 /// botocore's settings (`boto3`, `aws-cli`), by botocore's config names. Each is passed
@@ -133,6 +147,9 @@ impl SdkSettings {
             DriverKind::Boto3 | DriverKind::AwsCli => Self::Botocore(BotocoreSettings::default()),
             DriverKind::RustSdk => Self::RustSdk(RustSdkSettings::default()),
             DriverKind::JsV3 => Self::JsV3(JsV3Settings::default()),
+            DriverKind::GoV2 => Self::GoV2(GoV2Settings::default()),
+            DriverKind::GoV1 => Self::GoV1(GoV1Settings::default()),
+            DriverKind::Ruby => Self::Ruby(RubySettings::default()),
         }
     }
 
@@ -162,6 +179,9 @@ impl SdkSettings {
             DriverKind::Boto3 | DriverKind::AwsCli => Self::Botocore(read(kind, table)?),
             DriverKind::RustSdk => Self::RustSdk(read(kind, table)?),
             DriverKind::JsV3 => Self::JsV3(read(kind, table)?),
+            DriverKind::GoV2 => Self::GoV2(read(kind, table)?),
+            DriverKind::GoV1 => Self::GoV1(read(kind, table)?),
+            DriverKind::Ruby => Self::Ruby(read(kind, table)?),
         })
     }
 
@@ -169,7 +189,7 @@ impl SdkSettings {
     pub fn botocore_env(&self) -> Vec<(&'static str, String)> {
         match self {
             Self::Botocore(s) => s.env(),
-            Self::RustSdk(_) | Self::JsV3(_) => Vec::new(),
+            _ => Vec::new(),
         }
     }
 
@@ -177,7 +197,7 @@ impl SdkSettings {
     pub fn rust_sdk(&self) -> RustSdkSettings {
         match self {
             Self::RustSdk(s) => s.clone(),
-            Self::Botocore(_) | Self::JsV3(_) => RustSdkSettings::default(),
+            _ => RustSdkSettings::default(),
         }
     }
 }
@@ -229,7 +249,7 @@ fn env_text(value: &serde_json::Value) -> String {
 // ---- value types: what each setting accepts --------------------------------------
 
 /// A setting's value type: which TOML values it accepts, and how an error says so.
-trait SettingValue: Sized {
+pub(super) trait SettingValue: Sized {
     /// What it accepts, for `` `KEY` must be WANT, not VALUE ``.
     const WANT: &'static str;
     fn from_toml(value: &toml::Value) -> Option<Self>;
@@ -328,6 +348,7 @@ impl SettingValue for RetryMode {
 }
 
 deserialize_via_toml!(Seconds, Count, SignedSeconds, Switch, RetryMode);
+pub(super) use deserialize_via_toml;
 
 // ---- a table's keys as a serde map, with errors that name the key -----------------
 
@@ -489,6 +510,18 @@ mod tests {
                 "ec2_metadata_v1_disabled",
                 toml::Value::Integer(1),
                 "`ec2_metadata_v1_disabled` must be true or false, not 1",
+            ),
+            (
+                DriverKind::GoV2,
+                "retry_mode",
+                toml::Value::String("legacy".into()),
+                "`retry_mode` must be \"standard\" or \"adaptive\", not \"legacy\"",
+            ),
+            (
+                DriverKind::Ruby,
+                "instance_profile_credentials_timeout",
+                toml::Value::String("1s".into()),
+                "`instance_profile_credentials_timeout` must be a number of seconds, at least 0, not \"1s\"",
             ),
             (
                 DriverKind::Boto3,
