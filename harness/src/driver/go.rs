@@ -126,7 +126,10 @@ pub async fn build(kind: &DriverKind, setup: &DriverSetup) -> Result<PathBuf, Dr
             .map_err(|e| start_err(format!("writing {name}: {e}")))?;
         cmd.arg(name);
     }
-    eprintln!("building the {kind} driver in {} (first use)…", dir.display());
+    eprintln!(
+        "building the {kind} driver in {} (first use)…",
+        dir.display()
+    );
     let out = cmd
         .output()
         .await

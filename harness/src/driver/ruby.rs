@@ -47,7 +47,10 @@ pub async fn start(setup: &DriverSetup) -> Result<JsonLinesDriver, DriverError> 
         DriverKind::Ruby,
         child,
         home,
-        &format!("{} (is aws-sdk-core installed? `{INSTALL}`)", ruby.display()),
+        &format!(
+            "{} (is aws-sdk-core installed? `{INSTALL}`)",
+            ruby.display()
+        ),
         setup.operation_timeout,
     )
     .await

@@ -43,6 +43,11 @@ pub struct Expectation {
     /// Exact number of calls STS rejected (bad signature, expired token, …), retries
     /// inside one SDK call included.
     pub sts_rejections: Option<usize>,
+    /// Exact number of IMDS metadata requests without a session token (IMDSv1; the
+    /// token `PUT` does not count) from the last
+    /// recovery to the end of the attempts: whether an SDK went back to IMDSv2 once IMDS
+    /// was back (Go's token providers switch to IMDSv1 after a failed token PUT).
+    pub imds_v1_requests_after_recovery: Option<usize>,
     /// What the run must show before this expectation's verdict counts (else the cell is
     /// inconclusive; see [`crate::integrity`]).
     pub premise: Option<Premise>,
@@ -198,6 +203,17 @@ impl Expectation {
                 )),
             }
         }
+        if let Some(want) = self.imds_v1_requests_after_recovery {
+            match verdict.imds_v1_requests_after_recovery {
+                Some(n) if n == want => {}
+                Some(n) => failures.push(format!(
+                    "expected {want} IMDSv1 (tokenless) requests after recovery, saw {n}"
+                )),
+                None => failures.push(format!(
+                    "expected {want} IMDSv1 (tokenless) requests after recovery, but IMDS had not recovered by the last attempt"
+                )),
+            }
+        }
         failures
     }
 }
@@ -232,6 +248,9 @@ impl fmt::Display for Expectation {
         }
         if let Some(n) = self.sts_rejections {
             parts.push(format!("{n} STS rejections"));
+        }
+        if let Some(n) = self.imds_v1_requests_after_recovery {
+            parts.push(format!("{n} IMDSv1 requests after recovery"));
         }
         if let Some(p) = self.premise {
             parts.push(format!("(premise: {p})"));
@@ -309,6 +328,7 @@ pub(super) fn read(
             imds_requests_after_recovery: e.imds_requests_after_recovery,
             keys_used: e.keys_used,
             sts_rejections: e.sts_rejections,
+            imds_v1_requests_after_recovery: e.imds_v1_requests_after_recovery,
             premise,
         };
         let span = e.driver.as_ref().or(e.strategy.as_ref()).map(|s| s.span());
@@ -323,6 +343,7 @@ pub(super) fn read(
             && expectation.imds_requests_after_recovery.is_none()
             && expectation.keys_used.is_none()
             && expectation.sts_rejections.is_none()
+            && expectation.imds_v1_requests_after_recovery.is_none()
         {
             return Err(whole(ExpectError::ChecksNothing));
         }
