@@ -1,6 +1,7 @@
 //! Drivers never reach anything but loopback, even when an SDK ignores the endpoint
-//! settings: the Python guard (boto3 driver, AWS CLI via sitecustomize) and the Node guard
-//! (js-v3 driver) refuse the connection before it is made. `0.0.0.0` stands in for a
+//! settings: the Python guard (boto3 driver, AWS CLI via sitecustomize), the Node guard
+//! (js-v3 driver), the Go dialer guard (go-v2, go-v1) and the Ruby socket guard refuse
+//! the connection before it is made. `0.0.0.0` stands in for a
 //! foreign address: it is not loopback, and if a guard ever failed, Linux would connect it
 //! to this machine, not the network.
 
@@ -46,14 +47,18 @@ ok = socket.create_connection(('127.0.0.1', {port}))\nprint('loopback ok')\n",
 /// A misrouted endpoint is the driver's problem: each child driver reports the blocked
 /// connection as a driver error, never as an SDK error kind an expectation could match.
 async fn blocked_call_is_a_driver_error(kind: DriverKind) {
+    blocked_call_is_a_driver_error_at(kind, "http://0.0.0.0:9").await;
+}
+
+async fn blocked_call_is_a_driver_error_at(kind: DriverKind, imds: &str) {
     let setup = DriverSetup::with_python(support::python());
     let spec = DriverSpec::new(kind.clone());
-    let mut driver = driver::start(&spec, &setup)
-        .await
-        .expect("run scripts/setup first (.venv, npm ci in harness/drivers/js)");
+    let mut driver = driver::start(&spec, &setup).await.expect(
+        "run scripts/setup first (.venv, npm ci in harness/drivers/js, the Go and Ruby packages)",
+    );
     driver
         .configure(&Endpoints {
-            imds: "http://0.0.0.0:9".into(),
+            imds: imds.into(),
             sts: "http://0.0.0.0:9".into(),
             region: "us-east-1".into(),
             settings: SdkSettings::defaults(&kind),
@@ -104,4 +109,45 @@ async fn boto3_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
 #[tokio::test]
 async fn aws_cli_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
     blocked_call_is_a_driver_error(DriverKind::AwsCli).await;
+}
+
+#[tokio::test]
+async fn go_v2_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
+    blocked_call_is_a_driver_error(DriverKind::GoV2).await;
+}
+
+#[tokio::test]
+async fn go_v1_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
+    // Go v1's credential chain swallows the dial error (NoCredentialProviders): the
+    // driver must still see that its guard refused a connection.
+    blocked_call_is_a_driver_error(DriverKind::GoV1).await;
+}
+
+#[tokio::test]
+async fn ruby_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
+    // aws-sdk-core 3.168.1 connects to port 80 whatever the endpoint says, and its
+    // InstanceProfileCredentials rescues every StandardError: the guard's refusal must
+    // still come out as a driver error.
+    blocked_call_is_a_driver_error_at(DriverKind::Ruby, "http://0.0.0.0:80").await;
+}
+
+/// The Ruby SDK ignores the IMDS endpoint's port, so an endpoint not on port 80 would
+/// reach whatever listens on that address's port 80: the driver refuses it outright.
+#[tokio::test]
+async fn ruby_driver_refuses_an_imds_endpoint_off_port_80() {
+    let setup = DriverSetup::with_python(support::python());
+    let mut driver = driver::start(&DriverSpec::new(DriverKind::Ruby), &setup)
+        .await
+        .expect("run scripts/setup first (ruby, ruby-aws-sdk-core)");
+    let err = driver
+        .configure(&Endpoints {
+            imds: "http://127.0.0.1:9999".into(),
+            sts: "http://127.0.0.1:9".into(),
+            region: "us-east-1".into(),
+            settings: SdkSettings::defaults(&DriverKind::Ruby),
+            seed: 0,
+        })
+        .await
+        .expect_err("an IMDS endpoint off port 80 must be refused");
+    assert!(err.to_string().contains("is not on port 80"), "{err}");
 }
