@@ -117,6 +117,39 @@ fn missing_python_is_a_setup_error() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("run scripts/setup"));
 }
 
+/// Without the Go toolchain or Ruby, the go-v2, go-v1 and ruby cells are setup errors
+/// that name the Debian packages to install (here `PATH` has neither `go` nor `ruby`,
+/// and the cache is empty, so nothing built earlier is found).
+#[test]
+fn missing_go_or_ruby_is_a_setup_error_naming_the_install_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "native.toml",
+        &RUST_ONLY.replace("[\"rust-sdk\"]", "[\"go-v2\", \"go-v1\", \"ruby\"]"),
+    );
+    let out = harness()
+        .arg("run")
+        .arg(&path)
+        .env("PATH", dir.path())
+        .env("IMDS_HARNESS_CACHE", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", support::text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for install in [
+        "apt-get install golang-go golang-github-aws-aws-sdk-go-v2-dev",
+        "apt-get install golang-go golang-github-aws-aws-sdk-go-dev",
+        "apt-get install ruby ruby-aws-sdk-core",
+    ] {
+        assert!(
+            stdout.contains(install),
+            "{install}: {}",
+            support::text(&out)
+        );
+    }
+}
+
 /// A cell whose premise did not hold is inconclusive — a harness result, never an SDK
 /// verdict — in the table, the JSON report and JUnit (as an error), and the run fails.
 /// Here IMDS delays its answers by 500 ms for the first 100 ms: the Rust SDK's first token

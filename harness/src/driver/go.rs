@@ -174,3 +174,33 @@ pub async fn start(kind: &DriverKind, setup: &DriverSetup) -> Result<JsonLinesDr
     )
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `scripts/setup` names the program `KIND-HASH` with `cat FILES | sha256sum | cut
+    /// -c1-16`: the harness must find what setup built.
+    #[test]
+    fn binary_path_is_the_one_scripts_setup_builds() {
+        let dir = crate::paths::workspace_root().join("harness/drivers/go");
+        for (kind, sdk) in [(DriverKind::GoV2, "v2.go"), (DriverKind::GoV1, "v1.go")] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "cat protocol.go guard.go {sdk} | sha256sum | cut -c1-16"
+                ))
+                .current_dir(&dir)
+                .output()
+                .unwrap();
+            let hash = String::from_utf8(out.stdout).unwrap();
+            let path = binary(&kind, Path::new("/cache"));
+            assert_eq!(
+                path,
+                Path::new("/cache/go-drivers")
+                    .join(format!("{kind}-{}", hash.trim()))
+                    .join("driver")
+            );
+        }
+    }
+}
