@@ -156,3 +156,88 @@ interval = "300ms"
         assert_eq!(v.attempts, 2, "{driver}: {v:?}");
     }
 }
+
+/// The first call's error message in `run` ("" when there is none).
+fn first_error(run: &CellRun) -> String {
+    run.timeline
+        .entries()
+        .iter()
+        .find_map(|e| match e {
+            harness::timeline::Entry::Driver {
+                event: harness::timeline::DriverEvent::Attempt { outcome, .. },
+                ..
+            } => Some(format!("{outcome:?}")),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// The `[driver.NAME]` settings reach the SDKs: Go v2's `retry_max_attempts` bounds the
+/// STS call's attempts (the SDK's message counts them; 3 by default), and Ruby's
+/// `instance_profile_credentials_timeout` bounds client creation under a blackhole (12
+/// IMDS timeouts: 12 s at the default 1 s, measured).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn driver_settings_reach_the_go_and_ruby_sdks() {
+    let refuse = r#"
+[driver.go-v2-once]
+sdk = "go-v2"
+retry_max_attempts = 1
+
+[[schedule]]
+at = "0s"
+state = "refuse"
+
+[[schedule]]
+at = "30s"
+state = "up"
+
+[matrix]
+drivers = ["go-v2", "go-v2-once"]
+strategies = ["sdk-retry"]
+
+[strategy.sdk-retry]
+"#;
+    let (_, runs) = run("native-go-settings", refuse).await;
+    let default = first_error(&runs["go-v2/sdk-retry"]);
+    assert!(
+        default.contains("exceeded maximum number of attempts, 3,"),
+        "{default}"
+    );
+    let once = first_error(&runs["go-v2-once/sdk-retry"]);
+    assert!(
+        once.contains("exceeded maximum number of attempts, 1,"),
+        "{once}"
+    );
+
+    let blackhole = r#"
+[driver.ruby-quick]
+sdk = "ruby"
+instance_profile_credentials_timeout = 0.1
+
+[[schedule]]
+at = "0s"
+state = "blackhole"
+
+[[schedule]]
+at = "30s"
+state = "up"
+
+[matrix]
+drivers = ["ruby-quick"]
+strategies = ["sdk-retry"]
+
+[strategy.sdk-retry]
+"#;
+    let (_, runs) = run("native-ruby-settings", blackhole).await;
+    let ruby = &runs["ruby-quick/sdk-retry"].verdict;
+    let creation = ruby.longest_client_creation.unwrap_or_default();
+    assert!(
+        creation < std::time::Duration::from_secs(6),
+        "12 IMDS timeouts of 0.1 s took {creation:?}: the setting did not reach the SDK"
+    );
+    assert_eq!(
+        ruby.error_kinds.keys().collect::<Vec<_>>(),
+        vec!["MissingCredentialsError"],
+        "{ruby:?}"
+    );
+}
