@@ -56,7 +56,7 @@ fn validate_accepts_the_builtin_suite() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout)
-        .contains("trap-refuse.toml: ok (4 cells, 3 expectations)"));
+        .contains("trap-refuse.toml: ok (10 cells, 7 expectations)"));
 }
 
 #[test]
