@@ -8,7 +8,8 @@
 //!   means and how it is checked.
 //! - [`strategy`]: retry strategies as data (`call-retry`, `client-retry`, …).
 //! - [`driver`]: the [`driver::Driver`] interface, each SDK's typed settings, and the SDK
-//!   drivers (`rust-sdk` in process; `boto3`, `js-v3`, `aws-cli` in sanitised children).
+//!   drivers (`rust-sdk` in process; `boto3`, `js-v3`, `aws-cli`, `go-v2`, `go-v1`, `ruby`
+//!   in sanitised children).
 //! - [`runner`]: runs each cell on fresh mocks, concurrently, and collects its timeline.
 //! - [`timeline`]: mock events and driver events merged on the scenario clock.
 //! - [`integrity`]: whether a timeline can carry a verdict (every schedule step took
