@@ -1,6 +1,8 @@
 // go-v2 driver for imds-harness: the AWS SDK for Go v2 (Debian's aws-sdk-go-v2 1.17.1:
 // config 1.17.10, credentials 1.12.23, feature/ec2/imds 1.12.19, service/sts 1.17.1)
-// behind the JSON-lines protocol (protocol.go), built with guard.go.
+// behind the JSON-lines protocol (protocol.go), built with guard.go. The greeting names
+// the versions compiled in: aws.SDKVersion, and service/sts's from the user agent its
+// client sends ("api/sts/VERSION"; the other modules export no version).
 //
 // A session is an aws.Config from config.LoadDefaultConfig (with the sanitised
 // environment and empty AWS files its credential chain ends at ec2rolecreds, wrapped in
@@ -28,12 +30,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
-
-// Versions of the modules this driver uses (their go_module_metadata.go).
-const v2Versions = "aws-sdk-go-v2 1.17.1 (config 1.17.10, credentials 1.12.23, feature/ec2/imds 1.12.19, service/sts 1.17.1)"
 
 // v2Settings are the go-v2 driver's typed settings (harness/src/driver/settings_go.rs).
 type v2Settings struct {
@@ -53,7 +53,35 @@ type goV2 struct {
 func newSDK() sdk { return &goV2{} }
 
 func (g *goV2) version() string {
-	return fmt.Sprintf("go-v2 %s (%s)", v2Versions, runtime.Version())
+	return fmt.Sprintf("go-v2 aws-sdk-go-v2 %s (service/sts %s) (%s)", aws.SDKVersion, stsModuleVersion(), runtime.Version())
+}
+
+// uaProbe is an HTTP client that records a request's User-Agent and sends nothing.
+type uaProbe struct{ ua string }
+
+func (p *uaProbe) Do(r *http.Request) (*http.Response, error) {
+	p.ua = r.Header.Get("User-Agent")
+	return nil, errors.New("imds-harness version probe: not sent")
+}
+
+// stsModuleVersion is the version service/sts puts in its user agent ("api/sts/X"),
+// read from one request built with static credentials and never sent.
+func stsModuleVersion() string {
+	probe := &uaProbe{}
+	client := sts.New(sts.Options{
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider("probe", "probe", ""),
+		HTTPClient:       probe,
+		Retryer:          aws.NopRetryer{},
+		EndpointResolver: sts.EndpointResolverFromURL("http://127.0.0.1:9"),
+	})
+	_, _ = client.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	for _, part := range strings.Fields(probe.ua) {
+		if strings.HasPrefix(part, "api/sts/") {
+			return strings.TrimPrefix(part, "api/sts/")
+		}
+	}
+	return "unknown"
 }
 
 func (g *goV2) configure(r request) error {
