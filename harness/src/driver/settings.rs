@@ -533,6 +533,34 @@ mod tests {
             let e = SdkSettings::from_table(&kind, &table(&[(key, value)])).unwrap_err();
             assert_eq!(e.to_string(), want);
         }
+        // The Debian Go and Ruby versions have no IMDSv1 switch: the key is refused, with
+        // what they do take.
+        let v1 = table(&[("ec2_metadata_v1_disabled", toml::Value::Boolean(true))]);
+        for (kind, takes) in [
+            (DriverKind::GoV2, "`retry_max_attempts`, `retry_mode`"),
+            (DriverKind::GoV1, "`max_retries`, `http_timeout_ms`"),
+            (
+                DriverKind::Ruby,
+                "`instance_profile_credentials_retries`, `instance_profile_credentials_timeout`, `retry_limit`, `retry_mode`, `max_attempts`",
+            ),
+        ] {
+            assert_eq!(
+                SdkSettings::from_table(&kind, &v1).unwrap_err().to_string(),
+                format!("`{kind}` has no setting `ec2_metadata_v1_disabled`; it takes {takes}")
+            );
+        }
+        let ruby = table(&[
+            (
+                "instance_profile_credentials_timeout",
+                toml::Value::Float(0.25),
+            ),
+            ("retry_mode", toml::Value::String("standard".into())),
+        ]);
+        assert_eq!(
+            serde_json::to_string(&SdkSettings::from_table(&DriverKind::Ruby, &ruby).unwrap())
+                .unwrap(),
+            r#"{"instance_profile_credentials_timeout":0.25,"retry_mode":"standard"}"#
+        );
         // The first bad key by name is the one reported.
         let two = table(&[
             ("zz", toml::Value::Integer(1)),
