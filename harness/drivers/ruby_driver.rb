@@ -11,72 +11,11 @@
 # this driver refuses any other port. The STS endpoint is set in code (`endpoint:`).
 # Error kinds: the service's error code (ExpiredToken, ...) or the exception's class
 # name (MissingCredentialsError, ...). Every connection to a non-loopback address is
-# refused (the guard below); a refusal is answered as driver_error.
+# refused, and so is any name lookup (ruby_guard.rb); a refusal is answered as driver_error.
 require 'json'
-require 'socket'
 require 'uri'
 
-module ImdsHarnessGuard
-  MARK = 'imds-harness blocked a connection'.freeze
-
-  # Not a StandardError: the SDK's `rescue` (InstanceProfileCredentials#get_credentials
-  # rescues everything into an empty document) must not swallow it.
-  class Blocked < Exception; end # rubocop:disable Lint/InheritException
-
-  @last = nil
-  class << self
-    attr_accessor :last
-
-    def loopback?(addr)
-      return true unless addr.ip?
-      addr.ipv4_loopback? || addr.ipv6_loopback?
-    end
-
-    def check!(addr)
-      addr = Addrinfo.new(addr) if addr.is_a?(String)
-      return if loopback?(addr)
-      self.last = "#{MARK} to #{addr.ip_address}:#{addr.ip_port}: drivers may only reach the mocks on loopback"
-      raise Blocked, last
-    end
-
-    def check_host!(host, port)
-      return if host.nil? || host == 'localhost'
-      begin
-        addrs = Addrinfo.getaddrinfo(host, port, nil, :STREAM)
-      rescue SocketError
-        return # nothing to connect to
-      end
-      addrs.each { |a| check!(a) }
-    end
-
-    def take
-      value = last
-      self.last = nil
-      value
-    end
-  end
-
-  module SocketConnect
-    def connect(addr, *rest)
-      ImdsHarnessGuard.check!(addr)
-      super
-    end
-
-    def connect_nonblock(addr, *rest, **kw)
-      ImdsHarnessGuard.check!(addr)
-      super
-    end
-  end
-
-  module TcpInit
-    def initialize(host, port, *rest, **kw)
-      ImdsHarnessGuard.check_host!(host, port)
-      super
-    end
-  end
-end
-Socket.prepend(ImdsHarnessGuard::SocketConnect)
-TCPSocket.prepend(ImdsHarnessGuard::TcpInit)
+require_relative 'ruby_guard'
 
 require 'aws-sdk-core'
 

@@ -44,6 +44,43 @@ ok = socket.create_connection(('127.0.0.1', {port}))\nprint('loopback ok')\n",
     assert!(!stdout.contains("CONNECTED"), "{stdout}");
 }
 
+#[test]
+fn ruby_guard_refuses_non_loopback_and_name_lookups_and_allows_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let guard = dir.path().join("ruby_guard.rb");
+    std::fs::write(&guard, harness::driver::ruby::GUARD).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!(
+        "require {guard:?}\n\
+         begin; Socket.tcp('0.0.0.0', 9); puts 'CONNECTED'; rescue ImdsHarnessGuard::Blocked => e; puts \"blocked: #{{e.message}}\"; end\n\
+         begin; TCPSocket.new('0.0.0.0', 9); puts 'CONNECTED'; rescue ImdsHarnessGuard::Blocked => e; puts \"blocked tcp: #{{e.message}}\"; end\n\
+         begin; Addrinfo.getaddrinfo('sts.amazonaws.com', 443); puts 'RESOLVED'; rescue ImdsHarnessGuard::Blocked => e; puts \"blocked: #{{e.message}}\"; end\n\
+         Socket.tcp('127.0.0.1', {port}).close\nputs 'loopback ok'\n",
+        guard = guard.display().to_string()
+    );
+    let out = Command::new("ruby").arg("-e").arg(script).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("blocked: imds-harness blocked a connection to 0.0.0.0:9"),
+        "{all}"
+    );
+    assert!(
+        stdout.contains("blocked tcp: imds-harness blocked a connection to 0.0.0.0:9"),
+        "{all}"
+    );
+    assert!(
+        stdout.contains("a name lookup of sts.amazonaws.com"),
+        "{all}"
+    );
+    assert!(stdout.contains("loopback ok"), "{all}");
+    assert!(
+        !stdout.contains("CONNECTED") && !stdout.contains("RESOLVED"),
+        "{all}"
+    );
+}
+
 /// A misrouted endpoint is the driver's problem: each child driver reports the blocked
 /// connection as a driver error, never as an SDK error kind an expectation could match.
 async fn blocked_call_is_a_driver_error(kind: DriverKind) {

@@ -16,6 +16,10 @@ use super::kind::DriverKind;
 /// The driver program, embedded so the binary works from any directory.
 pub const SCRIPT: &str = include_str!("../../drivers/ruby_driver.rb");
 
+/// The loopback guard the driver requires (`drivers/ruby_guard.rb`): refuses connections
+/// to non-loopback addresses and lookups of names other than IP literals and localhost.
+pub const GUARD: &str = include_str!("../../drivers/ruby_guard.rb");
+
 /// What installs Ruby and the SDK (Debian packages, as root).
 pub const INSTALL: &str = "apt-get install ruby ruby-aws-sdk-core";
 
@@ -38,8 +42,13 @@ pub async fn start(setup: &DriverSetup) -> Result<JsonLinesDriver, DriverError> 
         .tempdir()
         .map_err(|e| start_err(format!("temporary HOME: {e}")))?;
     let script = home.path().join("ruby_driver.rb");
-    std::fs::write(&script, SCRIPT)
-        .map_err(|e| start_err(format!("writing the driver script: {e}")))?;
+    for (path, text) in [
+        (script.clone(), SCRIPT),
+        (home.path().join("ruby_guard.rb"), GUARD),
+    ] {
+        std::fs::write(&path, text)
+            .map_err(|e| start_err(format!("writing {}: {e}", path.display())))?;
+    }
     let mut cmd = sanitized_command(&ruby, home.path()).map_err(|e| start_err(e.to_string()))?;
     cmd.arg(&script);
     let child = JsonLinesChild::spawn(DriverKind::Ruby, cmd)?;
