@@ -84,10 +84,17 @@ fn ruby_guard_refuses_non_loopback_and_name_lookups_and_allows_loopback() {
 /// A misrouted endpoint is the driver's problem: each child driver reports the blocked
 /// connection as a driver error, never as an SDK error kind an expectation could match.
 async fn blocked_call_is_a_driver_error(kind: DriverKind) {
-    blocked_call_is_a_driver_error_at(kind, "http://0.0.0.0:9").await;
+    blocked_call_is_a_driver_error_at(
+        kind,
+        "http://0.0.0.0:9",
+        "imds-harness blocked a connection to 0.0.0.0",
+    )
+    .await;
 }
 
-async fn blocked_call_is_a_driver_error_at(kind: DriverKind, imds: &str) {
+/// As [`blocked_call_is_a_driver_error`], with IMDS at `imds`; the driver error must
+/// contain `expect`.
+async fn blocked_call_is_a_driver_error_at(kind: DriverKind, imds: &str, expect: &str) {
     let setup = DriverSetup::with_python(support::python());
     let spec = DriverSpec::new(kind.clone());
     let mut driver = driver::start(&spec, &setup).await.expect(
@@ -109,10 +116,7 @@ async fn blocked_call_is_a_driver_error_at(kind: DriverKind, imds: &str) {
             message, stderr, ..
         }) => {
             let text = format!("{message} {stderr}");
-            assert!(
-                text.contains("imds-harness blocked a connection to 0.0.0.0"),
-                "{kind}: {text}"
-            );
+            assert!(text.contains(expect), "{kind}: {text}");
             return;
         }
         Err(e) => panic!("{kind}: {e}"),
@@ -123,7 +127,7 @@ async fn blocked_call_is_a_driver_error_at(kind: DriverKind, imds: &str) {
             message, stderr, ..
         }) => {
             let text = format!("{message} {stderr}");
-            assert!(text.contains("blocked a connection"), "{kind}: {text}")
+            assert!(text.contains(expect), "{kind}: {text}")
         }
         Err(e) => panic!("{kind}: {e}"),
         Ok(CallOutcome::Err { kind: k, message }) => {
@@ -165,7 +169,38 @@ async fn ruby_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
     // aws-sdk-core 3.168.1 connects to port 80 whatever the endpoint says, and its
     // InstanceProfileCredentials rescues every StandardError: the guard's refusal must
     // still come out as a driver error.
-    blocked_call_is_a_driver_error_at(DriverKind::Ruby, "http://0.0.0.0:80").await;
+    blocked_call_is_a_driver_error_at(
+        DriverKind::Ruby,
+        "http://0.0.0.0:80",
+        "imds-harness blocked a connection to 0.0.0.0",
+    )
+    .await;
+}
+
+/// A host name instead of an address: the Go and Ruby drivers make no name lookup (a
+/// query to the machine's resolver would leave it) and report the refusal as a driver
+/// error.
+#[tokio::test]
+async fn go_and_ruby_drivers_refuse_name_lookups_as_a_driver_error() {
+    for (kind, imds, expect) in [
+        (
+            DriverKind::GoV2,
+            "http://imds.example.invalid:9",
+            "imds-harness blocked a connection: a DNS query",
+        ),
+        (
+            DriverKind::GoV1,
+            "http://imds.example.invalid:9",
+            "imds-harness blocked a connection: a DNS query",
+        ),
+        (
+            DriverKind::Ruby,
+            "http://imds.example.invalid:80",
+            "a name lookup of imds.example.invalid",
+        ),
+    ] {
+        blocked_call_is_a_driver_error_at(kind, imds, expect).await;
+    }
 }
 
 /// The Ruby SDK ignores the IMDS endpoint's port, so an endpoint not on port 80 would

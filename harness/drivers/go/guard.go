@@ -1,6 +1,7 @@
 // The loopback guard of the Go drivers: every TCP connection the process makes (the
-// SDK's own HTTP clients, net/http's default transport, the DNS resolver) goes through a
-// dialer whose Control hook refuses any address that is not loopback, before connect(2).
+// SDK's own HTTP clients, net/http's default transport) goes through a dialer whose
+// Control hook refuses any address that is not loopback, before connect(2), and the DNS
+// resolver makes no query at all.
 // Go v2 1.17.1 ignores AWS_ENDPOINT_URL_STS (measured), so an endpoint set anywhere but
 // in code would otherwise reach the real AWS; nothing may ever leave the machine.
 
@@ -57,10 +58,14 @@ func installGuard() {
 		t.DialContext = guardDialer().DialContext
 		t.Proxy = nil
 	}
+	// No DNS at all (a loopback stub resolver would forward the query off the machine):
+	// the mocks are on IP literals, and /etc/hosts still answers localhost.
 	net.DefaultResolver = &net.Resolver{
 		PreferGo: true,
 		Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
-			return guardDialer().DialContext(ctx, network, address)
+			refusal := fmt.Errorf("%s: a DNS query to %s: drivers may only reach the mocks on loopback", guardMark, address)
+			lastBlocked.Store(refusal.Error())
+			return nil, refusal
 		},
 	}
 }
