@@ -150,6 +150,48 @@ fn missing_go_or_ruby_is_a_setup_error_naming_the_install_command() {
     }
 }
 
+/// A Ruby cell needs its mock IMDS on `127.0.0.N:80` (aws-sdk-core 3.168.1 ignores the
+/// endpoint's port): without the right to bind port 80 it is a setup error that says so.
+/// As root the harness runs as `nobody` (setpriv); otherwise as the user running the test.
+#[test]
+fn ruby_cell_without_port_80_is_a_setup_error_saying_why() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = write(
+        dir.path(),
+        "ruby.toml",
+        &RUST_ONLY.replace("[\"rust-sdk\"]", "[\"ruby\"]"),
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut cmd = if root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_imds-harness"));
+        c
+    } else {
+        harness()
+    };
+    let out = cmd
+        .arg("run")
+        .arg(&path)
+        .env("HOME", dir.path())
+        .env("IMDS_HARNESS_CACHE", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{}", support::text(&out));
+    assert!(
+        stdout.contains("ignores the IMDS endpoint's port and connects to port 80")
+            && stdout.contains(":80, which was refused")
+            && stdout.contains("run as root (or grant CAP_NET_BIND_SERVICE)"),
+        "{}",
+        support::text(&out)
+    );
+}
+
 /// A cell whose premise did not hold is inconclusive — a harness result, never an SDK
 /// verdict — in the table, the JSON report and JUnit (as an error), and the run fails.
 /// Here IMDS delays its answers by 500 ms for the first 100 ms: the Rust SDK's first token
