@@ -192,6 +192,47 @@ fn ruby_cell_without_port_80_is_a_setup_error_saying_why() {
     );
 }
 
+/// Ruby cells take the next free `127.0.0.N:80`: with every address but one held by
+/// another socket the cell runs on that one; with all of them held it is a setup error.
+/// Needs root (port 80); as another user the test has nothing to hold and returns.
+#[test]
+fn ruby_cells_skip_taken_loopback_addresses() {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!(
+            "not root: ruby_cell_without_port_80_is_a_setup_error_saying_why covers this user"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "ruby-up.toml",
+        "[matrix]\ndrivers = [\"ruby\"]\nstrategies = [\"call-retry\"]\n\
+         [strategy.call-retry]\nattempts = 2\ninterval = \"200ms\"\n\
+         [[expect]]\nrecovers = true\n",
+    );
+    let mut held: Vec<(u8, std::net::TcpListener)> = (2..=254u8)
+        .map(|n| {
+            let l = std::net::TcpListener::bind(("127.0.0.".to_string() + &n.to_string(), 80))
+                .unwrap_or_else(|e| panic!("127.0.0.{n}:80 is in use already: {e}"));
+            (n, l)
+        })
+        .collect();
+    let run = || harness().arg("run").arg(&path).output().unwrap();
+    let out = run();
+    assert_eq!(out.status.code(), Some(2), "{}", support::text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("every loopback address 127.0.0.2-254 is taken on port 80"),
+        "{}",
+        support::text(&out)
+    );
+    held.retain(|(n, _)| *n != 77);
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", support::text(&out));
+}
+
 /// A cell whose premise did not hold is inconclusive — a harness result, never an SDK
 /// verdict — in the table, the JSON report and JUnit (as an error), and the run fails.
 /// Here IMDS delays its answers by 500 ms for the first 100 ms: the Rust SDK's first token
