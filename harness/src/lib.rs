@@ -9,8 +9,8 @@
 //! - [`strategy`]: retry strategies as data (`call-retry`, `client-retry`, …).
 //! - [`driver`]: the [`driver::Driver`] interface, each SDK's typed settings, and the SDK
 //!   drivers (`rust-sdk` in process; `boto3`, `boto3-crt`, `aiobotocore`, `aws-cli`,
-//!   `js-v3`, `js-v2` and a user's own `command` in sanitised children); a driver that is
-//!   not installed is a skip, with its install command.
+//!   `js-v3`, `js-v2`, `go-v2`, `go-v1`, `ruby` and a user's own `command` in sanitised
+//!   children); a driver that is not installed is a skip, with its install command.
 //! - [`runner`]: runs each cell on fresh mocks, concurrently, and collects its timeline.
 //! - [`timeline`]: mock events and driver events merged on the scenario clock.
 //! - [`integrity`]: whether a timeline can carry a verdict (every schedule step took

@@ -66,7 +66,8 @@ impl Source {
     /// The registry and package of `kind`.
     ///
     /// # Errors
-    /// [`RegistryError::Unsupported`] for `rust-sdk` and `command` (no registry).
+    /// [`RegistryError::Unsupported`] for `rust-sdk`, `command` and the Debian-packaged
+    /// Go and Ruby kinds (no registry).
     pub fn of(kind: &DriverKind) -> Result<Self, RegistryError> {
         match kind {
             DriverKind::Boto3 | DriverKind::Boto3Crt => Ok(Source::PyPi("boto3")),
@@ -74,9 +75,11 @@ impl Source {
             DriverKind::AwsCli => Ok(Source::PyPi("awscli")),
             DriverKind::JsV3 => Ok(Source::Npm("@aws-sdk/client-sts")),
             DriverKind::JsV2 => Ok(Source::Npm("aws-sdk")),
-            DriverKind::RustSdk | DriverKind::Command => {
-                Err(RegistryError::Unsupported(kind.clone()))
-            }
+            DriverKind::RustSdk
+            | DriverKind::Command
+            | DriverKind::GoV2
+            | DriverKind::GoV1
+            | DriverKind::Ruby => Err(RegistryError::Unsupported(kind.clone())),
         }
     }
 

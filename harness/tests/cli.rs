@@ -56,7 +56,7 @@ fn validate_accepts_the_builtin_suite() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout)
-        .contains("trap-refuse.toml: ok (10 cells, 8 expectations)"));
+        .contains("trap-refuse.toml: ok (16 cells, 12 expectations)"));
 }
 
 #[test]
@@ -145,6 +145,125 @@ fn a_missing_driver_is_skipped_and_require_all_drivers_makes_it_exit_2() {
     let out = run(&["--require-all-drivers"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--require-all-drivers"));
+}
+
+/// Without the Go toolchain or Ruby, the go-v2, go-v1 and ruby cells are skipped, naming
+/// the Debian packages to install, and `--require-all-drivers` makes that exit 2 (here
+/// `PATH` has neither `go` nor `ruby`, and the cache is empty, so nothing built earlier is
+/// found).
+#[test]
+fn missing_go_or_ruby_is_a_skip_naming_the_install_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "native.toml",
+        &RUST_ONLY.replace("[\"rust-sdk\"]", "[\"go-v2\", \"go-v1\", \"ruby\"]"),
+    );
+    let out = harness()
+        .arg("run")
+        .arg(&path)
+        .env("PATH", dir.path())
+        .env("IMDS_HARNESS_CACHE", dir.path().join("cache"))
+        .arg("--require-all-drivers")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", support::text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("skipped"), "{}", support::text(&out));
+    for install in [
+        "apt-get install golang-go golang-github-aws-aws-sdk-go-v2-dev",
+        "apt-get install golang-go golang-github-aws-aws-sdk-go-dev",
+        "apt-get install ruby ruby-aws-sdk-core",
+    ] {
+        assert!(
+            stdout.contains(install),
+            "{install}: {}",
+            support::text(&out)
+        );
+    }
+}
+
+/// A Ruby cell needs its mock IMDS on `127.0.0.N:80` (aws-sdk-core 3.168.1 ignores the
+/// endpoint's port): without the right to bind port 80 it is a setup error that says so.
+/// As root the harness runs as `nobody` (setpriv); otherwise as the user running the test.
+#[test]
+fn ruby_cell_without_port_80_is_a_setup_error_saying_why() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = write(
+        dir.path(),
+        "ruby.toml",
+        &RUST_ONLY.replace("[\"rust-sdk\"]", "[\"ruby\"]"),
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut cmd = if root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_imds-harness"));
+        c
+    } else {
+        harness()
+    };
+    let out = cmd
+        .arg("run")
+        .arg(&path)
+        .env("HOME", dir.path())
+        .env("IMDS_HARNESS_CACHE", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{}", support::text(&out));
+    assert!(
+        stdout.contains("ignores the IMDS endpoint's port and connects to port 80")
+            && stdout.contains(":80, which was refused")
+            && stdout.contains("run as root (or grant CAP_NET_BIND_SERVICE)"),
+        "{}",
+        support::text(&out)
+    );
+}
+
+/// Ruby cells take the next free `127.0.0.N:80`: with every address but one held by
+/// another socket the cell runs on that one; with all of them held it is a setup error.
+/// Needs root (port 80); as another user the test has nothing to hold and returns.
+#[test]
+fn ruby_cells_skip_taken_loopback_addresses() {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!(
+            "not root: ruby_cell_without_port_80_is_a_setup_error_saying_why covers this user"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "ruby-up.toml",
+        "[matrix]\ndrivers = [\"ruby\"]\nstrategies = [\"call-retry\"]\n\
+         [strategy.call-retry]\nattempts = 2\ninterval = \"200ms\"\n\
+         [[expect]]\nrecovers = true\n",
+    );
+    let mut held: Vec<(u8, std::net::TcpListener)> = (2..=254u8)
+        .map(|n| {
+            let l = std::net::TcpListener::bind(("127.0.0.".to_string() + &n.to_string(), 80))
+                .unwrap_or_else(|e| panic!("127.0.0.{n}:80 is in use already: {e}"));
+            (n, l)
+        })
+        .collect();
+    let run = || harness().arg("run").arg(&path).output().unwrap();
+    let out = run();
+    assert_eq!(out.status.code(), Some(2), "{}", support::text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("every loopback address 127.0.0.2-254 is taken on port 80"),
+        "{}",
+        support::text(&out)
+    );
+    held.retain(|(n, _)| *n != 77);
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", support::text(&out));
 }
 
 /// A cell whose premise did not hold is inconclusive — a harness result, never an SDK

@@ -1,7 +1,8 @@
 //! Drivers never reach anything but loopback, even when an SDK ignores the endpoint
-//! settings: the Python guard (boto3 driver, AWS CLI via sitecustomize) and the Node guard
-//! (js-v3 and js-v2 drivers, js_support.cjs) refuse the connection before it is made; the
-//! boto3-crt and aiobotocore drivers use the Python one. `0.0.0.0` stands in for a
+//! settings: the Python guard (boto3 driver, AWS CLI via sitecustomize), the Node guard
+//! (js-v3 and js-v2 drivers, js_support.cjs), the Go dialer guard (go-v2, go-v1) and the
+//! Ruby socket guard refuse the connection before it is made; the boto3-crt and aiobotocore
+//! drivers use the Python one. `0.0.0.0` stands in for a
 //! foreign address: it is not loopback, and if a guard ever failed, Linux would connect it
 //! to this machine, not the network.
 
@@ -44,17 +45,65 @@ ok = socket.create_connection(('127.0.0.1', {port}))\nprint('loopback ok')\n",
     assert!(!stdout.contains("CONNECTED"), "{stdout}");
 }
 
+#[test]
+fn ruby_guard_refuses_non_loopback_and_name_lookups_and_allows_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let guard = dir.path().join("ruby_guard.rb");
+    std::fs::write(&guard, harness::driver::ruby::GUARD).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!(
+        "require {guard:?}\n\
+         begin; Socket.tcp('0.0.0.0', 9); puts 'CONNECTED'; rescue ImdsHarnessGuard::Blocked => e; puts \"blocked: #{{e.message}}\"; end\n\
+         begin; TCPSocket.new('0.0.0.0', 9); puts 'CONNECTED'; rescue ImdsHarnessGuard::Blocked => e; puts \"blocked tcp: #{{e.message}}\"; end\n\
+         begin; Addrinfo.getaddrinfo('sts.amazonaws.com', 443); puts 'RESOLVED'; rescue ImdsHarnessGuard::Blocked => e; puts \"blocked: #{{e.message}}\"; end\n\
+         Socket.tcp('127.0.0.1', {port}).close\nputs 'loopback ok'\n",
+        guard = guard.display().to_string()
+    );
+    let out = Command::new("ruby").arg("-e").arg(script).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("blocked: imds-harness blocked a connection to 0.0.0.0:9"),
+        "{all}"
+    );
+    assert!(
+        stdout.contains("blocked tcp: imds-harness blocked a connection to 0.0.0.0:9"),
+        "{all}"
+    );
+    assert!(
+        stdout.contains("a name lookup of sts.amazonaws.com"),
+        "{all}"
+    );
+    assert!(stdout.contains("loopback ok"), "{all}");
+    assert!(
+        !stdout.contains("CONNECTED") && !stdout.contains("RESOLVED"),
+        "{all}"
+    );
+}
+
 /// A misrouted endpoint is the driver's problem: each child driver reports the blocked
 /// connection as a driver error, never as an SDK error kind an expectation could match.
 async fn blocked_call_is_a_driver_error(kind: DriverKind) {
+    blocked_call_is_a_driver_error_at(
+        kind,
+        "http://0.0.0.0:9",
+        "imds-harness blocked a connection to 0.0.0.0",
+    )
+    .await;
+}
+
+/// As [`blocked_call_is_a_driver_error`], with IMDS at `imds`; the driver error must
+/// contain `expect`.
+async fn blocked_call_is_a_driver_error_at(kind: DriverKind, imds: &str, expect: &str) {
     let setup = DriverSetup::with_python(support::python());
     let spec = DriverSpec::new(kind.clone());
-    let mut driver = driver::start(&spec, &setup)
-        .await
-        .expect("run scripts/setup first (.venv, npm ci in harness/drivers/js)");
+    let mut driver = driver::start(&spec, &setup).await.expect(
+        "run scripts/setup first (.venv, npm ci in harness/drivers/js, the Go and Ruby packages)",
+    );
     driver
         .configure(&Endpoints {
-            imds: "http://0.0.0.0:9".into(),
+            imds: imds.into(),
             sts: "http://0.0.0.0:9".into(),
             region: "us-east-1".into(),
             settings: SdkSettings::defaults(&kind),
@@ -69,10 +118,7 @@ async fn blocked_call_is_a_driver_error(kind: DriverKind) {
             message, stderr, ..
         }) => {
             let text = format!("{message} {stderr}");
-            assert!(
-                text.contains("imds-harness blocked a connection to 0.0.0.0"),
-                "{kind}: {text}"
-            );
+            assert!(text.contains(expect), "{kind}: {text}");
             return;
         }
         Err(e) => panic!("{kind}: {e}"),
@@ -83,7 +129,7 @@ async fn blocked_call_is_a_driver_error(kind: DriverKind) {
             message, stderr, ..
         }) => {
             let text = format!("{message} {stderr}");
-            assert!(text.contains("blocked a connection"), "{kind}: {text}")
+            assert!(text.contains(expect), "{kind}: {text}")
         }
         Err(e) => panic!("{kind}: {e}"),
         Ok(CallOutcome::Err { kind: k, message }) => {
@@ -121,4 +167,77 @@ async fn aiobotocore_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
 #[tokio::test]
 async fn boto3_crt_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
     blocked_call_is_a_driver_error(DriverKind::Boto3Crt).await;
+}
+
+#[tokio::test]
+async fn go_v2_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
+    blocked_call_is_a_driver_error(DriverKind::GoV2).await;
+}
+
+#[tokio::test]
+async fn go_v1_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
+    // Go v1's credential chain swallows the dial error (NoCredentialProviders): the
+    // driver must still see that its guard refused a connection.
+    blocked_call_is_a_driver_error(DriverKind::GoV1).await;
+}
+
+#[tokio::test]
+async fn ruby_driver_refuses_non_loopback_endpoints_as_a_driver_error() {
+    // aws-sdk-core 3.168.1 connects to port 80 whatever the endpoint says, and its
+    // InstanceProfileCredentials rescues every StandardError: the guard's refusal must
+    // still come out as a driver error.
+    blocked_call_is_a_driver_error_at(
+        DriverKind::Ruby,
+        "http://0.0.0.0:80",
+        "imds-harness blocked a connection to 0.0.0.0",
+    )
+    .await;
+}
+
+/// A host name instead of an address: the Go and Ruby drivers make no name lookup (a
+/// query to the machine's resolver would leave it) and report the refusal as a driver
+/// error.
+#[tokio::test]
+async fn go_and_ruby_drivers_refuse_name_lookups_as_a_driver_error() {
+    for (kind, imds, expect) in [
+        (
+            DriverKind::GoV2,
+            "http://imds.example.invalid:9",
+            "imds-harness blocked a connection: a DNS query",
+        ),
+        (
+            DriverKind::GoV1,
+            "http://imds.example.invalid:9",
+            "imds-harness blocked a connection: a DNS query",
+        ),
+        (
+            DriverKind::Ruby,
+            "http://imds.example.invalid:80",
+            "a name lookup of imds.example.invalid",
+        ),
+    ] {
+        blocked_call_is_a_driver_error_at(kind, imds, expect).await;
+    }
+}
+
+/// The Ruby SDK ignores the IMDS endpoint's port, so an endpoint not on port 80 would
+/// reach whatever listens on that address's port 80: the driver refuses it outright.
+#[tokio::test]
+async fn ruby_driver_refuses_an_imds_endpoint_off_port_80() {
+    let setup = DriverSetup::with_python(support::python());
+    let mut driver = driver::start(&DriverSpec::new(DriverKind::Ruby), &setup)
+        .await
+        .expect("run scripts/setup first (ruby, ruby-aws-sdk-core)");
+    let err = driver
+        .configure(&Endpoints {
+            imds: "http://127.0.0.1:9999".into(),
+            sts: "http://127.0.0.1:9".into(),
+            region: "us-east-1".into(),
+            settings: SdkSettings::defaults(&DriverKind::Ruby),
+            seed: 0,
+            clock: Default::default(),
+        })
+        .await
+        .expect_err("an IMDS endpoint off port 80 must be refused");
+    assert!(err.to_string().contains("is not on port 80"), "{err}");
 }

@@ -42,6 +42,8 @@ pub fn env_dir(kind: &DriverKind, version: Option<&str>, setup: &DriverSetup) ->
         DriverKind::AwsCli => "awscli",
         DriverKind::JsV3 | DriverKind::JsV2 => js_dir_name(kind),
         DriverKind::RustSdk | DriverKind::Command => return None,
+        // One Debian version each: no versioned environment.
+        DriverKind::GoV2 | DriverKind::GoV1 | DriverKind::Ruby => return None,
     };
     Some(setup.cache_dir.join(format!("{stem}-{version}")))
 }

@@ -45,11 +45,52 @@ pub enum DriverKind {
     /// README "Bring your own driver").
     #[strum(serialize = "command")]
     Command,
+    /// The AWS SDK for Go v2 (`aws-sdk-go-v2` 1.17.1, Debian's single version) in a Go
+    /// child process (`drivers/go/v2.go`).
+    #[strum(serialize = "go-v2")]
+    GoV2,
+    /// The AWS SDK for Go v1 (`aws-sdk-go` 1.44.133, Debian's single version) in a Go
+    /// child process (`drivers/go/v1.go`).
+    #[strum(serialize = "go-v1")]
+    GoV1,
+    /// The AWS SDK for Ruby (`aws-sdk-core` 3.168.1, Debian's single version) in a Ruby
+    /// child process (`drivers/ruby_driver.rb`).
+    #[strum(serialize = "ruby")]
+    Ruby,
 }
 
 impl DriverKind {
     /// Every driver name, as written in scenario files.
     pub const NAMES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
+
+    /// The only version of the SDK this machine offers, for kinds installed as a single
+    /// Debian package (no `@VERSION`); `None` for kinds that take `@VERSION`.
+    pub fn single_version(&self) -> Option<&'static str> {
+        match self {
+            Self::GoV2 => Some("1.17.1"),
+            Self::GoV1 => Some("1.44.133"),
+            Self::Ruby => Some("3.168.1"),
+            _ => None,
+        }
+    }
+
+    /// True for the Go kinds: a Go program reads the wall clock without libc (vDSO), so
+    /// libfaketime cannot move its clock, and it cannot run in a cell whose clock moves.
+    pub fn ignores_libfaketime(&self) -> bool {
+        matches!(self, Self::GoV2 | Self::GoV1)
+    }
+
+    /// The port the SDK reaches IMDS on whatever its endpoint says, if it ignores the
+    /// port: aws-sdk-core 3.168.1 connects to port 80 (`InstanceProfileCredentials`
+    /// takes `@port = options[:port] || 80`; measured: given `http://127.0.0.1:9999/`
+    /// it connected to :80). Such a cell's mock IMDS gets a loopback address of its own
+    /// on this port (see `crate::runner`).
+    pub fn fixed_imds_port(&self) -> Option<u16> {
+        match self {
+            Self::Ruby => Some(80),
+            _ => None,
+        }
+    }
 }
 
 /// A name that is not a driver kind.

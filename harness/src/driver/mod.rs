@@ -12,6 +12,8 @@
 //!   real SDK in a long-lived child speaking JSON lines ([`jsonl`]; `drivers/*_driver.*`);
 //! - `command` ([`command`]): a program of the user's speaking the same protocol;
 //! - `aws-cli` ([`aws_cli`]): one `aws sts get-caller-identity` process per call;
+//! - `go-v2`, `go-v1` ([`go`]) and `ruby` ([`ruby`]): the Go SDKs (a program built once
+//!   from `drivers/go/`) and the Ruby SDK, Debian's single versions, speaking JSON lines;
 //! - [`clock`]: the cell clock every driver reads (the Rust SDK's `TimeSource`,
 //!   libfaketime for children).
 //!
@@ -27,11 +29,15 @@ pub mod child;
 pub mod clock;
 pub mod command;
 pub mod envs;
+pub mod go;
 pub mod js;
 pub mod jsonl;
 pub mod kind;
+pub mod ruby;
 pub mod rust_sdk;
 pub mod settings;
+pub mod settings_go;
+pub mod settings_ruby;
 pub mod spec;
 
 pub use api::{
@@ -61,6 +67,8 @@ pub async fn prepare(spec: &DriverSpec, setup: &DriverSetup) -> Result<(), Drive
         DriverKind::JsV3 | DriverKind::JsV2 => envs::js_dir_for(spec.kind.clone(), version, setup)
             .await
             .map(drop),
+        DriverKind::GoV2 | DriverKind::GoV1 => go::build(&spec.kind, setup).await.map(drop),
+        DriverKind::Ruby => Ok(()),
     }
 }
 
@@ -110,5 +118,7 @@ pub async fn start_with(
                 command::start(command, setup.operation_timeout, env).await?,
             ))
         }
+        DriverKind::GoV2 | DriverKind::GoV1 => Ok(Box::new(go::start(&spec.kind, setup).await?)),
+        DriverKind::Ruby => Ok(Box::new(ruby::start(setup, env).await?)),
     }
 }

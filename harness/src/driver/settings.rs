@@ -22,6 +22,12 @@
 //! - `command` ([`CommandSettings`]): `command` (the program and its arguments), no `sdk`.
 //! - every kind: `clock_offset_s`, seconds the driver's wall clock is ahead of the cell
 //!   clock (negative: behind): the Rust SDK's `TimeSource`, libfaketime for children.
+//! - `go-v2` ([`GoV2Settings`], in [`super::settings_go`]): `retry_max_attempts`,
+//!   `retry_mode` (`standard`|`adaptive`); `go-v1` ([`GoV1Settings`]): `max_retries`,
+//!   `http_timeout_ms`.
+//! - `ruby` ([`RubySettings`], in [`super::settings_ruby`]):
+//!   `instance_profile_credentials_retries`, `instance_profile_credentials_timeout` (s),
+//!   `retry_limit`, `retry_mode` (`legacy`|`standard`|`adaptive`), `max_attempts`.
 //!
 //! A new setting is one field of its SDK's struct (with a value type below that says what
 //! it accepts); a new SDK is one struct and one [`SdkSettings`] variant. Child drivers
@@ -33,6 +39,8 @@ use serde::de::{DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::kind::DriverKind;
+pub use super::settings_go::{GoV1Settings, GoV2Settings};
+pub use super::settings_ruby::RubySettings;
 
 /// The settings of one driver, typed by its SDK.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,6 +56,12 @@ pub enum SdkSettings {
     JsV2(JsV2Settings),
     /// `command`: the program to run.
     Command(CommandSettings),
+    /// `go-v2`: `config.LoadDefaultConfig` options.
+    GoV2(GoV2Settings),
+    /// `go-v1`: the session's `aws.Config`.
+    GoV1(GoV1Settings),
+    /// `ruby`: `Aws::STS::Client` options.
+    Ruby(RubySettings),
 }
 
 /// botocore's settings (`boto3`, `aws-cli`), by botocore's config names. Each is passed
@@ -209,6 +223,9 @@ impl SdkSettings {
             DriverKind::JsV3 => Self::JsV3(JsV3Settings::default()),
             DriverKind::JsV2 => Self::JsV2(JsV2Settings::default()),
             DriverKind::Command => Self::Command(CommandSettings::default()),
+            DriverKind::GoV2 => Self::GoV2(GoV2Settings::default()),
+            DriverKind::GoV1 => Self::GoV1(GoV1Settings::default()),
+            DriverKind::Ruby => Self::Ruby(RubySettings::default()),
         }
     }
 
@@ -247,6 +264,9 @@ impl SdkSettings {
             DriverKind::JsV3 => Self::JsV3(read(kind, table)?),
             DriverKind::JsV2 => Self::JsV2(read(kind, table)?),
             DriverKind::Command => Self::Command(read(kind, table)?),
+            DriverKind::GoV2 => Self::GoV2(read(kind, table)?),
+            DriverKind::GoV1 => Self::GoV1(read(kind, table)?),
+            DriverKind::Ruby => Self::Ruby(read(kind, table)?),
         })
     }
 
@@ -254,7 +274,7 @@ impl SdkSettings {
     pub fn botocore_env(&self) -> Vec<(&'static str, String)> {
         match self {
             Self::Botocore(s) => s.env(),
-            Self::RustSdk(_) | Self::JsV3(_) | Self::JsV2(_) | Self::Command(_) => Vec::new(),
+            _ => Vec::new(),
         }
     }
 
@@ -267,6 +287,8 @@ impl SdkSettings {
             Self::JsV3(s) => s.clock_offset_s,
             Self::JsV2(s) => s.clock_offset_s,
             Self::Command(s) => s.clock_offset_s,
+            Self::Ruby(s) => s.clock_offset_s,
+            Self::GoV2(_) | Self::GoV1(_) => None,
         };
         mock_imds::SignedDuration::from_secs(secs.map_or(0, |s| s.0))
     }
@@ -279,6 +301,8 @@ impl SdkSettings {
             Self::JsV3(s) => s.clock_offset_s.is_some(),
             Self::JsV2(s) => s.clock_offset_s.is_some(),
             Self::Command(s) => s.clock_offset_s.is_some(),
+            Self::Ruby(s) => s.clock_offset_s.is_some(),
+            Self::GoV2(_) | Self::GoV1(_) => false,
         }
     }
 
@@ -346,7 +370,7 @@ fn env_text(value: &serde_json::Value) -> String {
 // ---- value types: what each setting accepts --------------------------------------
 
 /// A setting's value type: which TOML values it accepts, and how an error says so.
-trait SettingValue: Sized {
+pub(super) trait SettingValue: Sized {
     /// What it accepts, for `` `KEY` must be WANT, not VALUE ``.
     const WANT: &'static str;
     fn from_toml(value: &toml::Value) -> Option<Self>;
@@ -472,6 +496,7 @@ deserialize_via_toml!(
     RetryMode,
     CommandLine
 );
+pub(super) use deserialize_via_toml;
 
 // ---- a table's keys as a serde map, with errors that name the key -----------------
 
@@ -662,6 +687,18 @@ mod tests {
                 "`ec2_metadata_v1_disabled` must be true or false, not 1",
             ),
             (
+                DriverKind::GoV2,
+                "retry_mode",
+                toml::Value::String("legacy".into()),
+                "`retry_mode` must be \"standard\" or \"adaptive\", not \"legacy\"",
+            ),
+            (
+                DriverKind::Ruby,
+                "instance_profile_credentials_timeout",
+                toml::Value::String("1s".into()),
+                "`instance_profile_credentials_timeout` must be a number of seconds, at least 0, not \"1s\"",
+            ),
+            (
                 DriverKind::Boto3,
                 "metadata_service_timeout",
                 toml::Value::Float(-0.5),
@@ -671,6 +708,34 @@ mod tests {
             let e = SdkSettings::from_table(&kind, &table(&[(key, value)])).unwrap_err();
             assert_eq!(e.to_string(), want);
         }
+        // The Debian Go and Ruby versions have no IMDSv1 switch: the key is refused, with
+        // what they do take.
+        let v1 = table(&[("ec2_metadata_v1_disabled", toml::Value::Boolean(true))]);
+        for (kind, takes) in [
+            (DriverKind::GoV2, "`retry_max_attempts`, `retry_mode`"),
+            (DriverKind::GoV1, "`max_retries`, `http_timeout_ms`"),
+            (
+                DriverKind::Ruby,
+                "`instance_profile_credentials_retries`, `instance_profile_credentials_timeout`, `retry_limit`, `retry_mode`, `max_attempts`",
+            ),
+        ] {
+            assert_eq!(
+                SdkSettings::from_table(&kind, &v1).unwrap_err().to_string(),
+                format!("`{kind}` has no setting `ec2_metadata_v1_disabled`; it takes {takes}")
+            );
+        }
+        let ruby = table(&[
+            (
+                "instance_profile_credentials_timeout",
+                toml::Value::Float(0.25),
+            ),
+            ("retry_mode", toml::Value::String("standard".into())),
+        ]);
+        assert_eq!(
+            serde_json::to_string(&SdkSettings::from_table(&DriverKind::Ruby, &ruby).unwrap())
+                .unwrap(),
+            r#"{"instance_profile_credentials_timeout":0.25,"retry_mode":"standard"}"#
+        );
         // The first bad key by name is the one reported.
         let two = table(&[
             ("zz", toml::Value::Integer(1)),

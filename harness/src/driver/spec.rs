@@ -1,10 +1,11 @@
 //! Driver specs: which SDK, which version, which of the SDK's own settings.
 //!
 //! In a scenario's `[matrix] drivers` list a driver is a kind (`rust-sdk`, `boto3`,
-//! `aws-cli`, `js-v3`, `js-v2`, `aiobotocore`, `boto3-crt`), optionally with a version
-//! (`boto3@1.34.162`, `js-v3@3.26.0`, `boto3@latest`), or the name of a `[driver.NAME]`
-//! table that sets the SDK's own knobs (see [`super::settings`] for what each SDK takes)
-//! or runs a program of the user's (`command = [...]`, kind `command`).
+//! `aws-cli`, `js-v3`, `js-v2`, `aiobotocore`, `boto3-crt`, `go-v2`, `go-v1`, `ruby`),
+//! optionally with a version (`boto3@1.34.162`, `js-v3@3.26.0`, `boto3@latest`; not for the
+//! Go and Ruby kinds, one Debian version each), or the name of a `[driver.NAME]` table that
+//! sets the SDK's own knobs (see [`super::settings`] for what each SDK takes) or runs a
+//! program of the user's (`command = [...]`, kind `command`).
 
 use std::fmt;
 
@@ -61,6 +62,14 @@ pub enum SdkError {
     /// `command` runs the program of a `[driver.NAME]` table; it has no version.
     #[error("the command driver runs a program of yours: give it a table, `[driver.NAME] command = [\"prog\", \"arg\"]`, and put NAME in the matrix")]
     CommandNeedsTable,
+    /// A kind installed as one Debian package has one version.
+    #[error("`{kind}` is the single version Debian packages ({version}); it takes no @VERSION")]
+    SingleVersion {
+        /// The kind.
+        kind: DriverKind,
+        /// Its one version.
+        version: &'static str,
+    },
     /// `rust-sdk` is the SDK this binary was built with.
     #[error("the rust-sdk driver runs the AWS SDK for Rust this binary was built with; it takes no @version")]
     RustSdkVersion,
@@ -92,6 +101,9 @@ pub fn parse_sdk(text: &str) -> Result<(DriverKind, Option<String>), SdkError> {
         if kind == DriverKind::Command {
             return Err(SdkError::CommandNeedsTable);
         }
+        if let Some(version) = kind.single_version() {
+            return Err(SdkError::SingleVersion { kind, version });
+        }
     }
     Ok((kind, version.map(str::to_string)))
 }
@@ -120,6 +132,11 @@ mod tests {
             SdkError::RustSdkVersion
         );
         assert_eq!(
+            parse_sdk("ruby@3.0").unwrap_err().to_string(),
+            "`ruby` is the single version Debian packages (3.168.1); it takes no @VERSION"
+        );
+        assert_eq!(parse_sdk("go-v2").unwrap(), (DriverKind::GoV2, None));
+        assert_eq!(
             parse_sdk("boto").unwrap_err().to_string(),
             "unknown driver `boto`"
         );
@@ -137,7 +154,10 @@ mod tests {
                 "js-v2",
                 "aiobotocore",
                 "boto3-crt",
-                "command"
+                "command",
+                "go-v2",
+                "go-v1",
+                "ruby"
             ]
         );
         for name in DriverKind::NAMES {

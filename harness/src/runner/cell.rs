@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::time::Instant;
 
+use super::address;
 use super::gate::{StartGate, Starting};
 use super::mocks::mock_runtime;
 use crate::driver::clock::CellClock;
@@ -28,6 +29,42 @@ pub const OPERATION_TIMEOUT_GRACE: Duration = Duration::from_secs(30);
 
 /// The region every client uses.
 pub const REGION: &str = "us-east-1";
+
+/// Starts the cell's mocks on their runtime, the IMDS on the address its driver needs
+/// ([`super::address`]): the next free `127.0.0.N` when the SDK ignores the port.
+async fn start_mocks(
+    scenario: &Scenario,
+    kind: &DriverKind,
+    clock: &std::sync::Arc<mock_imds::Clock>,
+) -> Result<MockImds, String> {
+    let runtime = mock_runtime()?;
+    let mut last = String::from("no address to try");
+    for addr in address::imds_candidates(kind) {
+        let builder = MockImds::builder()
+            .config(scenario.imds.config())
+            .bind(addr)
+            .defer_schedule()
+            .clock(clock.clone())
+            .seed(scenario.seed)
+            .schedule(scenario.schedule.clone());
+        match runtime.spawn(builder.start()).await {
+            Err(e) => return Err(format!("could not start mock-imds: {e}")),
+            Ok(Ok(mock)) => return Ok(mock),
+            Ok(Err(e)) if kind.fixed_imds_port().is_some() => match e.kind() {
+                std::io::ErrorKind::AddrInUse => last = e.to_string(),
+                std::io::ErrorKind::PermissionDenied => {
+                    return Err(address::privileged_port_error(kind, addr, &e))
+                }
+                _ => return Err(format!("could not start mock-imds: {e}")),
+            },
+            Ok(Err(e)) => return Err(format!("could not start mock-imds: {e}")),
+        }
+    }
+    Err(format!(
+        "could not start mock-imds: every loopback address 127.0.0.2-254 is taken on port {}: {last}",
+        kind.fixed_imds_port().unwrap_or(0)
+    ))
+}
 
 /// Runs one cell on fresh mocks, on its own (no other cell to wait for).
 pub async fn run_cell(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -> CellResult {
@@ -67,6 +104,15 @@ async fn run_cell_inner(
     // One wall clock for the cell's mock, STS and driver. A child driver follows it
     // through libfaketime, preloaded only where it can move.
     let moves = scenario.schedule.moves_clock() || cell.driver.settings.has_clock_offset();
+    if moves && cell.driver.kind.ignores_libfaketime() {
+        result.outcome = CellOutcome::SetupError(format!(
+            "`{}` cannot follow the cell clock: Go programs read the time without libc, so \
+             libfaketime does not reach them; leave it out of scenarios that jump the clock \
+             or set `clock_offset_s`",
+            cell.driver.kind
+        ));
+        return result;
+    }
     let cell_clock = if moves && cell.driver.kind != DriverKind::RustSdk {
         match CellClock::faked(cell.driver.settings.clock_offset()) {
             Ok(clock) => clock,
@@ -88,24 +134,10 @@ async fn run_cell_inner(
     };
     result.sdk_version = Some(driver.sdk_version());
 
-    let config = scenario.imds.config();
-    let builder = MockImds::builder()
-        .config(config)
-        .defer_schedule()
-        .clock(cell_clock.clock().clone())
-        .seed(scenario.seed)
-        .schedule(scenario.schedule.clone());
-    let mock = match mock_runtime().map(|rt| rt.spawn(builder.start())) {
-        Ok(started) => started
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string())),
-        Err(e) => Err(e),
-    };
-    let mock = match mock {
+    let mock = match start_mocks(scenario, &cell.driver.kind, cell_clock.clock()).await {
         Ok(mock) => mock,
         Err(e) => {
-            result.outcome = CellOutcome::SetupError(format!("could not start mock-imds: {e}"));
+            result.outcome = CellOutcome::SetupError(e);
             return result;
         }
     };

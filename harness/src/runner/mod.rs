@@ -12,6 +12,7 @@
 //!
 //! The rows it produces ([`CellResult`]) are the report's ([`crate::report::model`]).
 
+pub mod address;
 pub mod cell;
 pub mod gate;
 mod mocks;

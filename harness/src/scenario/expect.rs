@@ -49,6 +49,11 @@ pub struct Expectation {
     /// Which outage (1-based, in time order) [`Self::outcome`] is about; the worst when
     /// `None`.
     pub outage: Option<u32>,
+    /// Exact number of IMDS metadata requests without a session token (IMDSv1; the
+    /// token `PUT` does not count) from the last
+    /// recovery to the end of the attempts: whether an SDK went back to IMDSv2 once IMDS
+    /// was back (Go's token providers switch to IMDSv1 after a failed token PUT).
+    pub imds_v1_requests_after_recovery: Option<usize>,
     /// What the run must show before this expectation's verdict counts (else the cell is
     /// inconclusive; see [`crate::integrity`]).
     pub premise: Option<Premise>,
@@ -209,6 +214,17 @@ impl Expectation {
                 )),
             }
         }
+        if let Some(want) = self.imds_v1_requests_after_recovery {
+            match verdict.imds_v1_requests_after_recovery {
+                Some(n) if n == want => {}
+                Some(n) => failures.push(format!(
+                    "expected {want} IMDSv1 (tokenless) requests after recovery, saw {n}"
+                )),
+                None => failures.push(format!(
+                    "expected {want} IMDSv1 (tokenless) requests after recovery, but IMDS had not recovered by the last attempt"
+                )),
+            }
+        }
         failures
     }
 }
@@ -291,6 +307,9 @@ impl fmt::Display for Expectation {
                 Some(n) => format!("outage {n} {o}"),
                 None => format!("worst outage {o}"),
             });
+        }
+        if let Some(n) = self.imds_v1_requests_after_recovery {
+            parts.push(format!("{n} IMDSv1 requests after recovery"));
         }
         if let Some(p) = self.premise {
             parts.push(format!("(premise: {p})"));
@@ -404,6 +423,7 @@ pub(super) fn read(
             sts_rejections: e.sts_rejections,
             outcome,
             outage,
+            imds_v1_requests_after_recovery: e.imds_v1_requests_after_recovery,
             premise,
         };
         let span = e.driver.as_ref().or(e.strategy.as_ref()).map(|s| s.span());
@@ -419,6 +439,7 @@ pub(super) fn read(
             && expectation.keys_used.is_none()
             && expectation.sts_rejections.is_none()
             && expectation.outcome.is_none()
+            && expectation.imds_v1_requests_after_recovery.is_none()
         {
             return Err(whole(ExpectError::ChecksNothing));
         }

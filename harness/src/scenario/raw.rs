@@ -121,6 +121,7 @@ pub struct RawExpect {
     pub within_attempts: Option<u32>,
     pub error_kind: Option<String>,
     pub imds_requests_after_recovery: Option<usize>,
+    pub imds_v1_requests_after_recovery: Option<usize>,
     pub keys_used: Option<usize>,
     pub sts_rejections: Option<usize>,
     pub outcome: Option<Spanned<String>>,

@@ -45,6 +45,10 @@ pub struct Verdict {
     /// IMDS requests from the last recovery to the end of the attempts; `None` when IMDS
     /// was still down at the end of the attempts.
     pub imds_requests_after_recovery: Option<usize>,
+    /// Of those, the metadata requests without an IMDSv2 session token (IMDSv1: not the
+    /// token `PUT` itself); `None` as above.
+    #[serde(default)]
+    pub imds_v1_requests_after_recovery: Option<usize>,
     /// Failed attempts by error kind (SDK names).
     pub error_kinds: BTreeMap<String, u32>,
     /// The access key that signed the first accepted call (from the STS log).
@@ -188,16 +192,18 @@ impl Verdict {
             }
         }
         if let Some((first, last)) = window {
-            let imds_at = |from: Duration| {
+            let imds_from = |from: Duration, v1_only: bool| {
                 timeline
                     .mock_events()
                     .filter(|e| {
-                        matches!(e.kind, EventKind::ImdsRequest { .. })
+                        matches!(&e.kind, EventKind::ImdsRequest { token_present, method, .. }
+                            if !(v1_only && (*token_present || method == "PUT")))
                             && e.at >= from
                             && e.at <= last
                     })
                     .count()
             };
+            let imds_at = |from: Duration| imds_from(from, false);
             v.imds_requests_during_attempts = imds_at(first);
             let down_at_end = timeline
                 .mock_events()
@@ -208,16 +214,19 @@ impl Verdict {
                 })
                 .last()
                 .unwrap_or(false);
-            v.imds_requests_after_recovery = if down_at_end {
-                None
+            let from = recoveries
+                .iter()
+                .rev()
+                .find(|r| **r <= last)
+                .copied()
+                .unwrap_or(first);
+            (
+                v.imds_requests_after_recovery,
+                v.imds_v1_requests_after_recovery,
+            ) = if down_at_end {
+                (None, None)
             } else {
-                let from = recoveries
-                    .iter()
-                    .rev()
-                    .find(|r| **r <= last)
-                    .copied()
-                    .unwrap_or(first);
-                Some(imds_at(from))
+                (Some(imds_at(from)), Some(imds_from(from, true)))
             };
         }
         v.keys_used = keys_used;
@@ -270,6 +279,48 @@ mod tests {
         assert_eq!(v.attempts_to_recover, Some(1));
         assert_eq!(v.imds_requests_after_recovery, Some(2));
         assert_eq!(v.access_key_id.as_deref(), Some("ASIAMOCKAAAAAAAAAAAA"));
+    }
+
+    #[test]
+    fn imdsv1_requests_after_recovery_count_only_tokenless_ones() {
+        let with_token = |at: u64| {
+            let mut e = imds(at, "/latest/meta-data/iam/security-credentials/", Some(200));
+            if let EventKind::ImdsRequest { token_present, .. } = &mut e.kind {
+                *token_present = true;
+            }
+            e
+        };
+        let t = Timeline::merge(
+            vec![
+                transition(0, "refuse"),
+                imds(10, "/", None),
+                transition(2000, "up"),
+                {
+                    let mut put = imds(2500, "/latest/api/token", Some(200));
+                    if let EventKind::ImdsRequest { method, .. } = &mut put.kind {
+                        *method = "PUT".into();
+                    }
+                    put
+                },
+                with_token(2501),
+                imds(2502, "/", Some(200)),
+                with_token(2503),
+                sts(2505, Some("n.2"), true),
+            ],
+            vec![attempt(0, "n.1", 10, false), attempt(2500, "n.2", 10, true)],
+        );
+        let v = Verdict::from_timeline(&t);
+        assert_eq!(v.imds_requests_after_recovery, Some(4));
+        assert_eq!(v.imds_v1_requests_after_recovery, Some(1));
+        // Still down at the end: no count, as for every request.
+        let down = Timeline::merge(
+            vec![transition(0, "refuse"), imds(10, "/", None)],
+            vec![attempt(0, "n.1", 10, false)],
+        );
+        assert_eq!(
+            Verdict::from_timeline(&down).imds_v1_requests_after_recovery,
+            None
+        );
     }
 
     #[test]
