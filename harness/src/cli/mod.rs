@@ -36,7 +36,7 @@ Exit status: 0 every expectation holds, 1 one does not, 2 bad input or setup pro
 /// Drives real AWS SDK clients through EC2 IMDS outages and prints, per SDK and retry
 /// strategy, whether they recover, how fast, and with which credentials.
 #[derive(Parser, Debug)]
-#[command(version, about, after_help = EXAMPLES)]
+#[command(name = "imds-harness", version, about, after_help = EXAMPLES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -2,7 +2,7 @@
 //! in, `merge` reads them back from JSON); each reporter renders them one way: the terminal
 //! table ([`table`]), the JSON file ([`json`]), JUnit XML ([`junit`]), the timeline
 //! pictures ([`svg`]), one cell's events and diagnosis ([`explain`]); [`exec`] prints what
-//! the mocks saw during `imds-harness exec`.
+//! the mocks saw during `imds-harness exec`; [`words`] counts and summaries in their words.
 
 pub mod exec;
 pub mod explain;
@@ -11,3 +11,4 @@ pub mod junit;
 pub mod model;
 pub mod svg;
 pub mod table;
+pub mod words;
