@@ -6,7 +6,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{harness, ok, write};
+use support::{harness, ok, text, write};
 
 /// One Rust-SDK cell, a 300 ms outage; the expectation holds.
 const ONE_CELL: &str = r#"
@@ -72,4 +72,166 @@ fn list_shows_the_first_sentence_whole() {
         ),
         "{listed}"
     );
+}
+
+/// Four Rust-SDK cells, a 100 ms outage.
+fn four_cells(dir: &Path) -> std::path::PathBuf {
+    let strategies = ["a", "b", "c", "d"];
+    let mut text = String::from(
+        "[[schedule]]\nat = \"0s\"\nstate = \"refuse\"\n[[schedule]]\nat = \"100ms\"\nstate = \"up\"\n\
+         [matrix]\ndrivers = [\"rust-sdk\"]\nstrategies = [\"a\", \"b\", \"c\", \"d\"]\n",
+    );
+    for s in strategies {
+        text.push_str(&format!(
+            "[strategy.{s}]\nkind = \"call-retry\"\nattempts = 6\ninterval = \"100ms\"\n"
+        ));
+    }
+    text.push_str("[[expect]]\nrecovers = true\n");
+    write(dir, "four.toml", &text)
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_shard_beyond_the_cells_is_an_empty_passing_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = four_cells(dir.path());
+    let report = dir.path().join("shard-5.json");
+    let out = run(
+        &["run", "--shard", "5/5", "--json", report.to_str().unwrap()],
+        &[&suite],
+    );
+    let table = ok(&out, &[0]);
+    assert!(table.contains("0 cells"), "{table}");
+    let value = json(&report);
+    assert_eq!(value["passed"], true);
+    assert_eq!(value["cells"].as_array().unwrap().len(), 0);
+    assert_eq!(value["run"]["shard"]["index"], 5);
+    assert_eq!(value["run"]["shard"]["count"], 5);
+
+    // A filter that matches nothing is still bad input, and says which filter.
+    let out = run(
+        &["run", "--filter", "nothing*", "--shard", "5/5"],
+        &[&suite],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no cell matches --filter nothing*"));
+}
+
+#[test]
+fn merge_counts_each_cell_once_and_names_a_missing_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = four_cells(dir.path());
+    let shard = |i: usize| {
+        let file = dir.path().join(format!("shard-{i}.json"));
+        let out = run(
+            &[
+                "run",
+                "--shard",
+                &format!("{i}/3"),
+                "--json",
+                file.to_str().unwrap(),
+            ],
+            &[&suite],
+        );
+        ok(&out, &[0]);
+        file
+    };
+    let (s1, s2, s3) = (shard(1), shard(2), shard(3));
+    let id = json(&s1)["run"]["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 12, "{id}");
+    assert_eq!(
+        json(&s2)["run"]["id"],
+        json(&s1)["run"]["id"],
+        "one run, one id"
+    );
+
+    let merged = dir.path().join("merged.json");
+    let junit = dir.path().join("junit.xml");
+    let out = run(
+        &[
+            "merge",
+            "--json",
+            merged.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        &[&s1, &s2, &s3],
+    );
+    assert!(ok(&out, &[0]).contains("4 cells"), "{}", text(&out));
+    let value = json(&merged);
+    assert_eq!(value["run"]["id"], id.as_str());
+    assert_eq!(value["run"]["shard"], serde_json::Value::Null);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+
+    let refused = |paths: &[&Path], says: &str| {
+        let out = run(&["merge"], paths);
+        assert_eq!(out.status.code(), Some(2), "{says}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{says}: {stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "no table for a refused merge: {}",
+            text(&out)
+        );
+    };
+    refused(&[&s1, &s1, &s2, &s3], "are both shard 1/3 of run");
+    refused(&[&merged, &s1, &s2, &s3], "holds the whole run");
+    refused(
+        &[&s1, &s3],
+        &format!("shard 2/3 of run {id} is missing (have 1/3, 3/3)"),
+    );
+    refused(&[&s2], "shard 1/3, 3/3 of run");
+
+    // Another run (another seed) is not a shard of this one.
+    let other = dir.path().join("other.json");
+    let out = run(
+        &[
+            "run",
+            "--seed",
+            "7",
+            "--shard",
+            "2/3",
+            "--json",
+            other.to_str().unwrap(),
+        ],
+        &[&suite],
+    );
+    ok(&out, &[0]);
+    refused(&[&s1, &other, &s3], "merge combines the shards of one run");
+}
+
+#[test]
+fn output_paths_are_checked_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "one.toml", ONE_CELL);
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    for (flag, target) in [
+        ("--json", "/no/such/dir/r.json".to_string()),
+        ("--junit", "/no/such/dir/j.xml".to_string()),
+        ("--json", dir.path().display().to_string()),
+        ("--timeline", file.join("sub").display().to_string()),
+    ] {
+        let out = run(&["run", flag, &target], &[&path]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{flag} {target}: {}",
+            text(&out)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("{flag} {target}")) && stderr.contains("nothing was run"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("running"),
+            "checked before the run: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{}", text(&out));
+    }
 }

@@ -16,12 +16,15 @@ pub struct MergeArgs {
     outputs: Outputs,
 }
 
-/// Reads every shard and reports them as one run.
+/// Reads every shard and reports them as one run; refuses reports that would count a
+/// cell twice (the same shard twice, a merged report beside its shards) or miss one.
 pub fn run(args: MergeArgs) -> Result<(), CliError> {
+    args.outputs.check()?;
     let parts = args
         .reports
         .iter()
-        .map(|path| outputs::read_report(path))
-        .collect::<Result<Vec<_>, _>>()?;
-    outputs::finish(&Report::merge(parts), &args.outputs)
+        .map(|path| Ok((path.display().to_string(), outputs::read_report(path)?)))
+        .collect::<Result<Vec<_>, CliError>>()?;
+    let merged = Report::merge(parts).map_err(|e| CliError::Input(format!("error: {e}")))?;
+    outputs::finish(&merged, &args.outputs)
 }

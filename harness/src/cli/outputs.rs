@@ -22,6 +22,48 @@ pub struct Outputs {
     timeline: Option<PathBuf>,
 }
 
+impl Outputs {
+    /// Fails when a report could not be written where asked, before anything runs: a
+    /// `--json`/`--junit` file whose folder is missing or is itself a folder, a
+    /// `--timeline` path that is a file or cannot be created (it is created now).
+    pub fn check(&self) -> Result<(), CliError> {
+        for (flag, path) in [("--json", &self.json), ("--junit", &self.junit)] {
+            let Some(path) = path else { continue };
+            let bad = |why: String| {
+                CliError::Setup(format!("{flag} {}: {why}; nothing was run", path.display()))
+            };
+            if path.is_dir() {
+                return Err(bad("is a directory, not a file".into()));
+            }
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            if !parent.is_dir() {
+                return Err(bad(format!("no directory {}", parent.display())));
+            }
+            let existed = path.exists();
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .map_err(|e| bad(format!("cannot write: {e}")))?;
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        if let Some(dir) = &self.timeline {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                CliError::Setup(format!(
+                    "--timeline {}: cannot create the directory: {e}; nothing was run",
+                    dir.display()
+                ))
+            })?;
+        }
+        Ok(())
+    }
+}
+
 fn write_outputs(report: &Report, outputs: &Outputs) -> Result<(), String> {
     if let Some(path) = &outputs.json {
         let text = report::json::to_string(report).map_err(|e| e.to_string())?;
