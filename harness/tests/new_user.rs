@@ -235,3 +235,81 @@ fn output_paths_are_checked_before_the_run() {
         assert!(out.stdout.is_empty(), "{}", text(&out));
     }
 }
+
+#[test]
+fn same_named_files_in_two_folders_stay_apart_and_a_file_given_twice_runs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for team in ["team-a", "team-b"] {
+        std::fs::create_dir_all(dir.path().join(team)).unwrap();
+    }
+    let a = write(&dir.path().join("team-a"), "trap.toml", ONE_CELL);
+    let b = write(
+        &dir.path().join("team-b"),
+        "trap.toml",
+        &ONE_CELL.replace("attempts = 8", "attempts = 9"),
+    );
+    let report = dir.path().join("r.json");
+    let timelines = dir.path().join("timelines");
+    let out = run(
+        &[
+            "run",
+            "--json",
+            report.to_str().unwrap(),
+            "--timeline",
+            timelines.to_str().unwrap(),
+        ],
+        &[&a, &b, &a],
+    );
+    let table = ok(&out, &[0]);
+    assert!(
+        table.contains("2 cells"),
+        "the same file twice runs once: {table}"
+    );
+    let value = json(&report);
+    let names: Vec<&str> = value["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["scenario"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["team-a/trap", "team-b/trap"]);
+    assert!(
+        table.contains("team-a/trap") && table.contains("team-b/trap"),
+        "{table}"
+    );
+    let one = std::fs::read_to_string(timelines.join("team-a/trap.svg")).unwrap();
+    let two = std::fs::read_to_string(timelines.join("team-b/trap.svg")).unwrap();
+    assert_ne!(one, two, "one SVG each");
+
+    // explain picks either, from the report and by running it.
+    let out = run(
+        &[
+            "explain",
+            "team-b/trap/rust-sdk/call-retry",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(
+        ok(&out, &[0]).starts_with("team-b/trap/rust-sdk/call-retry"),
+        "{}",
+        text(&out)
+    );
+    let out = harness()
+        .args(["explain", "team-a/trap/rust-sdk/call-retry", "--scenarios"])
+        .arg(&a)
+        .arg("--scenarios")
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert!(
+        ok(&out, &[0]).starts_with("team-a/trap/rust-sdk/call-retry"),
+        "{}",
+        text(&out)
+    );
+
+    // A stem no other file has keeps its short name.
+    let out = run(&["list"], &[&a]);
+    assert!(ok(&out, &[0]).starts_with("trap ("), "{}", text(&out));
+}

@@ -80,6 +80,7 @@ pub fn load_all(paths: &[PathBuf], seed: Option<u64>) -> (Vec<Scenario>, Vec<Str
             Err(e) => errors.push(e.to_string()),
         }
     }
+    scenario::names::make_distinct(&mut scenarios);
     for s in &scenarios {
         for w in &s.warnings {
             eprintln!("warning: {w}");

@@ -50,7 +50,7 @@ mod tests {
         let long = "IMDS refuses connections when the client is created, back at 2 s";
         let cut = summary(long, 30);
         assert!(cut.chars().count() <= 30, "{cut}");
-        assert_eq!(cut, "IMDS refuses connections…");
+        assert_eq!(cut, "IMDS refuses connections when…");
         assert!(long.starts_with(cut.trim_end_matches('…')));
     }
 }

@@ -5,7 +5,8 @@
 //! column), then each element turns its part into checked values, one file each:
 //! [`schedule`] (`[[schedule]]`, `[[generate]]`), [`strategy`] (`[strategy.NAME]`),
 //! [`driver`] (`[driver.NAME]`), [`matrix`] (`[matrix]` → cells), [`expect`]
-//! (`[[expect]]`, and how an expectation is checked), [`imds`] (`[imds]`). Each element's
+//! (`[[expect]]`, and how an expectation is checked), [`imds`] (`[imds]`); [`names`] tells
+//! same-named files of one run apart. Each element's
 //! errors are a type of its own; [`ScenarioError`] adds the file, line and column
 //! ([`diag`]). A new key is one field in `raw` and its meaning in its element.
 //!
@@ -44,6 +45,7 @@ pub mod driver;
 pub mod expect;
 pub mod imds;
 pub mod matrix;
+pub mod names;
 mod raw;
 pub mod schedule;
 pub mod strategy;
@@ -228,7 +230,8 @@ pub fn parse_with_seed(
 }
 
 /// Finds scenario files: each path that is a file, and every `*.toml` directly in each
-/// path that is a directory, sorted by name.
+/// path that is a directory, sorted by name; a file given twice (also through another
+/// path to it) is listed once, where it first appears.
 ///
 /// # Errors
 /// A [`ScenarioError`] (line 1, column 1) for a path that does not exist.
@@ -254,5 +257,12 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
             files.push(path.clone());
         }
     }
+    let mut seen = Vec::new();
+    files.retain(|f| {
+        let key = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
     Ok(files)
 }
