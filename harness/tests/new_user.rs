@@ -313,3 +313,22 @@ fn same_named_files_in_two_folders_stay_apart_and_a_file_given_twice_runs_once()
     let out = run(&["list"], &[&a]);
     assert!(ok(&out, &[0]).starts_with("trap ("), "{}", text(&out));
 }
+
+#[test]
+fn exec_of_a_command_killed_by_sigterm_exits_143_and_says_so() {
+    let out = harness()
+        .args(["exec", "--", "sh", "-c", "kill -TERM $$"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("command was killed by SIGTERM (signal 15), exit status 143 after"),
+        "{stderr}"
+    );
+    let out = harness()
+        .args(["exec", "--", "sh", "-c", "exit 7"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+}
