@@ -4,6 +4,7 @@ use harness::report::words;
 use harness::runner;
 
 use super::error::CliError;
+use super::out;
 use super::select::{self, Select};
 
 /// Characters of a scenario's description `list` shows: its first sentence, cut at a word.
@@ -29,7 +30,7 @@ pub fn run(args: ListArgs) -> Result<(), CliError> {
         if cells.is_empty() {
             continue;
         }
-        println!(
+        out::line(&format!(
             "{} ({}){}",
             s.name,
             s.file.display(),
@@ -38,9 +39,9 @@ pub fn run(args: ListArgs) -> Result<(), CliError> {
             } else {
                 format!(": {}", words::summary(&s.description, DESCRIPTION_WIDTH))
             }
-        );
+        ));
         for c in cells {
-            println!("  {c}");
+            out::line(&format!("  {c}"));
         }
     }
     Ok(())

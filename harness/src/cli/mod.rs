@@ -2,7 +2,7 @@
 //! a `run` that returns `Result<(), CliError>`; [`error::CliError`] turns that into the
 //! exit status. What several subcommands share: [`select`] (which scenarios and cells),
 //! [`cells`] (running cells with progress, stopping on Ctrl-C), [`outputs`] (the report
-//! files and the table).
+//! files and the table), [`out`] (stdout, quiet when its reader goes away).
 
 mod cells;
 mod completions;
@@ -11,6 +11,7 @@ mod exec;
 mod explain;
 mod list;
 mod merge;
+mod out;
 mod outputs;
 mod run;
 mod select;

@@ -8,6 +8,7 @@ use harness::report;
 use harness::report::model::{CellOutcome, Report};
 
 use super::error::CliError;
+use super::out;
 
 #[derive(clap::Args, Debug)]
 pub struct Outputs {
@@ -89,7 +90,7 @@ fn write_outputs(report: &Report, outputs: &Outputs) -> Result<(), String> {
 pub fn finish(report: &Report, outputs: &Outputs) -> Result<(), CliError> {
     let color = std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    print!("{}", report::table::render(report, color));
+    out::print(&report::table::render(report, color));
     write_outputs(report, outputs).map_err(CliError::Setup)?;
     if report
         .cells

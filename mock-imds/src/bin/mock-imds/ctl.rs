@@ -73,16 +73,19 @@ pub async fn main(args: CtlArgs) -> anyhow::Result<()> {
                 .expand(file.seed().unwrap_or(0))
                 .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
             let answer = client.run_schedule(&schedule).await.map_err(reached)?;
-            println!("{}", serde_json::to_string(&answer)?);
+            crate::out::line(&serde_json::to_string(&answer)?);
             return Ok(());
         }
         CtlAction::Events { since_ms } => {
             for event in client.events_json(since_ms).await.map_err(reached)? {
-                println!("{event}");
+                crate::out::line(&event.to_string());
+                if crate::out::closed() {
+                    break;
+                }
             }
             return Ok(());
         }
     };
-    println!("state: {}", state.map_err(reached)?.state);
+    crate::out::line(&format!("state: {}", state.map_err(reached)?.state));
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! `mock-imds serve`: serve until Ctrl-C, printing the endpoints and the lines that
 //! point an SDK at them.
 
-use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
@@ -182,10 +181,7 @@ pub async fn main(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("could not start mock-imds (is the port in use? pass --port 0 for a free one)")?;
     // Whoever started us may stop reading our output; serving goes on regardless.
-    let mut stdout = std::io::stdout();
-    let _ = stdout
-        .write_all(banner(&imds, &options).as_bytes())
-        .and_then(|()| stdout.flush());
+    crate::out::print(&banner(&imds, &options));
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
