@@ -332,3 +332,34 @@ fn exec_of_a_command_killed_by_sigterm_exits_143_and_says_so() {
         .unwrap();
     assert_eq!(out.status.code(), Some(7), "{}", text(&out));
 }
+
+#[test]
+fn meaningless_faults_are_refused_at_their_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    for (state, says) in [
+        (
+            "no-role on token",
+            "can only be `credentials` or a `path(GLOB)`",
+        ),
+        (
+            "expired-credentials on listener",
+            "can only be `credentials`",
+        ),
+        ("status(101)", "informational (1xx)"),
+        ("throttle(0)", "at least 1 per second"),
+        ("refuse p=2", "takes no probability"),
+    ] {
+        let path = write(
+            dir.path(),
+            "f.toml",
+            &ONE_CELL.replace("state = \"refuse\"", &format!("state = \"{state}\"")),
+        );
+        let out = run(&["validate"], &[&path]);
+        assert_eq!(out.status.code(), Some(2), "{state}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with(&format!("{}:7:9:", path.display())) && stderr.contains(says),
+            "{state}: {stderr}"
+        );
+    }
+}
