@@ -32,6 +32,8 @@
 //! - [`sts`]: the fake STS endpoint (`GetCallerIdentity`) and its call ids.
 //! - `switch`: the state in force and the schedule runner; every change goes through it.
 //! - `handle`: [`MockImds::builder`] and the [`MockImds`] handle a test holds.
+//! - `sdk_env`: the variables that divert an SDK from the mock
+//!   ([`DIVERTING_VARIABLES`], measured on boto3).
 //! - [`control`]: the HTTP control API (JSON) for other languages and `mock-imds ctl`,
 //!   and [`ControlClient`].
 //! - `ms`: durations as milliseconds in JSON.
@@ -55,6 +57,7 @@ mod listener;
 mod metadata;
 mod ms;
 mod schedule;
+mod sdk_env;
 mod sigv4_check;
 pub mod sts;
 mod switch;
@@ -70,6 +73,7 @@ pub use schedule::{
     expand_tables, DurationRange, GenerateError, GenerateTable, Generator, Schedule, ScheduleError,
     ScheduleFile, Step, StepTable,
 };
+pub use sdk_env::DIVERTING_VARIABLES;
 pub use sts::CALL_ID_HEADER;
 pub use switch::TransitionError;
 
