@@ -101,7 +101,7 @@ async fn ctl_posts_the_generated_steps() {
     let flap = file(FLAP);
     let expected = ScheduleFile::parse(FLAP).unwrap().expand(5).unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mock-imds"))
-        .args(["ctl", "--control-port", &port, "schedule"])
+        .args(["ctl", "--control-port", &port, "schedule", "--json"])
         .arg(flap.path())
         .output()
         .await

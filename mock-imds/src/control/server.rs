@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::wire::{
     ErrorAnswer, FaultRequest, ScheduleAnswer, ScheduleRequest, StateAnswer, StateRequest,
-    StepRequest, MAX_BODY,
+    StepRequest, CONTROL_HEADER, MAX_BODY,
 };
 use crate::ec2_http::{self, HttpResponse};
 use crate::fault::{Change, ImdsState, Target};
@@ -85,9 +85,13 @@ pub(crate) fn handler(switch: Arc<Switch>, seed: u64) -> Handler {
     Arc::new(move |req, _| {
         let control = control.clone();
         Box::pin(async move {
-            Ok(route(&control, req)
+            let mut answer = route(&control, req)
                 .await
-                .unwrap_or_else(ControlError::into_response))
+                .unwrap_or_else(ControlError::into_response);
+            answer
+                .headers_mut()
+                .insert(CONTROL_HEADER, http::HeaderValue::from_static("1"));
+            Ok(answer)
         })
     })
 }
@@ -155,7 +159,7 @@ async fn route(control: &Control, req: Request<Incoming>) -> Result<HttpResponse
             Ok(json(StatusCode::OK, &ScheduleAnswer { steps }))
         }
         (&Method::DELETE, "/schedule") => {
-            switch.stop_schedule();
+            let _ = switch.stop_schedule();
             Ok(control.state())
         }
         (&Method::GET, "/events") => {
@@ -184,7 +188,7 @@ async fn route(control: &Control, req: Request<Incoming>) -> Result<HttpResponse
             ))
         }
         (&Method::POST, "/reset") => {
-            switch.stop_schedule();
+            let _ = switch.stop_schedule();
             switch.apply(&Change::Up).await?;
             Ok(control.state())
         }
@@ -206,6 +210,7 @@ impl Control {
                 events_dropped: log.dropped(),
                 events_recorded: log.recorded(),
                 imds_requests_recorded: log.imds_requests_recorded(),
+                schedule_running: self.switch.schedule_running(),
                 seed: self.seed,
                 state: state.to_string(),
                 up: state.is_up(),

@@ -17,8 +17,9 @@ pub struct ServeArgs {
     /// Fake STS port (0 picks a free one).
     #[arg(long, default_value_t = 1339)]
     sts_port: u16,
-    /// Control API port (0 picks a free one).
-    #[arg(long, default_value_t = 1340)]
+    /// Control API port (0 picks a free one; the banner prints the `ctl` command and
+    /// `MOCK_IMDS_CONTROL` for it).
+    #[arg(long, default_value_t = crate::ctl::DEFAULT_CONTROL_PORT)]
     control_port: u16,
     /// Address to listen on. Loopback unless you name another (with a warning); the
     /// control API always listens on loopback.
@@ -131,6 +132,13 @@ fn banner(imds: &MockImds, options: &str) -> String {
     let settings: Vec<String> = settings.iter().map(|(n, v)| format!("{n}={v}")).collect();
     out.push_str(&format!("export {}\n", settings.join(" ")));
     out.push_str(&format!("unset {}\n", env.unset.join(" ")));
+    if let Some(control) = imds.control_endpoint() {
+        let port = control.rsplit(':').next().unwrap_or_default();
+        out.push_str(&format!(
+            "# switch it from another shell: mock-imds ctl --control-port {port} down|up|state|…, or\nexport {}={control}\n",
+            crate::ctl::CONTROL_ENV
+        ));
+    }
     out
 }
 
