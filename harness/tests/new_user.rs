@@ -363,3 +363,29 @@ fn meaningless_faults_are_refused_at_their_line_and_column() {
         );
     }
 }
+
+#[test]
+fn keys_of_the_other_generator_kind_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let generators = [
+        (
+            "[[generate]]\nkind = \"flap\"\nfault = \"reset\"\ndown = [\"100ms\", \"100ms\"]\nup = [\"100ms\", \"100ms\"]\nuntil = \"1s\"\ncount = 3\n",
+            "`count` is not a key of a `flap` generator (it is a `random-outages` key); a `flap` generator takes kind, fault, down, up, until",
+        ),
+        (
+            "[[generate]]\nkind = \"random-outages\"\nfault = \"reset\"\ncount = 1\nduration = [\"100ms\", \"100ms\"]\nwithin = \"1s\"\nuntil = \"1s\"\n",
+            "`until` is not a key of a `random-outages` generator (it is a `flap` key)",
+        ),
+    ];
+    for (generate, says) in generators {
+        let body = ONE_CELL.replace("[matrix]", &format!("{generate}[matrix]"));
+        let path = write(dir.path(), "g.toml", &body);
+        let out = run(&["validate"], &[&path]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with(&format!("{}:", path.display())) && stderr.contains(says),
+            "{stderr}"
+        );
+    }
+}

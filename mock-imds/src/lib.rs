@@ -70,8 +70,8 @@ pub use events::{Event, EventKind, EventLog, EventType, Events, Mark, StsOutcome
 pub use fault::{Change, Fault, FaultSpec, ImdsState, ParseFaultError, Target};
 pub use handle::{FaultGuard, MockImds, MockImdsBuilder, SdkEnv};
 pub use schedule::{
-    expand_tables, DurationRange, GenerateError, GenerateTable, Generator, Schedule, ScheduleError,
-    ScheduleFile, Step, StepTable,
+    expand_tables, foreign_key, DurationRange, GenerateError, GenerateTable, Generator, Schedule,
+    ScheduleError, ScheduleFile, Step, StepTable, GENERATOR_KEYS,
 };
 pub use sdk_env::DIVERTING_VARIABLES;
 pub use sts::CALL_ID_HEADER;

@@ -188,6 +188,20 @@ fn generator(text: &str, table: &Spanned<GenerateTable>) -> Result<Generator, Co
         Some(v) => duration(text, v),
         None => Err(missing(key)),
     };
+    let present: Vec<&str> = [
+        ("down", g.down.is_some()),
+        ("up", g.up.is_some()),
+        ("until", g.until.is_some()),
+        ("count", g.count.is_some()),
+        ("duration", g.duration.is_some()),
+        ("within", g.within.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(key, here)| here.then_some(key))
+    .collect();
+    if let Some(why) = super::generate::foreign_key(g.kind.get_ref(), &present) {
+        return Err(ConfigError::at(text, table.span().start, why));
+    }
     match g.kind.get_ref().as_str() {
         "flap" => Ok(Generator::Flap {
             fault: g.fault.clone(),

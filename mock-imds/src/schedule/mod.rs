@@ -11,5 +11,5 @@ mod generate;
 mod steps;
 
 pub use file::{expand_tables, GenerateTable, ScheduleFile, StepTable};
-pub use generate::{DurationRange, GenerateError, Generator};
+pub use generate::{foreign_key, DurationRange, GenerateError, Generator, GENERATOR_KEYS};
 pub use steps::{Schedule, ScheduleError, Step};
