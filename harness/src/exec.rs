@@ -84,10 +84,10 @@ pub fn parse_window(text: &str) -> Result<Vec<Step>, WindowError> {
             window: window.to_string(),
         })?;
     let parse = |t: &str| {
-        humantime::parse_duration(t).map_err(|e| WindowError::Duration {
+        mock_imds::parse_bounded_duration(t).map_err(|e| WindowError::Duration {
             text: whole(),
             part: t.to_string(),
-            error: e.to_string(),
+            error: e,
         })
     };
     let change: Change =

@@ -389,3 +389,157 @@ fn keys_of_the_other_generator_kind_are_errors() {
         );
     }
 }
+
+/// Every duration a scenario holds, at its bound (24 h: accepted, as far as durations
+/// go) and just past it (an error at its line and column naming the range); the huge
+/// values of issue #15 are errors too, never a panic or a run of years.
+#[test]
+fn every_duration_field_is_bounded_at_24h() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = ONE_CELL;
+    let fields: Vec<(&str, Box<dyn Fn(&str) -> String>)> = vec![
+        (
+            "schedule at",
+            Box::new(|d: &str| {
+                base.replace(
+                    "[matrix]",
+                    &format!("[[schedule]]\nat = \"{d}\"\nstate = \"refuse\"\n[matrix]"),
+                )
+            }),
+        ),
+        (
+            "flap down",
+            Box::new(|d: &str| {
+                base.replace("[matrix]", &format!("[[generate]]\nkind = \"flap\"\nfault = \"reset on token\"\ndown = [\"1s\", \"{d}\"]\nup = [\"1h\", \"1h\"]\nuntil = \"2s\"\n[matrix]"))
+            }),
+        ),
+        (
+            "flap up",
+            Box::new(|d: &str| {
+                base.replace("[matrix]", &format!("[[generate]]\nkind = \"flap\"\nfault = \"reset on token\"\ndown = [\"1s\", \"1s\"]\nup = [\"1s\", \"{d}\"]\nuntil = \"2s\"\n[matrix]"))
+            }),
+        ),
+        (
+            "flap until",
+            Box::new(|d: &str| {
+                base.replace("[matrix]", &format!("[[generate]]\nkind = \"flap\"\nfault = \"reset on token\"\ndown = [\"1h\", \"1h\"]\nup = [\"1h\", \"1h\"]\nuntil = \"{d}\"\n[matrix]"))
+            }),
+        ),
+        (
+            "random-outages duration",
+            Box::new(|d: &str| {
+                base.replace("[matrix]", &format!("[[generate]]\nkind = \"random-outages\"\nfault = \"reset on token\"\ncount = 1\nduration = [\"1s\", \"{d}\"]\nwithin = \"1h\"\n[matrix]"))
+            }),
+        ),
+        (
+            "random-outages within",
+            Box::new(|d: &str| {
+                base.replace("[matrix]", &format!("[[generate]]\nkind = \"random-outages\"\nfault = \"reset on token\"\ncount = 1\nduration = [\"1s\", \"1s\"]\nwithin = \"{d}\"\n[matrix]"))
+            }),
+        ),
+        (
+            "strategy interval",
+            Box::new(|d: &str| {
+                base.replace("interval = \"200ms\"", &format!("interval = \"{d}\""))
+            }),
+        ),
+        (
+            "expect within",
+            Box::new(|d: &str| {
+                base.replace(
+                    "recovers = true",
+                    &format!("recovers = true\nwithin = \"{d}\""),
+                )
+            }),
+        ),
+    ];
+    for (field, scenario) in &fields {
+        let at_bound = write(dir.path(), "at.toml", &scenario("24h"));
+        let out = run(&["validate"], &[&at_bound]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("0s..=24h"), "{field} at 24h: {stderr}");
+        assert!(!stderr.contains("panicked"), "{field}: {stderr}");
+        for past in [
+            "86400001ms",
+            "100000000s",
+            "1000000000000000s",
+            "18446744073709551615s",
+        ] {
+            let path = write(dir.path(), "past.toml", &scenario(past));
+            let out = run(&["validate"], &[&path]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{field} = {past}: {stderr}");
+            let text = std::fs::read_to_string(&path).unwrap();
+            let line = text.lines().position(|l| l.contains(past)).unwrap() + 1;
+            assert!(
+                stderr.starts_with(&format!("{}:{line}:", path.display()))
+                    && (stderr.contains("0s..=24h") || stderr.contains("invalid duration")),
+                "{field} = {past}: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_step_at_the_bound_runs_and_draws_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "far.toml",
+        &ONE_CELL.replace(
+            "[matrix]",
+            "[[schedule]]\nat = \"24h\"\nstate = \"refuse\"\n[matrix]",
+        ),
+    );
+    let timelines = dir.path().join("t");
+    let out = harness()
+        .args(["run", "--timeline", timelines.to_str().unwrap()])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    ok(&out, &[0]);
+    let svg = std::fs::metadata(timelines.join("far.svg")).unwrap().len();
+    assert!(svg < 1_000_000, "the SVG is {svg} bytes");
+}
+
+#[test]
+fn credential_times_that_cannot_mean_anything_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (imds, says) in [
+        (
+            "credential_lifetime = \"0s\"",
+            "credential_lifetime = 0s is too short",
+        ),
+        (
+            "credential_lifetime = \"1h\"\nrotate_before_expiry = \"2h\"",
+            "rotate_before_expiry (2h) is not shorter than credential_lifetime (1h)",
+        ),
+        (
+            "credential_lifetime = \"2m\"",
+            "rotate_before_expiry (5m, the default) is not shorter than credential_lifetime (2m)",
+        ),
+    ] {
+        let body = format!("{ONE_CELL}[imds]\n{imds}\n");
+        let line = body
+            .lines()
+            .position(|l| l.starts_with("credential_lifetime"))
+            .unwrap()
+            + 1;
+        let path = write(dir.path(), "c.toml", &body);
+        let out = run(&["validate"], &[&path]);
+        assert_eq!(out.status.code(), Some(2), "{imds}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with(&format!("{}:{line}:1: ", path.display())) && stderr.contains(says),
+            "{imds}: {stderr}"
+        );
+    }
+    let fine = write(
+        dir.path(),
+        "ok.toml",
+        &format!("{ONE_CELL}[imds]\ncredential_lifetime = \"16m\"\n"),
+    );
+    ok(&run(&["validate"], &[&fine]), &[0]);
+}

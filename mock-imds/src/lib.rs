@@ -36,13 +36,15 @@
 //!   ([`DIVERTING_VARIABLES`], measured on boto3).
 //! - [`control`]: the HTTP control API (JSON) for other languages and `mock-imds ctl`,
 //!   and [`ControlClient`].
-//! - `ms`: durations as milliseconds in JSON.
+//! - `ms`: durations as milliseconds in JSON; `bounds`: every duration is at most
+//!   [`MAX_DURATION`] (24 h).
 //! - `fuzzing` (hidden, not an API): the bodies of the `fuzz/` targets and the in-process
 //!   service the benchmarks and fault tests drive.
 //!
 //! The `mock-imds` binary (`src/bin/mock-imds/`) is `serve`, `ctl` and `load` on top of
 //! this API.
 
+mod bounds;
 pub mod config;
 pub mod control;
 mod credentials;
@@ -63,7 +65,10 @@ pub mod sts;
 mod switch;
 mod tokens;
 
-pub use config::{ConfigError, HttpEndpoint, HttpTokens, ImdsConfig, InstanceIdentity};
+pub use bounds::{check_bounded, parse_bounded_duration, MAX_DURATION};
+pub use config::{
+    check_credential_times, ConfigError, HttpEndpoint, HttpTokens, ImdsConfig, InstanceIdentity,
+};
 pub use control::{ControlClient, ControlClientError};
 pub use credentials::{CredentialStore, IssuedCredentials};
 pub use events::{Event, EventKind, EventLog, EventType, Events, Mark, StsOutcome};

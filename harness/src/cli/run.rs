@@ -30,11 +30,11 @@ pub struct RunArgs {
     operation_timeout: Duration,
 }
 
-/// A positive duration such as `2s` or `500ms`.
+/// A positive duration such as `2s` or `500ms`, at most 24 h.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
         Ok(d) if d.is_zero() => Err("must be longer than zero".into()),
-        Ok(d) => Ok(d),
+        Ok(d) => mock_imds::check_bounded(d),
         Err(e) => Err(format!("not a duration like \"2s\" or \"500ms\": {e}")),
     }
 }

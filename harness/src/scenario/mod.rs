@@ -137,6 +137,9 @@ pub enum Problem {
     /// `[[expect]]`.
     #[error(transparent)]
     Expect(#[from] expect::ExpectError),
+    /// `[imds]`: credential times that cannot mean anything.
+    #[error("{0}")]
+    Imds(String),
 }
 
 /// Turns element errors into [`ScenarioError`]s of one file.
@@ -204,6 +207,20 @@ pub fn parse_with_seed(
     let raw: raw::RawScenario = toml::from_str(text)
         .map_err(|e| loc.error(e.span(), Problem::Toml(diag::one_line(e.message()))))?;
     let seed = seed.or(raw.seed).unwrap_or(0);
+    mock_imds::check_credential_times(
+        raw.imds.credential_lifetime.map(|d| d.0),
+        raw.imds.rotate_before_expiry.map(|d| d.0),
+    )
+    .map_err(|why| {
+        // At the key that says it (the `[imds]` table is read without positions).
+        let at = ["credential_lifetime", "rotate_before_expiry"]
+            .iter()
+            .find_map(|k| {
+                text.find(&format!("{k} "))
+                    .or_else(|| text.find(&format!("{k}=")))
+            });
+        loc.error(at.map(|start| start..start), Problem::Imds(why))
+    })?;
     let (schedule, generators) =
         schedule::read(&raw.schedule, &raw.generate, seed).map_err(|e| loc.at(e))?;
     let strategies = strategy::read(&raw.strategy).map_err(|e| loc.at(e))?;

@@ -151,12 +151,11 @@ impl<'de> Deserialize<'de> for HumanRange {
     }
 }
 
-/// Parses `500ms`, `2s`, `1m 30s` (humantime syntax).
+/// Parses `500ms`, `2s`, `1m 30s` (humantime syntax), at most [`mock_imds::MAX_DURATION`]
+/// (24 h): every duration of a scenario (`at`, generator keys, intervals, `within`).
 ///
 /// # Errors
-/// What is wrong, and how a duration is written.
+/// What is wrong, how a duration is written, and the bound.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| {
-        format!("invalid duration `{text}` ({e}); write a number with a unit, e.g. \"500ms\", \"2s\", \"1m 30s\"")
-    })
+    mock_imds::parse_bounded_duration(text)
 }

@@ -225,13 +225,8 @@ fn schedule_of(steps: Vec<StepRequest>) -> Result<Schedule, String> {
         .into_iter()
         .enumerate()
         .map(|(i, s)| {
-            let at = humantime::parse_duration(&s.at).map_err(|e| {
-                format!(
-                    "step {}: `at` = `{}` is not a duration like \"500ms\" or \"2s\" ({e})",
-                    i + 1,
-                    s.at
-                )
-            })?;
+            let at = crate::bounds::parse_bounded_duration(&s.at)
+                .map_err(|why| format!("step {}: `at`: {why}", i + 1))?;
             let change: Change = s
                 .state
                 .parse()

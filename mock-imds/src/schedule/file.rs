@@ -144,28 +144,14 @@ impl Schedule {
 }
 
 fn duration(text: &str, value: &Spanned<String>) -> Result<Duration, ConfigError> {
-    humantime::parse_duration(value.get_ref()).map_err(|e| {
-        ConfigError::at(
-            text,
-            value.span().start,
-            format!(
-                "invalid duration `{}` ({e}); write e.g. \"500ms\", \"2s\"",
-                value.get_ref()
-            ),
-        )
-    })
+    crate::bounds::parse_bounded_duration(value.get_ref())
+        .map_err(|why| ConfigError::at(text, value.span().start, why))
 }
 
 fn range(text: &str, value: &Spanned<[String; 2]>) -> Result<DurationRange, ConfigError> {
     let at = |message: String| ConfigError::at(text, value.span().start, message);
     let [min, max] = value.get_ref();
-    let parse = |d: &str| {
-        humantime::parse_duration(d).map_err(|e| {
-            at(format!(
-                "invalid duration `{d}` ({e}); write e.g. \"500ms\", \"2s\""
-            ))
-        })
-    };
+    let parse = |d: &str| crate::bounds::parse_bounded_duration(d).map_err(at);
     DurationRange::new(parse(min)?, parse(max)?)
         .ok_or_else(|| at("a range is [\"MIN\", \"MAX\"] with MIN no larger than MAX".into()))
 }
