@@ -543,3 +543,45 @@ fn credential_times_that_cannot_mean_anything_are_errors() {
     );
     ok(&run(&["validate"], &[&fine]), &[0]);
 }
+
+#[test]
+fn sdk_settings_out_of_range_are_errors_at_their_position() {
+    let dir = tempfile::tempdir().unwrap();
+    for (sdk, setting, says) in [
+        ("boto3", "metadata_service_timeout = 1e300", "0..=86400"),
+        ("boto3", "metadata_service_timeout = inf", "0..=86400"),
+        ("boto3", "metadata_service_timeout = 86401", "0..=86400"),
+        (
+            "boto3",
+            "metadata_service_num_attempts = 1000000",
+            "0..=10000",
+        ),
+        (
+            "rust-sdk",
+            "imds_read_timeout_ms = 86400001",
+            "0..=86400000",
+        ),
+        ("js-v3", "timeout_ms = 9223372036854775807", "0..=86400000"),
+    ] {
+        let body = format!("{ONE_CELL}[driver.custom]\nsdk = \"{sdk}\"\n{setting}\n");
+        // At the `[driver.NAME]` table, as every setting error is.
+        let line = body.lines().position(|l| l == "[driver.custom]").unwrap() + 1;
+        let path = write(dir.path(), "s.toml", &body);
+        let out = run(&["validate"], &[&path]);
+        assert_eq!(out.status.code(), Some(2), "{setting}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with(&format!("{}:{line}:", path.display())) && stderr.contains(says),
+            "{setting}: {stderr}"
+        );
+    }
+    for (sdk, setting) in [
+        ("boto3", "metadata_service_timeout = 86400"),
+        ("boto3", "metadata_service_timeout = 0.5"),
+        ("rust-sdk", "imds_read_timeout_ms = 86400000"),
+    ] {
+        let body = format!("{ONE_CELL}[driver.custom]\nsdk = \"{sdk}\"\n{setting}\n");
+        let path = write(dir.path(), "s.toml", &body);
+        ok(&run(&["validate"], &[&path]), &[0]);
+    }
+}
