@@ -585,3 +585,67 @@ fn sdk_settings_out_of_range_are_errors_at_their_position() {
         ok(&run(&["validate"], &[&path]), &[0]);
     }
 }
+
+#[test]
+fn an_error_kind_no_driver_reports_gets_a_did_you_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = ONE_CELL.replace(
+        "recovers = true",
+        "recovers = false\nerror_kind = \"NoCredentialError\"",
+    );
+    let line = body
+        .lines()
+        .position(|l| l.starts_with("error_kind"))
+        .unwrap()
+        + 1;
+    let path = write(dir.path(), "k.toml", &body);
+    let out = run(&["validate"], &[&path]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("{}:{line}:14: unknown error kind `NoCredentialError` (did you mean `NoCredentialsError`?)", path.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn expectations_that_contradict_each_other_for_one_cell_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (second, says) in [
+        (
+            "recovers = false\nerror_kind = \"NoCredentialsError\"",
+            "one expects recovery, the other none",
+        ),
+        (
+            "within = \"1s\"\nimds_requests_after_recovery = 1",
+            "imds_requests_after_recovery cannot be both 0 and 1",
+        ),
+        (
+            "error_kind = \"ExpiredToken\"",
+            "every failure cannot be both NoCredentialsError and ExpiredToken",
+        ),
+    ] {
+        let body = ONE_CELL.replace(
+            "[[expect]]\nrecovers = true",
+            &format!("[[expect]]\nstrategy = \"call-retry\"\nerror_kind = \"NoCredentialsError\"\nimds_requests_after_recovery = 0\nrecovers = true\n[[expect]]\nstrategy = \"call-retry\"\n{second}"),
+        );
+        let path = write(dir.path(), "c.toml", &body);
+        let out = run(&["validate"], &[&path]);
+        assert_eq!(out.status.code(), Some(2), "{second}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let line = body
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("strategy = "))
+            .nth(1)
+            .unwrap()
+            .0
+            + 1;
+        assert!(
+            stderr.starts_with(&format!("{}:{line}:", path.display()))
+                && stderr.contains("contradicts [[expect]] number 1 for cell rust-sdk/call-retry")
+                && stderr.contains(says),
+            "{second}: {stderr}"
+        );
+    }
+}

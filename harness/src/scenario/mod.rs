@@ -42,6 +42,7 @@ use std::path::{Path, PathBuf};
 
 pub mod diag;
 pub mod driver;
+pub mod error_kinds;
 pub mod expect;
 pub mod imds;
 pub mod matrix;

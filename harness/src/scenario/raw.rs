@@ -115,7 +115,7 @@ pub struct RawExpect {
     pub recovers: Option<bool>,
     pub within: Option<HumanDuration>,
     pub within_attempts: Option<u32>,
-    pub error_kind: Option<String>,
+    pub error_kind: Option<Spanned<String>>,
     pub imds_requests_after_recovery: Option<usize>,
     pub keys_used: Option<usize>,
     pub sts_rejections: Option<usize>,
