@@ -390,6 +390,9 @@ fn keys_of_the_other_generator_kind_are_errors() {
     }
 }
 
+/// A scenario with one duration written as given.
+type Scenario = Box<dyn Fn(&str) -> String>;
+
 /// Every duration a scenario holds, at its bound (24 h: accepted, as far as durations
 /// go) and just past it (an error at its line and column naming the range); the huge
 /// values of issue #15 are errors too, never a panic or a run of years.
@@ -397,7 +400,7 @@ fn keys_of_the_other_generator_kind_are_errors() {
 fn every_duration_field_is_bounded_at_24h() {
     let dir = tempfile::tempdir().unwrap();
     let base = ONE_CELL;
-    let fields: Vec<(&str, Box<dyn Fn(&str) -> String>)> = vec![
+    let fields: Vec<(&str, Scenario)> = vec![
         (
             "schedule at",
             Box::new(|d: &str| {

@@ -35,7 +35,6 @@ fn serve() -> Served {
             .unwrap(),
     );
     let (mut imds_port, mut sts_port, mut ctl_hint) = (String::new(), String::new(), String::new());
-    let mut control_env = (String::new(), String::new());
     let port = |line: &str| {
         line.trim()
             .rsplit(':')
@@ -55,7 +54,7 @@ fn serve() -> Served {
             }
         }
     });
-    loop {
+    let control_env = loop {
         let line = rx
             .recv_timeout(Duration::from_secs(10))
             .expect("the banner ends with `export MOCK_IMDS_CONTROL=…` within 10 s");
@@ -69,10 +68,9 @@ fn serve() -> Served {
             ctl_hint = line.clone();
         }
         if let Some(kv) = line.strip_prefix("export MOCK_IMDS_CONTROL=") {
-            control_env = ("MOCK_IMDS_CONTROL".into(), kv.to_string());
-            break;
+            break ("MOCK_IMDS_CONTROL".to_string(), kv.to_string());
         }
-    }
+    };
     Served {
         _serve: serve,
         imds_port,
