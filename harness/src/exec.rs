@@ -86,10 +86,10 @@ pub fn parse_window(text: &str) -> Result<Vec<Step>, WindowError> {
             window: window.to_string(),
         })?;
     let parse = |t: &str| {
-        humantime::parse_duration(t).map_err(|e| WindowError::Duration {
+        mock_imds::parse_bounded_duration(t).map_err(|e| WindowError::Duration {
             text: whole(),
             part: t.to_string(),
-            error: e.to_string(),
+            error: e,
         })
     };
     let change: Change =
@@ -187,6 +187,8 @@ pub struct ExecReport {
     pub ran_for: Duration,
     /// Its exit code; `None` when a signal killed it.
     pub code: Option<i32>,
+    /// The signal that killed it (Unix; `None` when it exited).
+    pub signal: Option<i32>,
 }
 
 /// Why a command could not be run through the mocks.
@@ -291,6 +293,40 @@ pub async fn run(
         events,
         ran_for,
         code: status.code(),
+        signal: killed_by(&status),
+    })
+}
+
+/// The signal that ended a process, if one did.
+#[cfg(unix)]
+fn killed_by(status: &std::process::ExitStatus) -> Option<i32> {
+    std::os::unix::process::ExitStatusExt::signal(status)
+}
+
+#[cfg(not(unix))]
+fn killed_by(_: &std::process::ExitStatus) -> Option<i32> {
+    None
+}
+
+/// The conventional name of a signal number on Linux (`SIGTERM` for 15), for messages;
+/// `None` for one this table does not name (signal(7)).
+pub fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        _ => return None,
     })
 }
 

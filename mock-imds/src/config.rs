@@ -157,11 +157,7 @@ impl ConfigError {
 
 fn humantime_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
-    humantime::parse_duration(&text).map_err(|e| {
-        serde::de::Error::custom(format!(
-            "invalid duration `{text}` ({e}); write e.g. \"6h\", \"15m\", \"90s\""
-        ))
-    })
+    crate::bounds::parse_bounded_duration(&text).map_err(serde::de::Error::custom)
 }
 
 #[derive(Deserialize)]
@@ -184,6 +180,41 @@ struct ConfigFile {
     #[serde(default)]
     extended_credentials: bool,
     http_put_response_hop_limit: Option<u8>,
+}
+
+/// Whether a credential lifetime and its rotation window can mean anything: the lifetime
+/// at least 1 s (a set that expires as it is issued is `fault expired-credentials`'s job),
+/// and the window shorter than the lifetime (else every fetch is a rotation). Either may
+/// be `None` for the default (6 h, 5 min, as EC2).
+///
+/// # Errors
+/// What is wrong, with the values and what is allowed.
+pub fn check_credential_times(
+    lifetime: Option<Duration>,
+    rotate_before_expiry: Option<Duration>,
+) -> Result<(), String> {
+    let defaults = ImdsConfig::default();
+    let fmt = |d: Duration| humantime::format_duration(d).to_string();
+    if let Some(l) = lifetime {
+        if l < Duration::from_secs(1) {
+            return Err(format!(
+                "credential_lifetime = {} is too short: role credentials live 1s..=24h (default 6h); for credentials already expired write the fault `expired-credentials`",
+                fmt(l)
+            ));
+        }
+    }
+    let l = lifetime.unwrap_or(defaults.credential_lifetime);
+    let r = rotate_before_expiry.unwrap_or(defaults.rotate_before_expiry);
+    if r >= l {
+        return Err(format!(
+            "rotate_before_expiry ({}{}) is not shorter than credential_lifetime ({}{}): every fetch would rotate the credentials; make the window shorter than the lifetime",
+            fmt(r),
+            if rotate_before_expiry.is_none() { ", the default" } else { "" },
+            fmt(l),
+            if lifetime.is_none() { ", the default" } else { "" },
+        ));
+    }
+    Ok(())
 }
 
 fn opt_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -211,6 +242,15 @@ impl ImdsConfig {
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         let file: ConfigFile =
             toml::from_str(text).map_err(|e| ConfigError::from_toml(text, &e))?;
+        check_credential_times(file.credential_lifetime, file.rotate_before_expiry).map_err(
+            |why| {
+                let key = ["credential_lifetime", "rotate_before_expiry"]
+                    .iter()
+                    .find_map(|k| text.find(k))
+                    .unwrap_or(0);
+                ConfigError::at(text, key, why)
+            },
+        )?;
         let defaults = ImdsConfig::default();
         Ok(ImdsConfig {
             http_tokens: file.http_tokens,

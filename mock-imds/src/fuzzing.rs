@@ -141,7 +141,8 @@ const FAULTS: &[&str] = &[
     "expired-credentials",
     "error-document(AssumeRoleUnauthorizedAccess)",
     "throttle(1)",
-    "throttle(0) on token",
+    // Was `throttle(0) on token` (every token PUT 429), refused since: the same answer.
+    "status(429) on token",
 ];
 
 /// Statuses EC2's IMDS answers with, apart from those a `status(N)` fault sets.

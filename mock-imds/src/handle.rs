@@ -361,7 +361,8 @@ pub struct SdkEnv {
     /// Variables to set, in order: the IMDS endpoint, the STS endpoint, then the region
     /// and empty config and credentials files.
     pub set: Vec<(&'static str, String)>,
-    /// Variables to remove, so real credentials stay out of the way.
+    /// Variables to remove, so real credentials and other credential providers stay out
+    /// of the way: [`crate::DIVERTING_VARIABLES`].
     pub unset: &'static [&'static str],
 }
 
@@ -393,8 +394,9 @@ impl MockImds {
 
     /// The environment that points an SDK at this mock: `AWS_EC2_METADATA_SERVICE_ENDPOINT`
     /// (with its trailing slash), `AWS_ENDPOINT_URL_STS`, `AWS_DEFAULT_REGION=us-east-1`,
-    /// `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` set to `/dev/null`, and the
-    /// credential variables to unset.
+    /// `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` set to `/dev/null`, and every
+    /// variable that would divert an SDK from the mock, to unset
+    /// ([`crate::DIVERTING_VARIABLES`]).
     pub fn sdk_env(&self) -> SdkEnv {
         SdkEnv {
             set: vec![
@@ -407,12 +409,7 @@ impl MockImds {
                 ("AWS_CONFIG_FILE", "/dev/null".into()),
                 ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
             ],
-            unset: &[
-                "AWS_ACCESS_KEY_ID",
-                "AWS_SECRET_ACCESS_KEY",
-                "AWS_SESSION_TOKEN",
-                "AWS_PROFILE",
-            ],
+            unset: crate::sdk_env::DIVERTING_VARIABLES,
         }
     }
 

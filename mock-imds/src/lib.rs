@@ -35,15 +35,19 @@
 //! - [`sts`]: the fake STS endpoint (`GetCallerIdentity`) and its call ids.
 //! - `switch`: the state in force and the schedule runner; every change goes through it.
 //! - `handle`: [`MockImds::builder`] and the [`MockImds`] handle a test holds.
+//! - `sdk_env`: the variables that divert an SDK from the mock
+//!   ([`DIVERTING_VARIABLES`], measured on boto3).
 //! - [`control`]: the HTTP control API (JSON) for other languages and `mock-imds ctl`,
 //!   and [`ControlClient`].
-//! - `ms`: durations as milliseconds in JSON.
+//! - `ms`: durations as milliseconds in JSON; `bounds`: every duration is at most
+//!   [`MAX_DURATION`] (24 h).
 //! - `fuzzing` (hidden, not an API): the bodies of the `fuzz/` targets and the in-process
 //!   service the benchmarks and fault tests drive.
 //!
 //! The `mock-imds` binary (`src/bin/mock-imds/`) is `serve`, `ctl` and `load` on top of
 //! this API.
 
+mod bounds;
 pub mod clock;
 pub mod config;
 pub mod control;
@@ -59,22 +63,27 @@ mod listener;
 mod metadata;
 mod ms;
 mod schedule;
+mod sdk_env;
 mod sigv4_check;
 pub mod sts;
 mod switch;
 mod tokens;
 
+pub use bounds::{check_bounded, parse_bounded_duration, MAX_DURATION};
 pub use clock::{Clock, SignedDuration};
-pub use config::{ConfigError, HttpEndpoint, HttpTokens, ImdsConfig, InstanceIdentity};
+pub use config::{
+    check_credential_times, ConfigError, HttpEndpoint, HttpTokens, ImdsConfig, InstanceIdentity,
+};
 pub use control::{ControlClient, ControlClientError};
 pub use credentials::{CredentialStore, IssuedCredentials};
 pub use events::{Event, EventKind, EventLog, EventType, Events, Mark, StsOutcome};
 pub use fault::{Change, Fault, FaultSpec, ImdsState, ParseFaultError, Target};
 pub use handle::{FaultGuard, MockImds, MockImdsBuilder, SdkEnv};
 pub use schedule::{
-    expand_tables, DurationRange, GenerateError, GenerateTable, Generator, LayerError, Schedule,
-    ScheduleError, ScheduleFile, Step, StepChange, StepTable,
+    expand_tables, foreign_key, DurationRange, GenerateError, GenerateTable, Generator, LayerError,
+    Schedule, ScheduleError, ScheduleFile, Step, StepChange, StepTable, GENERATOR_KEYS,
 };
+pub use sdk_env::DIVERTING_VARIABLES;
 pub use sts::CALL_ID_HEADER;
 pub use switch::TransitionError;
 

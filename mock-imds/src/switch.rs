@@ -227,9 +227,18 @@ impl Switch {
         drop(self.runtime.spawn(task));
     }
 
-    /// Stops the running schedule, if any.
-    pub(crate) fn stop_schedule(&self) {
-        locked(&self.schedule).take();
+    /// Stops the running schedule, if any; true when one was running.
+    pub(crate) fn stop_schedule(&self) -> bool {
+        locked(&self.schedule)
+            .take()
+            .is_some_and(|task| !task.is_finished())
+    }
+
+    /// True while a schedule has steps still to come.
+    pub(crate) fn schedule_running(&self) -> bool {
+        locked(&self.schedule)
+            .as_ref()
+            .is_some_and(|task| !task.is_finished())
     }
 
     /// Holds `schedule` until [`Switch::start_deferred`].

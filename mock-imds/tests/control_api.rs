@@ -254,7 +254,13 @@ async fn bad_input_gets_400_with_what_is_accepted() {
             "POST",
             "/schedule",
             r#"{"steps": [{"at": "soon", "state": "up"}]}"#,
-            "step 1: `at` = `soon` is not a duration",
+            "step 1: `at`: invalid duration `soon`",
+        ),
+        (
+            "POST",
+            "/schedule",
+            r#"{"steps": [{"at": "25h", "state": "up"}]}"#,
+            "step 1: `at`: `25h`: 1day 1h is longer than the longest duration allowed, 1day (durations are in 0s..=24h)",
         ),
         (
             "POST",

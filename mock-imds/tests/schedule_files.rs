@@ -84,6 +84,50 @@ fn bad_schedule_files_are_refused_with_their_position() {
     assert!(stderr.starts_with(&expected), "{stderr}");
 }
 
+/// A key of the other generator kind is an error naming the kind and its keys, not
+/// ignored.
+#[test]
+fn keys_of_the_other_generator_kind_are_refused() {
+    for (text, says) in [
+        (
+            "[[generate]]\nkind = \"flap\"\nfault = \"reset\"\ndown = [\"1s\", \"1s\"]\nup = [\"1s\", \"1s\"]\nuntil = \"5s\"\ncount = 3\n",
+            "`count` is not a key of a `flap` generator (it is a `random-outages` key); a `flap` generator takes kind, fault, down, up, until",
+        ),
+        (
+            "[[generate]]\nkind = \"random-outages\"\nfault = \"reset\"\ncount = 1\nduration = [\"1s\", \"1s\"]\nwithin = \"5s\"\nuntil = \"5s\"\n",
+            "`until` is not a key of a `random-outages` generator (it is a `flap` key); a `random-outages` generator takes kind, fault, count, duration, within",
+        ),
+    ] {
+        let bad = file(text);
+        // Bounded: a serve that accepted the file would serve until killed.
+        let mut child = KillOnDrop(
+            Command::new(env!("CARGO_BIN_EXE_mock-imds"))
+                .args(["serve", "--port", "0", "--sts-port", "0", "--control-port", "0"])
+                .args(["--schedule", bad.path().to_str().unwrap()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < support::WAIT,
+                "serve accepted the file and is serving: {says}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(2), "{stderr}");
+        let expected = format!("error: {}:1:1: {says}", bad.path().display());
+        assert!(stderr.starts_with(&expected), "{stderr}");
+    }
+}
+
 #[tokio::test]
 async fn ctl_posts_the_generated_steps() {
     let imds = MockImds::builder()
@@ -101,7 +145,7 @@ async fn ctl_posts_the_generated_steps() {
     let flap = file(FLAP);
     let expected = ScheduleFile::parse(FLAP).unwrap().expand(5).unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mock-imds"))
-        .args(["ctl", "--control-port", &port, "schedule"])
+        .args(["ctl", "--control-port", &port, "schedule", "--json"])
         .arg(flap.path())
         .output()
         .await

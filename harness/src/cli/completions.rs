@@ -1,6 +1,7 @@
 //! `imds-harness completions SHELL`: a shell completion script.
 
 use super::error::CliError;
+use super::out;
 
 #[derive(clap::Args, Debug)]
 pub struct CompletionsArgs {
@@ -10,11 +11,8 @@ pub struct CompletionsArgs {
 
 /// Prints the script for `command` (the whole command line's definition).
 pub fn run(args: CompletionsArgs, mut command: clap::Command) -> Result<(), CliError> {
-    clap_complete::generate(
-        args.shell,
-        &mut command,
-        "imds-harness",
-        &mut std::io::stdout(),
-    );
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "imds-harness", &mut script);
+    out::print(&String::from_utf8_lossy(&script));
     Ok(())
 }

@@ -23,8 +23,8 @@ pub enum CliError {
     /// Ctrl-C, after every driver process was stopped. Exit 130; the note, if any, is
     /// printed.
     Interrupted(Option<&'static str>),
-    /// `exec`: the command's own status, not 0 (1 when a signal killed it or the status
-    /// does not fit in 1..=255).
+    /// `exec`: the command's own status, not 0: 128 + the signal when a signal killed it
+    /// (143 for SIGTERM, as a shell reports it), 1 when the status does not fit in 1..=255.
     Status(u8),
 }
 
@@ -42,9 +42,15 @@ impl CliError {
         }
     }
 
-    /// `exec`'s end for the command's exit code (`None`: killed by a signal): `Ok` for 0.
-    pub fn from_status(code: Option<i32>) -> Result<(), CliError> {
-        match code.map_or(1, |c| u8::try_from(c).unwrap_or(1)) {
+    /// `exec`'s end for the command's exit code, or (`code` `None`) the signal that
+    /// killed it: `Ok` for 0.
+    pub fn from_status(code: Option<i32>, signal: Option<i32>) -> Result<(), CliError> {
+        let status = match (code, signal) {
+            (Some(c), _) => u8::try_from(c).unwrap_or(1),
+            (None, Some(n)) => u8::try_from(128 + n).unwrap_or(1),
+            (None, None) => 1,
+        };
+        match status {
             0 => Ok(()),
             n => Err(CliError::Status(n)),
         }
@@ -79,10 +85,35 @@ mod tests {
         assert_eq!(CliError::CellSetup.exit_code(), 2);
         assert_eq!(CliError::Failed.exit_code(), 1);
         assert_eq!(CliError::Interrupted(None).exit_code(), 130);
-        assert!(CliError::from_status(Some(0)).is_ok());
-        assert_eq!(CliError::from_status(Some(3)).unwrap_err().exit_code(), 3);
-        assert_eq!(CliError::from_status(Some(300)).unwrap_err().exit_code(), 1);
-        assert_eq!(CliError::from_status(None).unwrap_err().exit_code(), 1);
+        assert!(CliError::from_status(Some(0), None).is_ok());
+        assert_eq!(
+            CliError::from_status(Some(3), None)
+                .unwrap_err()
+                .exit_code(),
+            3
+        );
+        assert_eq!(
+            CliError::from_status(Some(300), None)
+                .unwrap_err()
+                .exit_code(),
+            1
+        );
+        assert_eq!(
+            CliError::from_status(None, Some(15))
+                .unwrap_err()
+                .exit_code(),
+            143
+        );
+        assert_eq!(
+            CliError::from_status(None, Some(9))
+                .unwrap_err()
+                .exit_code(),
+            137
+        );
+        assert_eq!(
+            CliError::from_status(None, None).unwrap_err().exit_code(),
+            1
+        );
         assert_eq!(
             CliError::setup("cannot read x").message().as_deref(),
             Some("error: cannot read x")

@@ -72,5 +72,5 @@ pub fn run(args: ExecArgs) -> Result<(), CliError> {
         .ok_or(CliError::Interrupted(None))?
         .map_err(CliError::setup)?;
     eprint!("{}", report::exec::render(&ran));
-    CliError::from_status(ran.code)
+    CliError::from_status(ran.code, ran.signal)
 }

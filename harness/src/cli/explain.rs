@@ -9,6 +9,7 @@ use harness::runner::{self, Selection};
 
 use super::cells;
 use super::error::CliError;
+use super::out;
 use super::outputs;
 use super::select;
 
@@ -44,16 +45,16 @@ pub fn run(args: ExplainArgs) -> Result<(), CliError> {
             matching.len()
         )));
     };
-    println!(
+    out::line(&format!(
         "{}/{} — {}",
         one.scenario,
         one.cell,
         one.sdk_version.as_deref().unwrap_or("SDK unknown")
-    );
+    ));
     if let CellOutcome::Ran(run) = &one.outcome {
-        print!("{}", explain::timeline_text(&run.timeline));
+        out::print(&explain::timeline_text(&run.timeline));
     }
-    println!("diagnosis: {}", explain::diagnose(one));
+    out::line(&format!("diagnosis: {}", explain::diagnose(one)));
     Ok(())
 }
 

@@ -1,9 +1,14 @@
 //! `imds-harness list`: the scenarios and their cells, after `--filter` and `--shard`.
 
+use harness::report::words;
 use harness::runner;
 
 use super::error::CliError;
+use super::out;
 use super::select::{self, Select};
+
+/// Characters of a scenario's description `list` shows: its first sentence, cut at a word.
+const DESCRIPTION_WIDTH: usize = 160;
 
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {
@@ -25,18 +30,18 @@ pub fn run(args: ListArgs) -> Result<(), CliError> {
         if cells.is_empty() {
             continue;
         }
-        println!(
+        out::line(&format!(
             "{} ({}){}",
             s.name,
             s.file.display(),
             if s.description.is_empty() {
                 String::new()
             } else {
-                format!(": {}", s.description.lines().next().unwrap_or(""))
+                format!(": {}", words::summary(&s.description, DESCRIPTION_WIDTH))
             }
-        );
+        ));
         for c in cells {
-            println!("  {c}");
+            out::line(&format!("  {c}"));
         }
     }
     Ok(())

@@ -16,13 +16,15 @@ pub struct MergeArgs {
     outputs: Outputs,
 }
 
-/// Reads every shard and reports them as one run.
+/// Reads every shard and reports them as one run; refuses reports that would count a
+/// cell twice (the same shard twice, a merged report beside its shards) or miss one.
 pub fn run(args: MergeArgs) -> Result<(), CliError> {
+    args.outputs.check()?;
     let parts = args
         .reports
         .iter()
-        .map(|path| outputs::read_report(path))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|path| Ok((path.display().to_string(), outputs::read_report(path)?)))
+        .collect::<Result<Vec<_>, CliError>>()?;
     // The shards' run date: when the last of their reports was written.
     let written = args
         .reports
@@ -33,5 +35,6 @@ pub fn run(args: MergeArgs) -> Result<(), CliError> {
         || "unknown".to_string(),
         |at| format!("{} (the last shard report written)", outputs::run_date(at)),
     );
-    outputs::finish(&Report::merge(parts), &args.outputs, &run_date)
+    let merged = Report::merge(parts).map_err(|e| CliError::Input(format!("error: {e}")))?;
+    outputs::finish(&merged, &args.outputs, &run_date)
 }

@@ -2,7 +2,7 @@
 //! a `run` that returns `Result<(), CliError>`; [`error::CliError`] turns that into the
 //! exit status. What several subcommands share: [`select`] (which scenarios and cells),
 //! [`cells`] (running cells with progress, stopping on Ctrl-C), [`outputs`] (the report
-//! files and the table).
+//! files and the table), [`out`] (stdout, quiet when its reader goes away).
 
 mod bisect;
 mod cells;
@@ -12,6 +12,7 @@ mod exec;
 mod explain;
 mod list;
 mod merge;
+mod out;
 mod outputs;
 mod run;
 mod select;
@@ -39,7 +40,7 @@ Exit status: 0 every expectation holds, 1 one does not, 2 bad input or setup pro
 /// Drives real AWS SDK clients through EC2 IMDS outages and prints, per SDK and retry
 /// strategy, whether they recover, how fast, and with which credentials.
 #[derive(Parser, Debug)]
-#[command(version, about, after_help = EXAMPLES)]
+#[command(name = "imds-harness", version, about, after_help = EXAMPLES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -8,6 +8,7 @@ use harness::report;
 use harness::report::model::{CellOutcome, Report};
 
 use super::error::CliError;
+use super::out;
 
 #[derive(clap::Args, Debug)]
 pub struct Outputs {
@@ -28,6 +29,48 @@ pub struct Outputs {
     /// installed (without it, skipped cells are reported and counted but do not fail the run).
     #[arg(long)]
     require_all_drivers: bool,
+}
+
+impl Outputs {
+    /// Fails when a report could not be written where asked, before anything runs: a
+    /// `--json`/`--junit` file whose folder is missing or is itself a folder, a
+    /// `--timeline` path that is a file or cannot be created (it is created now).
+    pub fn check(&self) -> Result<(), CliError> {
+        for (flag, path) in [("--json", &self.json), ("--junit", &self.junit)] {
+            let Some(path) = path else { continue };
+            let bad = |why: String| {
+                CliError::Setup(format!("{flag} {}: {why}; nothing was run", path.display()))
+            };
+            if path.is_dir() {
+                return Err(bad("is a directory, not a file".into()));
+            }
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            if !parent.is_dir() {
+                return Err(bad(format!("no directory {}", parent.display())));
+            }
+            let existed = path.exists();
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .map_err(|e| bad(format!("cannot write: {e}")))?;
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        if let Some(dir) = &self.timeline {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                CliError::Setup(format!(
+                    "--timeline {}: cannot create the directory: {e}; nothing was run",
+                    dir.display()
+                ))
+            })?;
+        }
+        Ok(())
+    }
 }
 
 fn write_outputs(report: &Report, outputs: &Outputs, run_date: &str) -> Result<(), String> {
@@ -71,10 +114,11 @@ pub fn run_date(at: std::time::SystemTime) -> String {
 pub fn finish(report: &Report, outputs: &Outputs, run_date: &str) -> Result<(), CliError> {
     let tty = std::io::stdout().is_terminal();
     let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    print!(
-        "{}",
-        report::table::render(report, color, report::terminal::width(tty))
-    );
+    out::print(&report::table::render(
+        report,
+        color,
+        report::terminal::width(tty),
+    ));
     write_outputs(report, outputs, run_date).map_err(CliError::Setup)?;
     let skipped = report.cells.iter().filter(|r| r.skipped()).count();
     if report

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use harness::report::model::Report;
-use harness::runner;
+use harness::report::model::{Report, RunInfo, Shard};
+use harness::runner::{self, Selection};
 use harness::scenario::Scenario;
 
 use super::cells;
@@ -30,11 +30,11 @@ pub struct RunArgs {
     operation_timeout: Duration,
 }
 
-/// A positive duration such as `2s` or `500ms`.
+/// A positive duration such as `2s` or `500ms`, at most 24 h.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
         Ok(d) if d.is_zero() => Err("must be longer than zero".into()),
-        Ok(d) => Ok(d),
+        Ok(d) => mock_imds::check_bounded(d),
         Err(e) => Err(format!("not a duration like \"2s\" or \"500ms\": {e}")),
     }
 }
@@ -48,14 +48,27 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         python,
         operation_timeout,
     } = args;
+    outputs.check()?;
     let scenarios = select::load(&select.paths, select.seed)?;
-    let planned = runner::plan(&scenarios, &select.selection());
-    if planned.is_empty() {
-        return Err(CliError::Input(format!(
-            "no cell matches --filter {}",
-            select.filter.as_deref().unwrap_or("*")
-        )));
+    let unsharded = runner::plan(
+        &scenarios,
+        &Selection {
+            shard: None,
+            ..select.selection()
+        },
+    );
+    if unsharded.is_empty() {
+        return Err(CliError::Input(match &select.filter {
+            Some(glob) => format!("no cell matches --filter {glob}"),
+            None => "the scenarios have no cells".to_string(),
+        }));
     }
+    // A shard may be empty (more CI runners than cells): an empty, passing report.
+    let run_info = RunInfo {
+        id: runner::run_id(&unsharded),
+        shard: select.shard.map(|(index, count)| Shard { index, count }),
+    };
+    let planned = runner::plan(&scenarios, &select.selection());
     let ran: Vec<Scenario> = scenarios
         .iter()
         .filter(|s| planned.iter().any(|c| c.scenario.name == s.name))
@@ -68,5 +81,5 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
             "interrupted: every driver process was stopped",
         )));
     };
-    outputs::finish(&Report::new(&ran, &results), &outputs, &started)
+    outputs::finish(&Report::new(run_info, &ran, &results), &outputs, &started)
 }

@@ -47,10 +47,7 @@ fn parse_shard(text: &str) -> Result<(usize, usize), String> {
     Ok((i, n))
 }
 
-/// `n word` or `n words`.
-pub fn plural(n: usize, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
+pub use harness::report::words::plural;
 
 /// Loads every file (the built-in suite when `paths` is empty), printing the warnings of
 /// the good ones; returns the good ones and the error lines of the bad ones.
@@ -83,6 +80,7 @@ pub fn load_all(paths: &[PathBuf], seed: Option<u64>) -> (Vec<Scenario>, Vec<Str
             Err(e) => errors.push(e.to_string()),
         }
     }
+    scenario::names::make_distinct(&mut scenarios);
     for s in &scenarios {
         for w in &s.warnings {
             eprintln!("warning: {w}");

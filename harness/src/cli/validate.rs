@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::error::CliError;
+use super::out;
 use super::select::{self, plural};
 
 #[derive(clap::Args, Debug)]
@@ -15,12 +16,12 @@ pub struct ValidateArgs {
 pub fn run(args: ValidateArgs) -> Result<(), CliError> {
     let (scenarios, errors) = select::load_all(&args.paths, None);
     for s in &scenarios {
-        println!(
+        out::line(&format!(
             "{}: ok ({}, {})",
             s.file.display(),
             plural(s.cells.len(), "cell"),
             plural(s.expectations.len(), "expectation")
-        );
+        ));
     }
     if errors.is_empty() {
         Ok(())

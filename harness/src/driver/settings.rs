@@ -96,10 +96,10 @@ pub struct BotocoreSettings {
 pub struct RustSdkSettings {
     /// The IMDS client's connect timeout, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub imds_connect_timeout_ms: Option<Count>,
+    pub imds_connect_timeout_ms: Option<Millis>,
     /// The IMDS client's read timeout, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub imds_read_timeout_ms: Option<Count>,
+    pub imds_read_timeout_ms: Option<Millis>,
     /// The IMDS client's attempts per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imds_max_attempts: Option<Count>,
@@ -115,7 +115,7 @@ pub struct RustSdkSettings {
 pub struct JsV3Settings {
     /// `timeout`: per IMDS request, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<Count>,
+    pub timeout_ms: Option<Millis>,
     /// `maxRetries`: retries per IMDS request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_retries: Option<Count>,
@@ -196,7 +196,7 @@ pub enum SettingError {
     Invalid {
         /// The key.
         key: String,
-        /// What the setting accepts, e.g. `a whole number, at least 0`.
+        /// What the setting accepts, e.g. `a whole number in 0..=10000`.
         want: String,
         /// The value as TOML writes it.
         value: String,
@@ -387,32 +387,60 @@ macro_rules! deserialize_via_toml {
     )*};
 }
 
-/// A number of seconds, at least 0 (whole or not); JSON: a float.
+/// A number of seconds in 0..=86400 (whole or not; 24 h, as every duration:
+/// [`mock_imds::MAX_DURATION`]); JSON: a float. `1e300` or `inf` would overflow the SDK's
+/// timers (botocore's `metadata_service_timeout = 1e300` left the SDK without a client).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct Seconds(pub f64);
 
+/// The largest [`Seconds`].
+const MAX_SECONDS: f64 = 86_400.0;
+
 impl SettingValue for Seconds {
-    const WANT: &'static str = "a number of seconds, at least 0";
+    const WANT: &'static str = "a number of seconds in 0..=86400 (24 h)";
+    fn from_toml(value: &toml::Value) -> Option<Self> {
+        let s = match value {
+            toml::Value::Integer(i) => *i as f64,
+            toml::Value::Float(f) => *f,
+            _ => return None,
+        };
+        (s.is_finite() && (0.0..=MAX_SECONDS).contains(&s)).then_some(Self(s))
+    }
+}
+
+/// A whole number of milliseconds in 0..=86_400_000 (24 h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Millis(pub u64);
+
+impl SettingValue for Millis {
+    const WANT: &'static str = "a whole number of milliseconds in 0..=86400000 (24 h)";
     fn from_toml(value: &toml::Value) -> Option<Self> {
         match value {
-            toml::Value::Integer(i) if *i >= 0 => Some(Self(*i as f64)),
-            toml::Value::Float(f) if *f >= 0.0 => Some(Self(*f)),
+            toml::Value::Integer(i) => u64::try_from(*i)
+                .ok()
+                .filter(|ms| *ms <= 86_400_000)
+                .map(Self),
             _ => None,
         }
     }
 }
 
-/// A whole number, at least 0 (a count or milliseconds).
+/// A whole number of attempts or retries in 0..=10000 (a strategy's bound:
+/// [`crate::scenario::MAX_ATTEMPTS`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Count(pub u64);
 
 impl SettingValue for Count {
-    const WANT: &'static str = "a whole number, at least 0";
+    const WANT: &'static str = "a whole number in 0..=10000";
     fn from_toml(value: &toml::Value) -> Option<Self> {
         match value {
-            toml::Value::Integer(i) => u64::try_from(*i).ok().map(Self),
+            toml::Value::Integer(i) => u64::try_from(*i)
+                .ok()
+                .filter(|n| *n <= u64::from(crate::scenario::MAX_ATTEMPTS))
+                .map(Self),
             _ => None,
         }
     }
@@ -490,6 +518,7 @@ impl SettingValue for CommandLine {
 
 deserialize_via_toml!(
     Seconds,
+    Millis,
     Count,
     SignedSeconds,
     Switch,
@@ -666,13 +695,13 @@ mod tests {
                 DriverKind::RustSdk,
                 "imds_max_attempts",
                 toml::Value::Float(1.5),
-                "`imds_max_attempts` must be a whole number, at least 0, not 1.5",
+                "`imds_max_attempts` must be a whole number in 0..=10000, not 1.5",
             ),
             (
                 DriverKind::JsV3,
                 "max_retries",
                 toml::Value::Integer(-1),
-                "`max_retries` must be a whole number, at least 0, not -1",
+                "`max_retries` must be a whole number in 0..=10000, not -1",
             ),
             (
                 DriverKind::RustSdk,
@@ -702,7 +731,7 @@ mod tests {
                 DriverKind::Boto3,
                 "metadata_service_timeout",
                 toml::Value::Float(-0.5),
-                "`metadata_service_timeout` must be a number of seconds, at least 0, not -0.5",
+                "`metadata_service_timeout` must be a number of seconds in 0..=86400 (24 h), not -0.5",
             ),
         ] {
             let e = SdkSettings::from_table(&kind, &table(&[(key, value)])).unwrap_err();

@@ -17,6 +17,7 @@ pub fn render(report: &ExecReport) -> String {
         summary,
         ran_for,
         code,
+        signal,
     } = report;
     let ran_for = *ran_for;
     let mut out = String::new();
@@ -94,9 +95,16 @@ pub fn render(report: &ExecReport) -> String {
     let _ = writeln!(
         out,
         "command {} after {}",
-        code.map_or("was killed by a signal".to_string(), |c| format!(
-            "exited with status {c}"
-        )),
+        match (code, signal) {
+            (Some(c), _) => format!("exited with status {c}"),
+            (None, Some(n)) => format!(
+                "was killed by {}, exit status {}",
+                crate::exec::signal_name(*n)
+                    .map_or(format!("signal {n}"), |name| format!("{name} (signal {n})")),
+                128 + n
+            ),
+            (None, None) => "was killed by a signal".to_string(),
+        },
         fmt_ms(ran_for)
     );
     out

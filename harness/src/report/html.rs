@@ -531,6 +531,10 @@ mod tests {
         Report {
             schema_version: 1,
             passed: true,
+            run: crate::report::model::RunInfo {
+                id: "0123456789ab".into(),
+                shard: None,
+            },
             scenarios: vec![
                 scenario("a-refuse", "refused", Some("refuse")),
                 scenario(

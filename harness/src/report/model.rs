@@ -13,7 +13,7 @@ use crate::timeline::Timeline;
 use crate::verdict::Verdict;
 
 /// Version of the report's shape; bumped on incompatible changes (2: the verdict's
-/// `outages[]`, `outcome` and `accepted_calls`).
+/// `outages[]`, `outcome` and `accepted_calls`; `run`, the run id and shard a report covers).
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// The whole report.
@@ -23,10 +23,63 @@ pub struct Report {
     pub schema_version: u32,
     /// True when every cell ran and every expectation held.
     pub passed: bool,
+    /// Which run this report is, and which shard of it.
+    pub run: RunInfo,
     /// The scenarios that ran.
     pub scenarios: Vec<ScenarioSummary>,
     /// Every cell, in scenario and matrix order.
     pub cells: Vec<CellResult>,
+}
+
+/// Which run a report is of ([`crate::runner::run_id`]), and which part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// The run id: alike for every shard of one run (same files, filter and seed).
+    pub id: String,
+    /// The shard this report holds; `None` for the whole run (unsharded, or merged).
+    pub shard: Option<Shard>,
+}
+
+/// Shard `index` of `count` (`--shard I/N`, 1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Shard {
+    /// I, 1..=count.
+    pub index: usize,
+    /// N.
+    pub count: usize,
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Why reports cannot be merged: each would count a cell twice or miss one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MergeError {
+    /// Reports of different runs (other files, filter or seed).
+    #[error("{0} is of run {1}, {2} of run {3}: merge combines the shards of one run")]
+    OtherRun(String, String, String, String),
+    /// A whole-run report (unsharded or merged) beside other reports of its run.
+    #[error("{0} holds the whole run {1} (unsharded or already merged): with {2} beside it, cells would count twice")]
+    Whole(String, String, String),
+    /// One shard twice (the same file twice, or two copies).
+    #[error("{0} and {1} are both shard {2} of run {3}")]
+    Duplicate(String, String, Shard, String),
+    /// Shards of different splits (`--shard 1/2` and `--shard 2/3`).
+    #[error("{0} is shard {1}, {2} is shard {3}: shards of one run share N")]
+    OtherSplit(String, Shard, String, Shard),
+    /// A shard is not among the reports.
+    #[error("shard {missing} of run {run} is missing (have {have})")]
+    Missing {
+        /// The missing shards, `I/N, …`.
+        missing: String,
+        /// The run id.
+        run: String,
+        /// The shards given, `I/N, …`.
+        have: String,
+    },
 }
 
 /// A scenario, as the report lists it.
@@ -60,22 +113,41 @@ impl From<&Scenario> for ScenarioSummary {
 }
 
 impl Report {
-    /// The report of a run.
-    pub fn new(scenarios: &[Scenario], cells: &[CellResult]) -> Self {
+    /// The report of a run (or of one shard of it).
+    pub fn new(run: RunInfo, scenarios: &[Scenario], cells: &[CellResult]) -> Self {
         Self {
             schema_version: SCHEMA_VERSION,
             passed: cells.iter().all(CellResult::passed_or_skipped),
+            run,
             scenarios: scenarios.iter().map(ScenarioSummary::from).collect(),
             cells: cells.to_vec(),
         }
     }
 
-    /// Combines reports of shards of one run (`--shard I/N`) into one: scenarios once
-    /// each, cells in scenario order then in the order each shard listed them.
-    pub fn merge(reports: Vec<Report>) -> Self {
+    /// Combines the reports of every shard of one run (`--shard I/N`, each named by its
+    /// file for errors) into the whole run's report: scenarios once each, cells in run
+    /// order. A single report is returned as it is.
+    ///
+    /// # Errors
+    /// [`MergeError`]: reports of different runs, a whole-run report beside others, a
+    /// shard twice, shards of different N, or a missing shard; never a cell counted twice.
+    pub fn merge(reports: Vec<(String, Report)>) -> Result<Self, MergeError> {
+        check_shards(&reports)?;
+        let mut reports = reports.into_iter().map(|(_, r)| r);
+        let Some(first) = reports.next() else {
+            return Err(MergeError::Missing {
+                missing: "every shard".into(),
+                run: "(none)".into(),
+                have: "none".into(),
+            });
+        };
+        let run = RunInfo {
+            id: first.run.id.clone(),
+            shard: None,
+        };
         let mut scenarios: Vec<ScenarioSummary> = Vec::new();
         let mut cells: Vec<CellResult> = Vec::new();
-        for report in reports {
+        for report in std::iter::once(first).chain(reports) {
             for s in report.scenarios {
                 if !scenarios
                     .iter()
@@ -86,20 +158,85 @@ impl Report {
             }
             cells.extend(report.cells);
         }
-        let order = |c: &CellResult| {
-            scenarios
-                .iter()
-                .position(|s| s.name == c.scenario)
-                .unwrap_or(usize::MAX)
-        };
-        cells.sort_by_key(|c| (order(c), c.index));
-        Self {
+        cells.sort_by_key(|c| c.index);
+        Ok(Self {
             schema_version: SCHEMA_VERSION,
             passed: cells.iter().all(CellResult::passed_or_skipped),
+            run,
             scenarios,
             cells,
+        })
+    }
+}
+
+/// Every report of one run, each shard once, none missing (see [`Report::merge`]).
+fn check_shards(reports: &[(String, Report)]) -> Result<(), MergeError> {
+    let Some((first_name, first)) = reports.first() else {
+        return Ok(());
+    };
+    for (name, r) in reports {
+        if r.run.id != first.run.id {
+            return Err(MergeError::OtherRun(
+                first_name.clone(),
+                first.run.id.clone(),
+                name.clone(),
+                r.run.id.clone(),
+            ));
         }
     }
+    if reports.len() == 1 && first.run.shard.is_none() {
+        return Ok(());
+    }
+    let mut shards: Vec<(Shard, &String)> = Vec::new();
+    for (name, r) in reports {
+        let Some(shard) = r.run.shard else {
+            let other = reports
+                .iter()
+                .map(|(n, _)| n)
+                .find(|n| *n != name)
+                .unwrap_or(name);
+            return Err(MergeError::Whole(
+                name.clone(),
+                r.run.id.clone(),
+                other.clone(),
+            ));
+        };
+        if let Some((known, known_name)) = shards.iter().find(|(s, _)| s.count != shard.count) {
+            return Err(MergeError::OtherSplit(
+                (*known_name).clone(),
+                *known,
+                name.clone(),
+                shard,
+            ));
+        }
+        if let Some((_, known_name)) = shards.iter().find(|(s, _)| *s == shard) {
+            return Err(MergeError::Duplicate(
+                (*known_name).clone(),
+                name.clone(),
+                shard,
+                r.run.id.clone(),
+            ));
+        }
+        shards.push((shard, name));
+    }
+    shards.sort();
+    let count = shards[0].0.count;
+    let missing: Vec<String> = (1..=count)
+        .filter(|i| !shards.iter().any(|(s, _)| s.index == *i))
+        .map(|index| Shard { index, count }.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(MergeError::Missing {
+            missing: missing.join(", "),
+            run: first.run.id.clone(),
+            have: shards
+                .iter()
+                .map(|(s, _)| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(())
 }
 
 /// How one expectation fared.

@@ -381,6 +381,20 @@ fn remove_own_svgs(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The SVG file of a scenario, relative to the timeline folder: `NAME.svg`, a name with
+/// `/` (same-named files, [`crate::scenario::names`]) in sub-folders; a part that could
+/// leave the folder (`..`, `.`, empty; a report read back may hold any name) becomes `_`.
+pub fn svg_file(name: &str) -> String {
+    let parts: Vec<&str> = name
+        .split('/')
+        .map(|part| match part {
+            "" | "." | ".." => "_",
+            part => part,
+        })
+        .collect();
+    format!("{}.svg", parts.join("/"))
+}
+
 /// Writes one `<scenario>.svg` per scenario and an `index.html` into `dir` (created if
 /// needed), after removing the harness's own SVGs of an earlier run there; returns the
 /// paths written.
@@ -400,8 +414,11 @@ pub fn write_all(report: &Report, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             .iter()
             .filter(|c| c.scenario == scenario.name)
             .collect();
-        let file = format!("{}.svg", scenario.name);
+        let file = svg_file(&scenario.name);
         let path = dir.join(&file);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)?;
+        }
         std::fs::write(&path, scenario_svg(scenario, &cells))?;
         written.push(path);
         let _ = writeln!(
@@ -409,6 +426,7 @@ pub fn write_all(report: &Report, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             "<h2>{name}</h2>\n<p>{description}</p>\n<p><a href=\"{file}\"><img src=\"{file}\" alt=\"timeline of {name}\" style=\"max-width: 100%\"></a></p>",
             name = escape(&scenario.name),
             description = escape(&scenario.description),
+            file = escape(&file),
         );
     }
     index.push_str("</body></html>\n");
@@ -416,4 +434,17 @@ pub fn write_all(report: &Report, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::write(&path, index)?;
     written.push(path);
     Ok(written)
+}
+
+#[cfg(test)]
+mod file_name_tests {
+    use super::svg_file;
+
+    #[test]
+    fn svg_files_stay_in_the_folder() {
+        assert_eq!(svg_file("trap"), "trap.svg");
+        assert_eq!(svg_file("team-a/trap"), "team-a/trap.svg");
+        assert_eq!(svg_file("../../etc/x"), "_/_/etc/x.svg");
+        assert_eq!(svg_file("/abs"), "_/abs.svg");
+    }
 }

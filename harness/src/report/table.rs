@@ -6,6 +6,7 @@ use comfy_table::{Cell as TableCell, Color, ContentArrangement, Table};
 use super::model::CellOutcome;
 use super::model::Report;
 use super::wording::{outage_text, outages_text, outcome_text};
+use super::words::plural;
 use crate::ms::fmt_ms;
 
 /// `line` without ANSI colour codes.
@@ -293,8 +294,9 @@ pub fn render(report: &Report, color: bool, width: Option<usize>) -> String {
         .filter(|r| !r.inconclusive().is_empty())
         .count();
     out.push_str(&format!(
-        "{} cells, {recovered} recovered, {failed_expectations} expectations failed{}\n",
-        results.len(),
+        "{}, {recovered} recovered, {} failed{}\n",
+        plural(results.len(), "cell"),
+        plural(failed_expectations, "expectation"),
         if inconclusive > 0 {
             format!(", {inconclusive} inconclusive (harness results, not SDK verdicts)")
         } else {

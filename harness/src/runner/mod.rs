@@ -8,6 +8,7 @@
 //!
 //! - [`cell`]: one cell, start to end;
 //! - [`gate`]: cells start their scenario clocks together, a little apart;
+//! - [`identity`]: the run id shards of one run share;
 //! - `mocks`: the runtime every cell's mocks run on.
 //!
 //! The rows it produces ([`CellResult`]) are the report's ([`crate::report::model`]).
@@ -15,6 +16,7 @@
 pub mod address;
 pub mod cell;
 pub mod gate;
+pub mod identity;
 mod mocks;
 
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use tokio::sync::Semaphore;
 
 pub use cell::{run_cell, run_cell_with, OPERATION_TIMEOUT_GRACE, REGION};
 pub use gate::{StartGate, Starting, CLOCK_STAGGER};
+pub use identity::run_id;
 
 use crate::driver::{self, DriverSetup, DriverSpec};
 use crate::report::model::{CellOutcome, CellResult};

@@ -327,6 +327,9 @@ pub enum ExpectError {
     /// `strategy` names no strategy.
     #[error(transparent)]
     Strategy(Unknown),
+    /// `error_kind` names a kind no driver reports.
+    #[error(transparent)]
+    ErrorKind(Unknown),
     /// `premise` is not one.
     #[error(transparent)]
     Premise(UnknownPremise),
@@ -355,6 +358,16 @@ pub enum ExpectError {
         "`within_attempts` bounds the attempts to recover, so it cannot go with `recovers = false`"
     )]
     WithinAttemptsWithoutRecovery,
+    /// It and an earlier `[[expect]]` apply to one cell and cannot both hold.
+    #[error("this [[expect]] contradicts [[expect]] number {earlier} for cell {cell}: {what}")]
+    Contradicts {
+        /// The earlier table's position among the `[[expect]]` tables, from 1.
+        earlier: usize,
+        /// A cell both apply to, `driver/strategy`.
+        cell: String,
+        /// What cannot hold together.
+        what: String,
+    },
     /// It applies to no cell.
     #[error("this [[expect]] matches no cell of the [matrix]")]
     MatchesNoCell,
@@ -372,7 +385,7 @@ pub(super) fn read(
     cells: &[Cell],
     schedule: &mock_imds::Schedule,
 ) -> Result<Vec<Expectation>, At<ExpectError>> {
-    let mut expectations = Vec::new();
+    let mut expectations: Vec<Expectation> = Vec::new();
     for e in tables {
         let outcome = match &e.outcome {
             Some(o) => Some(outcome(o)?),
@@ -411,13 +424,26 @@ pub(super) fn read(
             ),
             None => None,
         };
+        if let Some(kind) = &e.error_kind {
+            if !super::error_kinds::KNOWN_ERROR_KINDS.contains(&kind.get_ref().as_str()) {
+                return Err(At::new(
+                    kind.span(),
+                    ExpectError::ErrorKind(Unknown::new(
+                        "error kind",
+                        kind.get_ref(),
+                        super::error_kinds::KNOWN_ERROR_KINDS,
+                        "the error kinds drivers report (harness/src/scenario/error_kinds.rs)",
+                    )),
+                ));
+            }
+        }
         let expectation = Expectation {
             driver,
             strategy,
             recovers: e.recovers,
             within: e.within.map(|w| w.0),
             within_attempts: e.within_attempts,
-            error_kind: e.error_kind,
+            error_kind: e.error_kind.map(toml::Spanned::into_inner),
             imds_requests_after_recovery: e.imds_requests_after_recovery,
             keys_used: e.keys_used,
             sts_rejections: e.sts_rejections,
@@ -451,6 +477,21 @@ pub(super) fn read(
         }
         if !cells.iter().any(|c| expectation.applies_to(c)) {
             return Err(whole(ExpectError::MatchesNoCell));
+        }
+        for (i, earlier) in expectations.iter().enumerate() {
+            let Some(cell) = cells
+                .iter()
+                .find(|c| earlier.applies_to(c) && expectation.applies_to(c))
+            else {
+                continue;
+            };
+            if let Some(what) = contradiction(earlier, &expectation) {
+                return Err(whole(ExpectError::Contradicts {
+                    earlier: i + 1,
+                    cell: cell.id(),
+                    what,
+                }));
+            }
         }
         expectations.push(expectation);
     }
@@ -491,6 +532,64 @@ fn schedule_outages(schedule: &mock_imds::Schedule) -> u32 {
         up = now_up;
     }
     count
+}
+
+/// What two expectations that apply to one cell cannot both hold on: recovery and no
+/// recovery, two kinds every failure must be, two exact counts; `None` when they can.
+fn contradiction(a: &Expectation, b: &Expectation) -> Option<String> {
+    let recovers = |e: &Expectation| {
+        e.recovers
+            .or((e.within.is_some() || e.within_attempts.is_some()).then_some(true))
+    };
+    if let (Some(x), Some(y)) = (recovers(a), recovers(b)) {
+        if x != y {
+            return Some(format!(
+                "one expects recovery, the other none (recovers = {x} / {y}, or a `within` that needs recovery)"
+            ));
+        }
+    }
+    if let (Some(x), Some(y)) = (&a.error_kind, &b.error_kind) {
+        if x != y {
+            return Some(format!(
+                "every failure cannot be both {x} and {y} (error_kind)"
+            ));
+        }
+    }
+    for (key, x, y) in [
+        (
+            "imds_requests_after_recovery",
+            a.imds_requests_after_recovery,
+            b.imds_requests_after_recovery,
+        ),
+        ("keys_used", a.keys_used, b.keys_used),
+        ("sts_rejections", a.sts_rejections, b.sts_rejections),
+    ] {
+        if let (Some(x), Some(y)) = (x, y) {
+            if x != y {
+                return Some(format!("{key} cannot be both {x} and {y}"));
+            }
+        }
+    }
+    for (key, x, y) in [(
+        "imds_v1_requests_after_recovery",
+        a.imds_v1_requests_after_recovery,
+        b.imds_v1_requests_after_recovery,
+    )] {
+        if let (Some(x), Some(y)) = (x, y) {
+            if x != y {
+                return Some(format!("{key} cannot be both {x} and {y}"));
+            }
+        }
+    }
+    if let (Some(x), Some(y)) = (a.outcome, b.outcome) {
+        if a.outage == b.outage && x != y {
+            let which = a
+                .outage
+                .map_or("the worst outage".to_string(), |n| format!("outage {n}"));
+            return Some(format!("{which} cannot be both {x} and {y} (outcome)"));
+        }
+    }
+    None
 }
 
 /// `glob` when it matches a driver name of the matrix (as written there).

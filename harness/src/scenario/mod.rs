@@ -5,7 +5,8 @@
 //! column), then each element turns its part into checked values, one file each:
 //! [`schedule`] (`[[schedule]]`, `[[generate]]`), [`strategy`] (`[strategy.NAME]`),
 //! [`driver`] (`[driver.NAME]`), [`matrix`] (`[matrix]` → cells), [`expect`]
-//! (`[[expect]]`, and how an expectation is checked), [`imds`] (`[imds]`). Each element's
+//! (`[[expect]]`, and how an expectation is checked), [`imds`] (`[imds]`); [`names`] tells
+//! same-named files of one run apart. Each element's
 //! errors are a type of its own; [`ScenarioError`] adds the file, line and column
 //! ([`diag`]). A new key is one field in `raw` and its meaning in its element.
 //!
@@ -41,9 +42,11 @@ use std::path::{Path, PathBuf};
 
 pub mod diag;
 pub mod driver;
+pub mod error_kinds;
 pub mod expect;
 pub mod imds;
 pub mod matrix;
+pub mod names;
 mod raw;
 pub mod schedule;
 pub mod strategy;
@@ -135,6 +138,9 @@ pub enum Problem {
     /// `[[expect]]`.
     #[error(transparent)]
     Expect(#[from] expect::ExpectError),
+    /// `[imds]`: credential times that cannot mean anything.
+    #[error("{0}")]
+    Imds(String),
 }
 
 /// Turns element errors into [`ScenarioError`]s of one file.
@@ -202,6 +208,20 @@ pub fn parse_with_seed(
     let raw: raw::RawScenario = toml::from_str(text)
         .map_err(|e| loc.error(e.span(), Problem::Toml(diag::one_line(e.message()))))?;
     let seed = seed.or(raw.seed).unwrap_or(0);
+    mock_imds::check_credential_times(
+        raw.imds.credential_lifetime.map(|d| d.0),
+        raw.imds.rotate_before_expiry.map(|d| d.0),
+    )
+    .map_err(|why| {
+        // At the key that says it (the `[imds]` table is read without positions).
+        let at = ["credential_lifetime", "rotate_before_expiry"]
+            .iter()
+            .find_map(|k| {
+                text.find(&format!("{k} "))
+                    .or_else(|| text.find(&format!("{k}=")))
+            });
+        loc.error(at.map(|start| start..start), Problem::Imds(why))
+    })?;
     let (schedule, generators) =
         schedule::read(&raw.schedule, &raw.generate, seed).map_err(|e| loc.at(e))?;
     let strategies = strategy::read(&raw.strategy).map_err(|e| loc.at(e))?;
@@ -229,7 +249,8 @@ pub fn parse_with_seed(
 }
 
 /// Finds scenario files: each path that is a file, and every `*.toml` directly in each
-/// path that is a directory, sorted by name.
+/// path that is a directory, sorted by name; a file given twice (also through another
+/// path to it) is listed once, where it first appears.
 ///
 /// # Errors
 /// A [`ScenarioError`] (line 1, column 1) for a path that does not exist.
@@ -255,5 +276,12 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
             files.push(path.clone());
         }
     }
+    let mut seen = Vec::new();
+    files.retain(|f| {
+        let key = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
     Ok(files)
 }

@@ -119,7 +119,7 @@ pub struct RawExpect {
     pub recovers: Option<bool>,
     pub within: Option<HumanDuration>,
     pub within_attempts: Option<u32>,
-    pub error_kind: Option<String>,
+    pub error_kind: Option<Spanned<String>>,
     pub imds_requests_after_recovery: Option<usize>,
     pub imds_v1_requests_after_recovery: Option<usize>,
     pub keys_used: Option<usize>,
@@ -158,12 +158,11 @@ impl<'de> Deserialize<'de> for HumanRange {
     }
 }
 
-/// Parses `500ms`, `2s`, `1m 30s` (humantime syntax).
+/// Parses `500ms`, `2s`, `1m 30s` (humantime syntax), at most [`mock_imds::MAX_DURATION`]
+/// (24 h): every duration of a scenario (`at`, generator keys, intervals, `within`).
 ///
 /// # Errors
-/// What is wrong, and how a duration is written.
+/// What is wrong, how a duration is written, and the bound.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| {
-        format!("invalid duration `{text}` ({e}); write a number with a unit, e.g. \"500ms\", \"2s\", \"1m 30s\"")
-    })
+    mock_imds::parse_bounded_duration(text)
 }

@@ -9,7 +9,8 @@ use toml::Spanned;
 use super::diag::{At, Unknown};
 use super::raw::{RawGenerate, RawStep};
 
-/// The generator kinds, as scenario files write them.
+/// The generator kinds, as scenario files write them (their keys:
+/// [`mock_imds::GENERATOR_KEYS`]).
 pub const GENERATOR_KINDS: &[&str] = &["flap", "random-outages"];
 
 /// A schedule that cannot be played.
@@ -23,6 +24,9 @@ pub enum ScheduleProblem {
         /// The key, as it would be written (`until`, `down = ["MIN", "MAX"]`).
         key: &'static str,
     },
+    /// A key of another generator kind (`count` in a `flap`).
+    #[error("{0}")]
+    ForeignKey(String),
     /// A generator kind that is not one.
     #[error(transparent)]
     UnknownKind(Unknown),
@@ -112,6 +116,20 @@ fn generator(spanned: &Spanned<RawGenerate>) -> Result<Generator, At<SchedulePro
             },
         )
     };
+    let present: Vec<&str> = [
+        ("down", g.down.is_some()),
+        ("up", g.up.is_some()),
+        ("until", g.until.is_some()),
+        ("count", g.count.is_some()),
+        ("duration", g.duration.is_some()),
+        ("within", g.within.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(key, here)| here.then_some(key))
+    .collect();
+    if let Some(why) = mock_imds::foreign_key(kind, &present) {
+        return Err(At::new(spanned.span(), ScheduleProblem::ForeignKey(why)));
+    }
     Ok(match kind.as_str() {
         "flap" => Generator::Flap {
             fault: g.fault.clone(),

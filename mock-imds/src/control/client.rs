@@ -50,6 +50,17 @@ pub enum ControlClientError {
         /// What the control API said.
         message: String,
     },
+    /// Something answered on that port, but not a mock-imds control API (no
+    /// [`super::wire::CONTROL_HEADER`]): the IMDS or STS port, or another server.
+    #[error("{addr} answered HTTP {status}{server}, but it is not a mock-imds control API: is that the IMDS or STS port? `mock-imds serve` prints the control port on its `control endpoint:` line (default 1340)")]
+    NotControlApi {
+        /// The address asked.
+        addr: SocketAddr,
+        /// The status it answered with.
+        status: u16,
+        /// ` (Server: …)` when it named itself, else empty.
+        server: String,
+    },
     /// The request could not be built (a path with characters a URI cannot hold).
     #[error("not a valid control request: {0}")]
     Request(#[from] http::Error),
@@ -141,14 +152,29 @@ impl ControlClient {
             sender.ready().await?;
             let response = sender.send_request(request).await?;
             let status = response.status();
+            let ours = response.headers().contains_key(super::wire::CONTROL_HEADER);
+            let server = response
+                .headers()
+                .get(http::header::SERVER)
+                .and_then(|v| v.to_str().ok())
+                .map_or(String::new(), |v| format!(" (Server: {v})"));
             let bytes = response.into_body().collect().await?.to_bytes();
-            Ok((status, bytes))
+            Ok((status, bytes, ours, server))
         }
         .await;
         if answer.is_err() {
             connection.take();
         }
-        answer.map_err(http)
+        let (status, bytes, ours, server) = answer.map_err(http)?;
+        if !ours {
+            connection.take();
+            return Err(ControlClientError::NotControlApi {
+                addr: self.addr,
+                status: status.as_u16(),
+                server,
+            });
+        }
+        Ok((status, bytes))
     }
 
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, ControlClientError> {

@@ -4,7 +4,7 @@
 //!
 //! | request | effect | answer |
 //! | --- | --- | --- |
-//! | `GET /state` | — | `{"events_dropped", "events_recorded", "imds_requests_recorded", "seed": 7, "state": "refuse; status(403) on token", "up": false}` |
+//! | `GET /state` | — | `{"events_dropped", "events_recorded", "imds_requests_recorded", "schedule_running": false, "seed": 7, "state": "refuse; status(403) on token", "up": false}` |
 //! | `PUT /state` `{"state": "…"}` | replace the whole state (`up`, or specs joined by `;`) | the state |
 //! | `POST /faults` `{"fault": "status(403) on token p=0.5"}` | set one fault (or `up on TARGET`) | the state |
 //! | `DELETE /faults` | remove every fault (up) | the state |
@@ -17,7 +17,9 @@
 //! | `POST /clock` `{"by": "+5h52m"}` | jump the virtual wall clock (signed; `-10m` goes back) | the clock after the jump |
 //! | `POST /rotate` (empty body or `{}`) | replace the credentials now | `{"access_key_id": "ASIAMOCK…", "expiration": "2026-12-02T19:00:00Z"}` |
 //!
-//! Every change returns once it is in force. Bad input gets 400 with
+//! Every answer carries the header `x-mock-imds-control: 1`
+//! ([`wire::CONTROL_HEADER`]), so a client pointed at the IMDS or STS port says so
+//! instead of printing their pages. Every change returns once it is in force. Bad input gets 400 with
 //! `{"error": "…"}` saying what is accepted; unknown paths 404, wrong methods 405; a
 //! change that could not be put in force 500.
 //!

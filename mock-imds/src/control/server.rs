@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::wire::{
     ClockAnswer, ClockRequest, ErrorAnswer, FaultRequest, RotateAnswer, ScheduleAnswer,
-    ScheduleRequest, StateAnswer, StateRequest, StepRequest, MAX_BODY,
+    ScheduleRequest, StateAnswer, StateRequest, StepRequest, CONTROL_HEADER, MAX_BODY,
 };
 use crate::clock::SignedDuration;
 use crate::credentials::ec2_time;
@@ -87,9 +87,13 @@ pub(crate) fn handler(switch: Arc<Switch>, seed: u64) -> Handler {
     Arc::new(move |req, _| {
         let control = control.clone();
         Box::pin(async move {
-            Ok(route(&control, req)
+            let mut answer = route(&control, req)
                 .await
-                .unwrap_or_else(ControlError::into_response))
+                .unwrap_or_else(ControlError::into_response);
+            answer
+                .headers_mut()
+                .insert(CONTROL_HEADER, http::HeaderValue::from_static("1"));
+            Ok(answer)
         })
     })
 }
@@ -157,7 +161,7 @@ async fn route(control: &Control, req: Request<Incoming>) -> Result<HttpResponse
             Ok(json(StatusCode::OK, &ScheduleAnswer { steps }))
         }
         (&Method::DELETE, "/schedule") => {
-            switch.stop_schedule();
+            let _ = switch.stop_schedule();
             Ok(control.state())
         }
         (&Method::GET, "/events") => {
@@ -186,7 +190,7 @@ async fn route(control: &Control, req: Request<Incoming>) -> Result<HttpResponse
             ))
         }
         (&Method::POST, "/reset") => {
-            switch.stop_schedule();
+            let _ = switch.stop_schedule();
             switch.apply(&Change::Up).await?;
             Ok(control.state())
         }
@@ -260,6 +264,7 @@ impl Control {
                 events_dropped: log.dropped(),
                 events_recorded: log.recorded(),
                 imds_requests_recorded: log.imds_requests_recorded(),
+                schedule_running: self.switch.schedule_running(),
                 seed: self.seed,
                 state: state.to_string(),
                 up: state.is_up(),
@@ -275,13 +280,8 @@ fn schedule_of(steps: Vec<StepRequest>) -> Result<Schedule, String> {
         .into_iter()
         .enumerate()
         .map(|(i, s)| {
-            let at = humantime::parse_duration(&s.at).map_err(|e| {
-                format!(
-                    "step {}: `at` = `{}` is not a duration like \"500ms\" or \"2s\" ({e})",
-                    i + 1,
-                    s.at
-                )
-            })?;
+            let at = crate::bounds::parse_bounded_duration(&s.at)
+                .map_err(|why| format!("step {}: `at`: {why}", i + 1))?;
             let state = match &s.state {
                 None => None,
                 Some(text) => Some(

@@ -80,6 +80,9 @@ pub struct StateAnswer {
     pub events_recorded: u64,
     /// IMDS request events recorded so far, kept or dropped.
     pub imds_requests_recorded: u64,
+    /// True while a schedule runs (posted, or from start-up) with steps still to come.
+    #[serde(default)]
+    pub schedule_running: bool,
     /// The seed of the mock's fault draws.
     pub seed: u64,
     /// The state in force, as text.
@@ -101,6 +104,10 @@ pub struct ErrorAnswer {
     /// What was wrong, and what is accepted.
     pub error: String,
 }
+
+/// The header every control API answer carries (value `1`), by which a client tells the
+/// control API from another server on that port (the IMDS's or the STS's).
+pub const CONTROL_HEADER: &str = "x-mock-imds-control";
 
 /// Largest control request body, in bytes.
 pub const MAX_BODY: usize = 1024 * 1024;

@@ -10,10 +10,11 @@ pub(super) fn split_call(text: &str) -> Option<(&str, &str)> {
     Some((&text[..open], inner))
 }
 
-/// A duration argument (`200ms`, `1s`).
+/// A duration argument (`200ms`, `1s`), at most [`crate::MAX_DURATION`].
 pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("`{}` is not a duration ({e})", text.trim()))
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{}` is not a duration ({e})", text.trim()))?;
+    crate::bounds::check_bounded(d).map_err(|why| format!("`{}`: {why}", text.trim()))
 }
 
 /// Escapes, inside a JSON string, what the parsers split on before they read a status

@@ -28,13 +28,19 @@ pub enum Layer {
     Body,
 }
 
-/// Which targets a fault may take.
+/// Which targets a fault may take: those where it means something.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Targets {
     /// Any target.
     Any,
     /// Only `listener` (the fault acts on the socket).
     ListenerOnly,
+    /// `credentials` or a `path(GLOB)`: the fault replaces the role credentials document,
+    /// which only the credentials paths serve; on `token` it would never act, and on
+    /// `listener` it would read as "every request" while changing only those paths.
+    CredentialsDocument,
+    /// Any but `token`: the fault breaks a JSON body, and the token is not JSON.
+    NotToken,
 }
 
 impl Targets {
@@ -43,6 +49,26 @@ impl Targets {
         match self {
             Targets::Any => true,
             Targets::ListenerOnly => *target == Target::Listener,
+            Targets::CredentialsDocument => {
+                matches!(target, Target::Credentials | Target::Path(_))
+            }
+            Targets::NotToken => *target != Target::Token,
+        }
+    }
+
+    /// Why `fault` cannot take a target these do not allow, and which it can.
+    pub fn refusal(self, fault: &str) -> String {
+        match self {
+            Targets::Any => String::new(),
+            Targets::ListenerOnly => {
+                format!("`{fault}` acts on the socket, so its target can only be `listener`")
+            }
+            Targets::CredentialsDocument => format!(
+                "`{fault}` replaces the role credentials document, so its target can only be `credentials` or a `path(GLOB)` (the token request never serves that document, and `listener` would change only the credentials paths too)"
+            ),
+            Targets::NotToken => format!(
+                "`{fault}` breaks a JSON body and the token is not JSON, so its target can be `listener`, `credentials` or a `path(GLOB)`, not `token`"
+            ),
         }
     }
 }
@@ -237,8 +263,9 @@ catalogue! {
     "drop-syn" => DropSyn
         in Socket, targets ListenerOnly, default Listener, usage "drop-syn";
 
-    /// Answer with this HTTP status (100..=599) and the body given, or EC2's error page
-    /// for that status.
+    /// Answer with this HTTP status (200..=599) and the body given, or EC2's error page
+    /// for that status. A 1xx status is informational (RFC 9110 §15.2), never a final
+    /// answer: it would leave the client waiting for one, so it is refused.
     "status" => Status {
         /// The HTTP status code.
         code: u16,
@@ -258,8 +285,11 @@ catalogue! {
             .trim()
             .parse()
             .map_err(|_| "the status must be a number".to_string())?;
-        if !(100..=599).contains(&code) {
-            return Err("the status must be in 100..=599".into());
+        if (100..=199).contains(&code) {
+            return Err(format!("status {code} is informational (1xx), not a final answer; the status must be in 200..=599"));
+        }
+        if !(200..=599).contains(&code) {
+            return Err("the status must be in 200..=599".into());
         }
         Ok(Fault::Status { code, body })
     },
@@ -311,24 +341,24 @@ catalogue! {
     /// Serve a body cut short so it is no longer valid JSON (status 200, consistent
     /// length), as a corrupted credentials document would be.
     "malformed-json" => MalformedJson
-        in Body, targets Any, default Credentials, usage "malformed-json";
+        in Body, targets NotToken, default Credentials, usage "malformed-json";
 
     /// 404 on the role listing and role credentials, as when the instance profile has no
     /// role (or was just detached).
     "no-role" => NoRole
-        in Document, targets Any, default Credentials, usage "no-role";
+        in Document, targets CredentialsDocument, default Credentials, usage "no-role";
 
     /// Serve role credentials whose `Expiration` has passed (STS rejects them with
     /// `ExpiredToken`).
     "expired-credentials" => ExpiredCredentials
-        in Document, targets Any, default Credentials, usage "expired-credentials";
+        in Document, targets CredentialsDocument, default Credentials, usage "expired-credentials";
 
     /// Serve a credentials *error* document: status 200 with `Code` set to this value
     /// (e.g. `AssumeRoleUnauthorizedAccess`), as EC2 does when it cannot assume the role.
     "error-document" => ErrorDocument {
         /// The `Code` field.
         code: String,
-    } in Document, targets Any, default Credentials, usage "error-document(CODE)",
+    } in Document, targets CredentialsDocument, default Credentials, usage "error-document(CODE)",
     parse |args| {
         let code = args.trim();
         if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -339,8 +369,9 @@ catalogue! {
     print |f| { write!(f, "error-document({code})") };
 
     /// Past `per_second` requests in a one-second window, answer 429 Too Many Requests.
+    /// At least 1: `throttle(0)` would answer every request 429, which `status(429)` says.
     "throttle" => Throttle {
-        /// Requests allowed per second.
+        /// Requests allowed per second (1..).
         per_second: u32,
     } in Answer, targets Any, default Listener, usage "throttle(PER_SECOND)",
     parse |args| {
@@ -348,6 +379,9 @@ catalogue! {
             .trim()
             .parse()
             .map_err(|_| "throttle takes requests per second as a whole number".to_string())?;
+        if per_second == 0 {
+            return Err("throttle(0) would throttle every request: the rate must be at least 1 per second (for 429 on every request write status(429))".into());
+        }
         Ok(Fault::Throttle { per_second })
     },
     print |f| { write!(f, "throttle({per_second})") };

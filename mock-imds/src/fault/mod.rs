@@ -19,7 +19,12 @@
 //!
 //! Targets: `listener` (every request and the socket itself), `token` (the IMDSv2 token
 //! endpoint), `credentials` (the role listing and role credentials paths), `path(GLOB)`.
-//! `refuse` and `drop-syn` act on the socket and so take only `listener`. Faults on
+//! A fault takes only the targets where it means something, and parsing says why not:
+//! `refuse` and `drop-syn` act on the socket and so take only `listener` (and no
+//! probability); `no-role`, `expired-credentials` and `error-document` replace the role
+//! credentials document and so take `credentials` or a `path(GLOB)`; `malformed-json`
+//! takes any but `token` (not JSON). `status` takes 200..=599 (a 1xx is no final answer),
+//! `throttle` at least 1 per second. Faults on
 //! different targets compose: a request meets the most specific target first
 //! (path, credentials, token, listener).
 //!

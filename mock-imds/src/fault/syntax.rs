@@ -69,16 +69,9 @@ impl FromStr for FaultSpec {
             reason,
         };
         let mut text = input.trim();
-        let mut probability = None;
+        let mut probability_text = None;
         if let Some(idx) = text.rfind(" p=") {
-            let p: f64 = text[idx + 3..]
-                .trim()
-                .parse()
-                .map_err(|_| err("the probability must be a number in 0..=1".into()))?;
-            if !(0.0..=1.0).contains(&p) {
-                return Err(err("the probability must be in 0..=1".into()));
-            }
-            probability = Some(p);
+            probability_text = Some(text[idx + 3..].trim());
             text = text[..idx].trim_end();
         }
         let (fault_text, target_text) = match text.split_once(" on ") {
@@ -92,16 +85,26 @@ impl FromStr for FaultSpec {
         };
         let kind = fault.kind();
         if !kind.targets.allow(&target) {
-            // Only the socket faults restrict their targets.
-            return Err(err(format!(
-                "`{fault}` acts on the socket, so its target can only be `listener`"
-            )));
+            return Err(err(kind.targets.refusal(kind.name)));
         }
-        if kind.layer == Layer::Socket && probability.is_some() {
+        // Whether the fault takes a probability at all comes before its range.
+        if kind.layer == Layer::Socket && probability_text.is_some() {
             return Err(err(format!(
                 "`{fault}` acts on the socket and takes no probability"
             )));
         }
+        let probability = match probability_text {
+            None => None,
+            Some(p) => {
+                let p: f64 = p
+                    .parse()
+                    .map_err(|_| err("the probability must be a number in 0..=1".into()))?;
+                if !(0.0..=1.0).contains(&p) {
+                    return Err(err("the probability must be in 0..=1".into()));
+                }
+                Some(p)
+            }
+        };
         Ok(FaultSpec {
             fault,
             target,
@@ -249,7 +252,22 @@ mod tests {
         for (text, reason) in [
             ("down", "unknown fault"),
             ("status(abc)", "must be a number"),
-            ("status(99)", "100..=599"),
+            ("status(99)", "200..=599"),
+            ("status(101)", "informational (1xx)"),
+            ("status(199)", "200..=599"),
+            ("throttle(0)", "at least 1 per second"),
+            (
+                "no-role on token",
+                "can only be `credentials` or a `path(GLOB)`",
+            ),
+            (
+                "expired-credentials on listener",
+                "can only be `credentials`",
+            ),
+            ("error-document(X) on token", "can only be `credentials`"),
+            ("malformed-json on token", "not `token`"),
+            ("refuse p=2", "takes no probability"),
+            ("drop-syn p=-1", "takes no probability"),
             ("status(500, body)", "double-quoted"),
             ("latency(fast)", "not a duration"),
             ("latency(10ms, 20ms)", "cannot exceed"),

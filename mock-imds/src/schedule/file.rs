@@ -193,28 +193,14 @@ impl Schedule {
 }
 
 fn duration(text: &str, value: &Spanned<String>) -> Result<Duration, ConfigError> {
-    humantime::parse_duration(value.get_ref()).map_err(|e| {
-        ConfigError::at(
-            text,
-            value.span().start,
-            format!(
-                "invalid duration `{}` ({e}); write e.g. \"500ms\", \"2s\"",
-                value.get_ref()
-            ),
-        )
-    })
+    crate::bounds::parse_bounded_duration(value.get_ref())
+        .map_err(|why| ConfigError::at(text, value.span().start, why))
 }
 
 fn range(text: &str, value: &Spanned<[String; 2]>) -> Result<DurationRange, ConfigError> {
     let at = |message: String| ConfigError::at(text, value.span().start, message);
     let [min, max] = value.get_ref();
-    let parse = |d: &str| {
-        humantime::parse_duration(d).map_err(|e| {
-            at(format!(
-                "invalid duration `{d}` ({e}); write e.g. \"500ms\", \"2s\""
-            ))
-        })
-    };
+    let parse = |d: &str| crate::bounds::parse_bounded_duration(d).map_err(at);
     DurationRange::new(parse(min)?, parse(max)?)
         .ok_or_else(|| at("a range is [\"MIN\", \"MAX\"] with MIN no larger than MAX".into()))
 }
@@ -237,6 +223,20 @@ fn generator(text: &str, table: &Spanned<GenerateTable>) -> Result<Generator, Co
         Some(v) => duration(text, v),
         None => Err(missing(key)),
     };
+    let present: Vec<&str> = [
+        ("down", g.down.is_some()),
+        ("up", g.up.is_some()),
+        ("until", g.until.is_some()),
+        ("count", g.count.is_some()),
+        ("duration", g.duration.is_some()),
+        ("within", g.within.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(key, here)| here.then_some(key))
+    .collect();
+    if let Some(why) = super::generate::foreign_key(g.kind.get_ref(), &present) {
+        return Err(ConfigError::at(text, table.span().start, why));
+    }
     match g.kind.get_ref().as_str() {
         "flap" => Ok(Generator::Flap {
             fault: g.fault.clone(),

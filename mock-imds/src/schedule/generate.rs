@@ -15,6 +15,30 @@ use serde::{Deserialize, Serialize};
 use super::steps::Step;
 use crate::fault::{Change, FaultSpec};
 
+/// The keys of each generator kind in a `[[generate]]` table, besides `kind` and `fault`
+/// (scenario files and schedule files alike).
+pub const GENERATOR_KEYS: &[(&str, &[&str])] = &[
+    ("flap", &["down", "up", "until"]),
+    ("random-outages", &["count", "duration", "within"]),
+];
+
+/// Why a `[[generate]]` table of `kind` cannot have the keys `present` (those it holds
+/// besides `kind` and `fault`): the first that belongs to another kind, named with the
+/// kind it belongs to and the keys `kind` takes. `None` when every key is `kind`'s (or
+/// `kind` is unknown, which is its own error).
+pub fn foreign_key(kind: &str, present: &[&str]) -> Option<String> {
+    let (_, own) = GENERATOR_KEYS.iter().find(|(k, _)| *k == kind)?;
+    let key = present.iter().find(|key| !own.contains(key))?;
+    let owner = GENERATOR_KEYS
+        .iter()
+        .find(|(_, keys)| keys.contains(key))
+        .map_or(String::new(), |(k, _)| format!(" (it is a `{k}` key)"));
+    Some(format!(
+        "`{key}` is not a key of a `{kind}` generator{owner}; a `{kind}` generator takes kind, fault, {}",
+        own.join(", ")
+    ))
+}
+
 /// The least time IMDS is up between two random outages (so they never touch).
 const GAP: Duration = Duration::from_millis(1);
 

@@ -14,6 +14,6 @@ mod layers;
 mod steps;
 
 pub use file::{expand_tables, GenerateTable, ScheduleFile, StepTable};
-pub use generate::{DurationRange, GenerateError, Generator};
+pub use generate::{foreign_key, DurationRange, GenerateError, Generator, GENERATOR_KEYS};
 pub use layers::LayerError;
 pub use steps::{Schedule, ScheduleError, Step, StepChange};

@@ -89,10 +89,7 @@ impl LoadArgs {
 /// When the control API cannot be reached or a fault state is refused.
 pub async fn main(args: LoadArgs) -> anyhow::Result<std::process::ExitCode> {
     let report = run(args.options()).await?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&report).unwrap_or_default()
-    );
+    crate::out::line(&serde_json::to_string_pretty(&report).unwrap_or_default());
     if report.accounting_ok && !report.deadline_hit {
         return Ok(std::process::ExitCode::SUCCESS);
     }

@@ -2,7 +2,7 @@
 //!
 //! One file per subcommand, each with its argument struct: `serve.rs` (serve until
 //! Ctrl-C), `ctl.rs` (a client of a running mock's control API), `load.rs` (a bounded
-//! load generator). Exit codes: 0 success, 1 a load run whose accounting failed, 2 an
+//! load generator); `out.rs` is stdout, quiet when its reader goes away. Exit codes: 0 success, 1 a load run whose accounting failed, 2 an
 //! error (printed as `error: …`).
 
 use std::process::ExitCode;
@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod ctl;
 mod load;
+mod out;
 mod serve;
 
 /// A fake EC2 Instance Metadata Service (IMDSv1/IMDSv2) and a fake STS that checks

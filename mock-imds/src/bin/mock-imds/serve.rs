@@ -1,7 +1,6 @@
 //! `mock-imds serve`: serve until Ctrl-C, printing the endpoints and the lines that
 //! point an SDK at them.
 
-use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
@@ -18,8 +17,9 @@ pub struct ServeArgs {
     /// Fake STS port (0 picks a free one).
     #[arg(long, default_value_t = 1339)]
     sts_port: u16,
-    /// Control API port (0 picks a free one).
-    #[arg(long, default_value_t = 1340)]
+    /// Control API port (0 picks a free one; the banner prints the `ctl` command and
+    /// `MOCK_IMDS_CONTROL` for it).
+    #[arg(long, default_value_t = crate::ctl::DEFAULT_CONTROL_PORT)]
     control_port: u16,
     /// Address to listen on. Loopback unless you name another (with a warning); the
     /// control API always listens on loopback.
@@ -151,6 +151,13 @@ fn banner(imds: &MockImds, options: &str) -> String {
     let settings: Vec<String> = settings.iter().map(|(n, v)| format!("{n}={v}")).collect();
     out.push_str(&format!("export {}\n", settings.join(" ")));
     out.push_str(&format!("unset {}\n", env.unset.join(" ")));
+    if let Some(control) = imds.control_endpoint() {
+        let port = control.rsplit(':').next().unwrap_or_default();
+        out.push_str(&format!(
+            "# switch it from another shell: mock-imds ctl --control-port {port} down|up|state|…, or\nexport {}={control}\n",
+            crate::ctl::CONTROL_ENV
+        ));
+    }
     out
 }
 
@@ -238,14 +245,11 @@ pub async fn main(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("could not start mock-imds (is the port in use? pass --port 0 for a free one)")?;
     // Whoever started us may stop reading our output; serving goes on regardless.
-    let mut stdout = std::io::stdout();
     let printed = match args.print_endpoints {
         PrintEndpoints::Text => banner(&imds, &options),
         PrintEndpoints::Json => endpoints_json(&imds),
     };
-    let _ = stdout
-        .write_all(printed.as_bytes())
-        .and_then(|()| stdout.flush());
+    crate::out::print(&printed);
     let stdin_closed = stdin_eof(args.stop_on_stdin_eof);
     tokio::select! {
         signal = tokio::signal::ctrl_c() => signal.context("waiting for Ctrl-C")?,
