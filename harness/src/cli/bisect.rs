@@ -207,13 +207,13 @@ pub fn run(args: BisectArgs) -> Result<(), CliError> {
     }
     let releases = &all[from..=to];
     let cell_name = format!("{}/{}", args.driver, template.strategy.name);
-    println!(
+    super::out::line(&format!(
         "{} releases of {source} from {} to {} (pre-releases excluded); cell {}/{cell_name}",
         releases.len(),
         args.from,
         args.to,
         scenario.name
-    );
+    ));
     // Every release runs in its own environment (created with `python3` or `npm` from
     // PATH), so no --python here.
     let options = cells::options(None, None, harness::driver::DEFAULT_OPERATION_TIMEOUT);
@@ -293,7 +293,7 @@ pub fn run(args: BisectArgs) -> Result<(), CliError> {
             ),
             Source::Npm(_) => None,
         };
-        println!(
+        super::out::line(&format!(
             "  {version}: {}{}{}",
             match &probe {
                 Probe::Verdict { text, .. } => text.clone(),
@@ -307,7 +307,7 @@ pub fn run(args: BisectArgs) -> Result<(), CliError> {
                 .as_deref()
                 .map(|b| format!(" [requires botocore {b}]"))
                 .unwrap_or_default(),
-        );
+        ));
         runs.push(Run {
             tested: Tested {
                 version,
@@ -368,15 +368,15 @@ pub fn run(args: BisectArgs) -> Result<(), CliError> {
             format!("cannot bisect: no two releases gave a verdict ({reason})")
         }
     };
-    println!("{summary}");
-    println!(
+    super::out::line(&summary);
+    super::out::line(&format!(
         "{} of {} releases run, {built} environment{} built ({} cached), took {}",
         runs.len(),
         releases.len(),
         if built == 1 { "" } else { "s" },
         runs.len() - built,
         humantime::format_duration(Duration::from_secs(took.as_secs()))
-    );
+    ));
     if let Some(path) = &args.json {
         let report = BisectReport {
             scenario: scenario.name.clone(),

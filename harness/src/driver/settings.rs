@@ -725,7 +725,7 @@ mod tests {
                 DriverKind::Ruby,
                 "instance_profile_credentials_timeout",
                 toml::Value::String("1s".into()),
-                "`instance_profile_credentials_timeout` must be a number of seconds, at least 0, not \"1s\"",
+                "`instance_profile_credentials_timeout` must be a number of seconds in 0..=86400 (24 h), not \"1s\"",
             ),
             (
                 DriverKind::Boto3,
@@ -745,7 +745,7 @@ mod tests {
             (DriverKind::GoV1, "`max_retries`, `http_timeout_ms`"),
             (
                 DriverKind::Ruby,
-                "`instance_profile_credentials_retries`, `instance_profile_credentials_timeout`, `retry_limit`, `retry_mode`, `max_attempts`",
+                "`instance_profile_credentials_retries`, `instance_profile_credentials_timeout`, `retry_limit`, `retry_mode`, `max_attempts`, `clock_offset_s`",
             ),
         ] {
             assert_eq!(
