@@ -265,7 +265,7 @@ class MockImds {
     const env = {};
     for (const k of ['PATH', 'SYSTEMROOT']) if (process.env[k] !== undefined) env[k] = process.env[k];
     return new Promise((resolve, reject) => {
-      execFile(this.bin, ['ctl', '--control-port', port, 'schedule', file], { env, timeout: this.options.requestTimeoutMs + 10000 }, (error, stdout, stderr) => {
+      execFile(this.bin, ['ctl', '--control-port', port, 'schedule', '--json', file], { env, timeout: this.options.requestTimeoutMs + 10000 }, (error, stdout, stderr) => {
         if (error) {
           const message = String(stderr).trim().replace(/^error: /, '') || error.message;
           // `mock-imds ctl` reads and checks the file first: no HTTP status to report.

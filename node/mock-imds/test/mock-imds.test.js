@@ -97,6 +97,10 @@ test('schedules of steps and of files, and a file\'s error with file:line:column
   await waitForTransitions(mock, ['refuse', 'up']);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mock-imds-test-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // A good file: `mock-imds ctl schedule --json` answers the step count.
+  const good = path.join(dir, 'good.toml');
+  fs.writeFileSync(good, '[[schedule]]\nat = "0s"\nstate = "up"\n[[schedule]]\nat = "1ms"\nstate = "up"\n');
+  assert.strictEqual(await mock.schedule(good), 2);
   const bad = path.join(dir, 'bad.toml');
   fs.writeFileSync(bad, '[[schedule]]\nat = "soon"\nstate = "refuse"\n');
   await assert.rejects(mock.schedule(bad), (e) => e instanceof ControlError && e.mockMessage.includes(`${bad}:2:`));

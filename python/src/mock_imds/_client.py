@@ -326,7 +326,7 @@ class MockImds:
         port = urllib.parse.urlsplit(self.control_endpoint).port
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "SYSTEMROOT")}
         out = subprocess.run(
-            [self._binary_path, "ctl", "--control-port", str(port), "schedule", path],
+            [self._binary_path, "ctl", "--control-port", str(port), "schedule", "--json", path],
             capture_output=True, text=True, env=env, timeout=self._request_timeout + 10,
         )  # fmt: skip
         if out.returncode != 0:
