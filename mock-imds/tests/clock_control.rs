@@ -4,15 +4,14 @@
 //! Python and Node clients: `{"now": RFC 3339, "offset_ms": i64}` and
 //! `{"access_key_id", "expiration"}`.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use mock_imds::{ControlClient, EventKind, MockImds};
 
 mod support;
-use support::{call, KillOnDrop, WAIT};
+use support::{call, WAIT};
 
 async fn started() -> (MockImds, ControlClient) {
     let imds = MockImds::builder()
@@ -231,30 +230,8 @@ fn ctl(port: &str, args: &[&str]) -> (bool, String) {
 
 #[test]
 fn ctl_clock_and_rotate_drive_a_running_serve() {
-    let mut serve = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_mock-imds"))
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--sts-port",
-                "0",
-                "--control-port",
-                "0",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut port = String::new();
-    for line in BufReader::new(serve.0.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(url) = line.strip_prefix("control endpoint: ") {
-            port = url.trim().rsplit(':').next().unwrap().to_string();
-            break;
-        }
-    }
-    assert!(!port.is_empty());
+    let serve = support::Serve::start(&[]);
+    let port = serve.control_port.clone();
     let (ok, out) = ctl(&port, &["clock"]);
     assert!(
         ok && out.starts_with("now: ") && out.contains("(offset 0 ms)"),

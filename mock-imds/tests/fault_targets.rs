@@ -2,14 +2,12 @@
 //! one parser that scenarios, `ctl`, `serve --state` and the control API share; and the
 //! same refusals through `mock-imds ctl` and `serve`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use mock_imds::fault::{Targets, CATALOGUE};
 use mock_imds::FaultSpec;
 
 mod support;
-use support::KillOnDrop;
 
 /// One way to write each fault of the catalogue (a new row needs one here).
 fn sample(name: &str) -> &'static str {
@@ -103,31 +101,8 @@ fn status_codes_are_final_answers_and_throttle_is_at_least_one() {
 
 #[test]
 fn ctl_and_serve_refuse_them_too() {
-    let mut serve = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_mock-imds"))
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--sts-port",
-                "0",
-                "--control-port",
-                "0",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut control_port = String::new();
-    for line in BufReader::new(serve.0.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(url) = line.strip_prefix("control endpoint: ") {
-            control_port = url.trim().rsplit(':').next().unwrap().to_string();
-        }
-        if line.starts_with("unset ") {
-            break;
-        }
-    }
+    let serve = support::Serve::start(&[]);
+    let control_port = serve.control_port.clone();
     for (spec, says) in [
         ("no-role on token", "can only be `credentials`"),
         ("status(101)", "informational"),

@@ -79,3 +79,55 @@ pub async fn call(
         serde_json::from_slice(&bytes).expect("a JSON answer"),
     )
 }
+
+/// A `mock-imds serve` child on free loopback ports, killed when dropped; its endpoints
+/// read from the one line `--print-endpoints json` prints.
+pub struct Serve {
+    /// The child.
+    pub child: KillOnDrop,
+    /// The control API's port, as `ctl --control-port` takes it.
+    pub control_port: String,
+    /// The line serve printed, parsed (`imds`, `sts`, `control`, `env`, …).
+    pub endpoints: serde_json::Value,
+}
+
+impl Serve {
+    /// Starts `mock-imds serve --port 0 --sts-port 0 --control-port 0 ARGS` and waits for
+    /// its endpoints line.
+    pub fn start(args: &[&str]) -> Serve {
+        use std::io::BufRead;
+        let mut child = KillOnDrop(
+            std::process::Command::new(env!("CARGO_BIN_EXE_mock-imds"))
+                .args([
+                    "serve",
+                    "--port",
+                    "0",
+                    "--sts-port",
+                    "0",
+                    "--control-port",
+                    "0",
+                ])
+                .args(["--print-endpoints", "json"])
+                .args(args)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("mock-imds serve starts"),
+        );
+        let mut line = String::new();
+        std::io::BufReader::new(child.0.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("serve prints its endpoints");
+        let endpoints: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        let control_port = endpoints["control"]
+            .as_str()
+            .and_then(|url| url.trim_end_matches('/').rsplit(':').next())
+            .unwrap_or_else(|| panic!("no control endpoint in {line}"))
+            .to_string();
+        Serve {
+            child,
+            control_port,
+            endpoints,
+        }
+    }
+}
