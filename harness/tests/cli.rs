@@ -2,24 +2,7 @@
 
 mod support;
 
-use support::{harness, write};
-
-const RUST_ONLY: &str = r#"
-[[schedule]]
-at = "0s"
-state = "refuse"
-[[schedule]]
-at = "300ms"
-state = "up"
-[matrix]
-drivers = ["rust-sdk"]
-strategies = ["call-retry"]
-[strategy.call-retry]
-attempts = 8
-interval = "200ms"
-[[expect]]
-recovers = true
-"#;
+use support::{harness, write, RUST_ONLY};
 
 #[test]
 fn malformed_scenario_is_one_line_with_file_line_column_and_exit_2() {

@@ -7,24 +7,7 @@ mod support;
 
 use std::process::{Command, Output, Stdio};
 
-use support::{harness, ok, root, write};
-
-const ONE_CELL: &str = r#"
-[[schedule]]
-at = "0s"
-state = "refuse"
-[[schedule]]
-at = "100ms"
-state = "up"
-[matrix]
-drivers = ["rust-sdk"]
-strategies = ["call-retry"]
-[strategy.call-retry]
-attempts = 6
-interval = "100ms"
-[[expect]]
-recovers = true
-"#;
+use support::{harness, ok, root, write, RUST_ONLY};
 
 /// Runs `cmd` with a stdout whose reader has gone: every write gets EPIPE.
 fn closed_stdout(mut cmd: Command) -> Output {
@@ -46,7 +29,7 @@ fn subcommands() -> Vec<String> {
 #[test]
 fn every_subcommand_ends_quietly_when_stdout_closes() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = write(dir.path(), "one.toml", ONE_CELL);
+    let scenario = write(dir.path(), "one.toml", RUST_ONLY);
     let report = dir.path().join("r.json");
     let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
     ok(

@@ -8,26 +8,15 @@ use std::path::Path;
 
 use support::{harness, ok, text, write};
 
-/// One Rust-SDK cell, a 300 ms outage; the expectation holds.
-const ONE_CELL: &str = r#"
+/// One Rust-SDK cell, a 300 ms outage; the expectation holds ([`support::RUST_ONLY`] with
+/// a two-sentence description, for `list`).
+const ONE_CELL: &str = concat!(
+    r#"
 description = """
 A short refusal the Rust SDK rides out with call retries, which is what this fixture
-exists to show. Second sentence."""
-[[schedule]]
-at = "0s"
-state = "refuse"
-[[schedule]]
-at = "300ms"
-state = "up"
-[matrix]
-drivers = ["rust-sdk"]
-strategies = ["call-retry"]
-[strategy.call-retry]
-attempts = 8
-interval = "200ms"
-[[expect]]
-recovers = true
-"#;
+exists to show. Second sentence.""""#,
+    support::rust_only!()
+);
 
 fn run(args: &[&str], paths: &[&Path]) -> std::process::Output {
     harness().args(args).args(paths).output().unwrap()

@@ -54,3 +54,32 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// A scenario of one Rust SDK cell: IMDS refuses for 300 ms, 8 call retries 200 ms apart,
+/// expected to recover (the SDK rides it out); no `description`, so a test can put one in
+/// front with `concat!` (a macro, so the text stays a literal).
+macro_rules! rust_only {
+    () => {
+        r#"
+[[schedule]]
+at = "0s"
+state = "refuse"
+[[schedule]]
+at = "300ms"
+state = "up"
+[matrix]
+drivers = ["rust-sdk"]
+strategies = ["call-retry"]
+[strategy.call-retry]
+attempts = 8
+interval = "200ms"
+[[expect]]
+recovers = true
+"#
+    };
+}
+#[allow(unused_imports)] // only some test binaries put a description in front
+pub(crate) use rust_only;
+
+/// [`rust_only!`] as a `&str`.
+pub const RUST_ONLY: &str = rust_only!();
