@@ -141,6 +141,9 @@ pub enum Problem {
     /// `[imds]`: credential times that cannot mean anything.
     #[error("{0}")]
     Imds(String),
+    /// A driver in the matrix whose clock the scenario's `clock` steps cannot move.
+    #[error("`{0}` cannot follow the cell clock this scenario's `clock` steps jump: Go programs read the time without libc, so libfaketime does not reach them; leave it out of this matrix")]
+    ClockUnreachable(String),
 }
 
 /// Turns element errors into [`ScenarioError`]s of one file.
@@ -228,6 +231,20 @@ pub fn parse_with_seed(
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let drivers = driver::read_tables(&raw.driver, dir).map_err(|e| loc.at(e))?;
     let cells = matrix::cells(&raw.matrix, &strategies, &drivers).map_err(|e| loc.at(e))?;
+    // A clock only some drivers could follow would give those cells a verdict on the
+    // wrong clock (the runner refuses such a cell too, for scenarios built in code).
+    if let Some(cell) = cells.iter().find(|c| {
+        c.driver.kind.ignores_libfaketime()
+            && (schedule.moves_clock() || c.driver.settings.has_clock_offset())
+    }) {
+        let at = raw
+            .matrix
+            .drivers
+            .iter()
+            .find(|d| *d.get_ref() == cell.driver.name)
+            .map(|d| d.span());
+        return Err(loc.error(at, Problem::ClockUnreachable(cell.driver.name.clone())));
+    }
     let expectations = expect::read(raw.expect, &raw.matrix, &strategies, &cells, &schedule)
         .map_err(|e| loc.at(e))?;
     let mut warnings = expect::warnings(path, &cells, &expectations);

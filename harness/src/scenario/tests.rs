@@ -323,3 +323,22 @@ fn command_tables_are_checked_and_resolved() {
         "{e}"
     );
 }
+
+#[test]
+fn a_go_driver_in_a_scenario_whose_clock_jumps_is_refused_at_its_matrix_entry() {
+    let jumped = GOOD.replace(
+        "drivers = [\"rust-sdk\", \"boto3\"]",
+        "drivers = [\"rust-sdk\", \"boto3\", \"go-v2\"]",
+    ) + "[[schedule]]\nat = \"1s\"\nclock = \"+5h52m\"\n";
+    let e = err(&jumped);
+    assert!(
+        e.starts_with("s/x.toml:10:33: `go-v2` cannot follow the cell clock"),
+        "{e}"
+    );
+    // Without a jump, Go is welcome.
+    let still = GOOD.replace(
+        "drivers = [\"rust-sdk\", \"boto3\"]",
+        "drivers = [\"rust-sdk\", \"boto3\", \"go-v2\"]",
+    );
+    assert!(parse(Path::new("s/x.toml"), &still).is_ok());
+}
