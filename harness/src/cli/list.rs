@@ -1,6 +1,6 @@
 //! `imds-harness list`: the scenarios and their cells, after `--filter` and `--shard`.
 
-use harness::report::words;
+use harness::report::wording;
 use harness::runner;
 
 use super::error::CliError;
@@ -37,7 +37,7 @@ pub fn run(args: ListArgs) -> Result<(), CliError> {
             if s.description.is_empty() {
                 String::new()
             } else {
-                format!(": {}", words::summary(&s.description, DESCRIPTION_WIDTH))
+                format!(": {}", wording::summary(&s.description, DESCRIPTION_WIDTH))
             }
         ));
         for c in cells {

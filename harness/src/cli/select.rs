@@ -47,7 +47,7 @@ fn parse_shard(text: &str) -> Result<(usize, usize), String> {
     Ok((i, n))
 }
 
-pub use harness::report::words::plural;
+pub use harness::report::wording::plural;
 
 /// Loads every file (the built-in suite when `paths` is empty), printing the warnings of
 /// the good ones; returns the good ones and the error lines of the bad ones.

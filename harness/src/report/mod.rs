@@ -4,8 +4,7 @@
 //! pictures ([`svg`]), one cell's events and diagnosis ([`explain`]), the
 //! recovery-matrix page ([`html`], colouring each cell by its [`outcome`]); [`exec`] prints what
 //! the mocks saw during `imds-harness exec`. [`wording`] puts a verdict in the words every
-//! reporter uses; [`terminal`] finds the table's width; [`words`] counts and summaries in
-//! their words.
+//! reporter uses, with counts and summaries; [`terminal`] finds the table's width.
 
 pub mod exec;
 pub mod explain;
@@ -18,7 +17,6 @@ pub mod svg;
 pub mod table;
 pub mod terminal;
 pub mod wording;
-pub mod words;
 
 /// Longest schedule step the summaries print whole, in characters.
 pub const STEP_TEXT_MAX: usize = 120;

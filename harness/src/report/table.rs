@@ -5,8 +5,8 @@ use comfy_table::{Cell as TableCell, Color, ContentArrangement, Table};
 
 use super::model::CellOutcome;
 use super::model::Report;
+use super::wording::plural;
 use super::wording::{outage_text, outages_text, outcome_text};
-use super::words::plural;
 use crate::ms::fmt_ms;
 
 /// `line` without ANSI colour codes.
