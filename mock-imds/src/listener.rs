@@ -2,9 +2,14 @@
 //!
 //! - `refuse` closes the listening socket, so new connections get `ECONNREFUSED`, and
 //!   aborts every open connection (a keep-alive connection must not keep serving).
-//! - `drop-syn` replaces the socket with one whose accept queue (backlog 0) is filled by
-//!   the mock's own idle connections and never drained: Linux then drops new SYNs, so a
+//! - `drop-syn` replaces the socket with a listening one carrying a socket filter (classic
+//!   BPF, `SO_ATTACH_FILTER`) that drops every packet: Linux runs a listener's filter on
+//!   each SYN before the handshake (`tcp_v4_rcv` → `tcp_filter`), so new SYNs vanish and a
 //!   client's connect times out instead of being refused. Open connections are aborted.
+//!   (It used to fill a backlog-0 accept queue with the mock's own connections; under load
+//!   a client's SYN could be handled before the filler's ACK reached the queue, so the
+//!   client connected and met a read timeout instead: a CI run saw it. A filter has no
+//!   such window.)
 //! - A handler answering [`ConnectionClosed::Reset`] makes the connection end with a TCP
 //!   RST (`SO_LINGER` 0) instead of a FIN.
 //!
@@ -62,9 +67,6 @@ pub enum ConnectionClosed {
 /// arrives in one read was accepted.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
-/// How long the first connection filling a `drop-syn` socket's accept queue may take: 2 s.
-const FIRST_FILLER_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// Answers one request arriving on a connection; `Err` ends the connection without an
 /// answer.
 pub type Handler = Arc<
@@ -108,7 +110,7 @@ pub enum SocketMode {
     Open,
     /// Closed: connection refused.
     Refuse,
-    /// Bound with a full, undrained accept queue: SYNs dropped.
+    /// Listening behind a drop-everything socket filter: SYNs dropped.
     DropSyn,
 }
 
@@ -153,15 +155,32 @@ fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     socket.listen(backlog)
 }
 
+/// A listening socket on `addr` whose socket filter drops every packet, SYNs included: a
+/// client's connect gets no answer at all (no SYN-ACK, no RST). The filter is attached
+/// before `listen`, so no connection can slip in between.
+fn bind_dropping_syns(addr: SocketAddr) -> io::Result<TcpListener> {
+    /// `BPF_RET | BPF_K` with `k = 0`: accept zero bytes of the packet, i.e. drop it.
+    const DROP_ALL: [socket2::SockFilter; 1] = [socket2::SockFilter::new(0x06, 0, 0, 0)];
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    socket.attach_filter(&DROP_ALL)?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    TcpListener::from_std(socket.into())
+}
+
 /// The socket in one of its modes.
 enum Socket {
     Open(TcpListener),
     Closed,
-    /// The listener (never accepted on) and the connections that fill its queue.
-    Full(
-        #[allow(dead_code)] TcpListener,
-        #[allow(dead_code)] Vec<TcpStream>,
-    ),
+    /// The listener behind its drop-everything filter (never accepted on: nothing arrives).
+    Filtered(#[allow(dead_code)] TcpListener),
 }
 
 impl Listener {
@@ -278,42 +297,14 @@ async fn switch(
             connections.abort_all();
             (Socket::Closed, Ok(()))
         }
-        (SocketMode::DropSyn, full @ Socket::Full(..)) => (full, Ok(())),
+        (SocketMode::DropSyn, filtered @ Socket::Filtered(_)) => (filtered, Ok(())),
         (SocketMode::DropSyn, old) => {
             connections.abort_all();
-            drop(old);
-            let listener = match bind(addr, 0) {
-                Ok(listener) => listener,
-                Err(e) => return (Socket::Closed, Err(e)),
-            };
-            let mut fillers = Vec::new();
-            // Fill the accept queue until a connect no longer completes. The first filler
-            // must get in (backlog 0 holds one): on a loaded machine its handshake can take
-            // longer than the 50 ms that tells a full queue, and an empty queue would
-            // accept clients (a read timeout instead of a connect timeout).
-            for i in 0..8 {
-                let wait = if i == 0 {
-                    FIRST_FILLER_TIMEOUT
-                } else {
-                    Duration::from_millis(50)
-                };
-                match tokio::time::timeout(wait, TcpStream::connect(addr)).await {
-                    Ok(Ok(stream)) => fillers.push(stream),
-                    _ => break,
-                }
+            drop(old); // the placeholder keeps the port while we bind again
+            match bind_dropping_syns(addr) {
+                Ok(listener) => (Socket::Filtered(listener), Ok(())),
+                Err(e) => (Socket::Closed, Err(e)),
             }
-            if fillers.is_empty() {
-                return (
-                    Socket::Closed,
-                    Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!(
-                            "drop-syn: could not fill the accept queue of {addr} within {FIRST_FILLER_TIMEOUT:?}"
-                        ),
-                    )),
-                );
-            }
-            (Socket::Full(listener, fillers), Ok(()))
         }
     }
 }
@@ -321,7 +312,7 @@ async fn switch(
 async fn accept(socket: &Socket) -> io::Result<(TcpStream, SocketAddr)> {
     match socket {
         Socket::Open(listener) => listener.accept().await,
-        Socket::Closed | Socket::Full(..) => std::future::pending().await,
+        Socket::Closed | Socket::Filtered(_) => std::future::pending().await,
     }
 }
 

@@ -258,7 +258,7 @@ catalogue! {
     "blackhole" => Blackhole
         in Answer, targets Any, default Listener, usage "blackhole";
 
-    /// New connections are never established (SYNs are dropped by a full accept queue),
+    /// New connections are never established (SYNs are dropped by a socket filter),
     /// so clients see a *connect* timeout; open connections are closed. Linux only.
     "drop-syn" => DropSyn
         in Socket, targets ListenerOnly, default Listener, usage "drop-syn";

@@ -22,7 +22,7 @@ pub(crate) fn interpret(fault: &Socket) -> Effect {
             mode: SocketMode::Refuse,
             on_request: ConnectionClosed::Close,
         },
-        // A full, undrained accept queue: SYNs dropped, open connections closed.
+        // A listener behind a drop-everything socket filter: SYNs dropped, open ones closed.
         Socket::DropSyn => Effect {
             mode: SocketMode::DropSyn,
             on_request: ConnectionClosed::Close,
