@@ -6,10 +6,45 @@ mod common;
 use std::collections::BTreeMap;
 
 use harness::driver::DriverSetup;
-use harness::report::model::{CellOutcome, CellResult, CellRun};
-use harness::runner::{run_all, RunOptions};
-use harness::scenario;
+use harness::report;
+use harness::report::model::{CellOutcome, CellResult, CellRun, Report, RunInfo};
+use harness::runner::{plan, run_all, run_id, RunOptions, Selection};
+use harness::scenario::{self, Scenario};
 use mock_imds::EventKind;
+
+/// When `IMDS_HARNESS_SUITE_REPORTS` names a directory, the run's reports go there, as
+/// `imds-harness run --json DIR/suite.json --junit DIR/junit.xml --html DIR/matrix` would
+/// write them: `.ci/run` publishes them as its artifact instead of running the suite a
+/// second time. Written before any assertion, so a failing run leaves its page in place.
+fn write_reports(scenarios: &[Scenario], results: &[CellResult]) {
+    let Some(dir) = std::env::var_os("IMDS_HARNESS_SUITE_REPORTS") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = RunInfo {
+        id: run_id(&plan(scenarios, &Selection::default())),
+        shard: None,
+    };
+    let report = Report::new(run, scenarios, results);
+    std::fs::write(
+        dir.join("suite.json"),
+        report::json::to_string(&report).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("junit.xml"),
+        report::junit::to_string(&report).unwrap(),
+    )
+    .unwrap();
+    let info = report::html::PageInfo {
+        run_date: chrono::Utc::now()
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+    };
+    let page = report::html::write(&report, &dir.join("matrix"), &info).unwrap();
+    eprintln!("the suite's reports: {} and beside it", page.display());
+}
 
 fn verdicts(results: &[CellResult]) -> BTreeMap<(String, String), &CellRun> {
     results
@@ -28,12 +63,14 @@ async fn builtin_suite_reproduces_the_boto3_trap_for_every_outage_kind() {
     let results = run_all(
         &scenarios,
         &RunOptions {
-            jobs: 4,
+            // As `.ci/run`'s page run did: 16 cells at a time (this test binary runs alone).
+            jobs: 16,
             setup: DriverSetup::with_python(common::python()),
         },
         &|_, _| {},
     )
     .await;
+    write_reports(&scenarios, &results);
     let by_cell = verdicts(&results);
 
     for outage in ["trap-refuse", "trap-blackhole", "trap-status-500"] {
