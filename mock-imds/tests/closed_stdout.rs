@@ -53,16 +53,7 @@ fn send_sigint(pid: u32) {
 fn every_subcommand_ends_quietly_when_stdout_closes() {
     // A mock for ctl and load to talk to, its stdout read as usual.
     let mut serve = KillOnDrop(
-        mock()
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--sts-port",
-                "0",
-                "--control-port",
-                "0",
-            ])
+        support::serve_on_free_ports()
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -139,16 +130,7 @@ fn every_subcommand_ends_quietly_when_stdout_closes() {
     // serve: serves on with nobody reading, and Ctrl-C ends it as usual.
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let child = mock()
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--sts-port",
-            "0",
-            "--control-port",
-            "0",
-        ])
+    let child = support::serve_on_free_ports()
         .stdout(writer)
         .stderr(Stdio::piped())
         .spawn()

@@ -20,16 +20,7 @@ struct Served {
 
 fn serve() -> Served {
     let mut serve = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_mock-imds"))
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--sts-port",
-                "0",
-                "--control-port",
-                "0",
-            ])
+        support::serve_on_free_ports()
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),

@@ -117,16 +117,7 @@ fn ctl_and_serve_refuse_them_too() {
         assert_eq!(out.status.code(), Some(2), "ctl fault {spec}: {stderr}");
         assert!(stderr.contains(says), "ctl fault {spec}: {stderr}");
 
-        let out = Command::new(env!("CARGO_BIN_EXE_mock-imds"))
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--sts-port",
-                "0",
-                "--control-port",
-                "0",
-            ])
+        let out = support::serve_on_free_ports()
             .args(["--state", spec])
             .output()
             .unwrap();

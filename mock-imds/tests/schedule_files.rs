@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use mock_imds::{MockImds, ScheduleFile};
 
@@ -21,16 +21,7 @@ fn file(text: &str) -> tempfile::NamedTempFile {
 
 /// The first lines `mock-imds serve ARGS` prints (its banner), then it is killed.
 fn serve_banner(args: &[&str]) -> Vec<String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-imds"))
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--sts-port",
-            "0",
-            "--control-port",
-            "0",
-        ])
+    let mut child = support::serve_on_free_ports()
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -62,16 +53,7 @@ fn serve_runs_a_generated_schedule_from_the_files_seed() {
 #[test]
 fn bad_schedule_files_are_refused_with_their_position() {
     let bad = file("[[generate]]\nkind = \"flip\"\nfault = \"reset\"\n");
-    let out = Command::new(env!("CARGO_BIN_EXE_mock-imds"))
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--sts-port",
-            "0",
-            "--control-port",
-            "0",
-        ])
+    let out = support::serve_on_free_ports()
         .args(["--schedule", bad.path().to_str().unwrap()])
         .output()
         .unwrap();
@@ -101,8 +83,7 @@ fn keys_of_the_other_generator_kind_are_refused() {
         let bad = file(text);
         // Bounded: a serve that accepted the file would serve until killed.
         let mut child = KillOnDrop(
-            Command::new(env!("CARGO_BIN_EXE_mock-imds"))
-                .args(["serve", "--port", "0", "--sts-port", "0", "--control-port", "0"])
+            support::serve_on_free_ports()
                 .args(["--schedule", bad.path().to_str().unwrap()])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())

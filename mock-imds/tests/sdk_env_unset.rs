@@ -62,16 +62,7 @@ fn the_unset_line_names_every_variable_that_diverts_boto3() {
         .map_or_else(|| root().join(".venv/bin/python"), std::path::PathBuf::from);
     assert!(python.exists(), "run scripts/setup first");
     let mut serve = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_mock-imds"))
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--sts-port",
-                "0",
-                "--control-port",
-                "0",
-            ])
+        support::serve_on_free_ports()
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),

@@ -100,17 +100,8 @@ fn serve_and_ctl_reproduce_the_trap_with_a_plain_python_script() {
     );
     let events_file = tempfile::NamedTempFile::new().unwrap();
     let mut serve = Killed(
-        Command::new(env!("CARGO_BIN_EXE_mock-imds"))
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--sts-port",
-                "0",
-                "--control-port",
-                "0",
-                "--events",
-            ])
+        support::serve_on_free_ports()
+            .arg("--events")
             .arg(events_file.path())
             .stdout(Stdio::piped())
             .spawn()

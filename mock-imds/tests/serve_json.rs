@@ -3,7 +3,7 @@
 //! answer, and closing stdin stops the server (bounded waits only).
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Instant;
 
 mod support;
@@ -12,16 +12,7 @@ use support::{KillOnDrop, WAIT};
 #[test]
 fn the_json_line_names_live_endpoints_and_closing_stdin_stops_serve() {
     let mut serve = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_mock-imds"))
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--sts-port",
-                "0",
-                "--control-port",
-                "0",
-            ])
+        support::serve_on_free_ports()
             .args(["--print-endpoints", "json", "--stop-on-stdin-eof"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

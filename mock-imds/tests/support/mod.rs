@@ -91,22 +91,30 @@ pub struct Serve {
     pub endpoints: serde_json::Value,
 }
 
+/// `mock-imds serve --port 0 --sts-port 0 --control-port 0`: IMDS, STS and the control API
+/// each on a free loopback port, so tests running at once never collide. Add the test's
+/// own arguments, pipes and spawn or run it.
+pub fn serve_on_free_ports() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mock-imds"));
+    command.args([
+        "serve",
+        "--port",
+        "0",
+        "--sts-port",
+        "0",
+        "--control-port",
+        "0",
+    ]);
+    command
+}
+
 impl Serve {
     /// Starts `mock-imds serve --port 0 --sts-port 0 --control-port 0 ARGS` and waits for
     /// its endpoints line.
     pub fn start(args: &[&str]) -> Serve {
         use std::io::BufRead;
         let mut child = KillOnDrop(
-            std::process::Command::new(env!("CARGO_BIN_EXE_mock-imds"))
-                .args([
-                    "serve",
-                    "--port",
-                    "0",
-                    "--sts-port",
-                    "0",
-                    "--control-port",
-                    "0",
-                ])
+            serve_on_free_ports()
                 .args(["--print-endpoints", "json"])
                 .args(args)
                 .stdout(std::process::Stdio::piped())
