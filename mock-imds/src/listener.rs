@@ -144,6 +144,12 @@ fn placeholder(addr: SocketAddr) -> io::Result<socket2::Socket> {
 
 /// A listening socket on `addr` (beside the placeholder, which holds the port).
 fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    bound(addr)?.listen(backlog)
+}
+
+/// A TCP socket bound to `addr` with `SO_REUSEADDR` and `SO_REUSEPORT` (to share the
+/// placeholder's port), not yet listening.
+fn bound(addr: SocketAddr) -> io::Result<TcpSocket> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
@@ -152,7 +158,7 @@ fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     socket.set_reuseaddr(true)?;
     socket.set_reuseport(true)?;
     socket.bind(addr)?;
-    socket.listen(backlog)
+    Ok(socket)
 }
 
 /// A listening socket on `addr` whose socket filter drops every packet, SYNs included: a
@@ -161,18 +167,9 @@ fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
 fn bind_dropping_syns(addr: SocketAddr) -> io::Result<TcpListener> {
     /// `BPF_RET | BPF_K` with `k = 0`: accept zero bytes of the packet, i.e. drop it.
     const DROP_ALL: [socket2::SockFilter; 1] = [socket2::SockFilter::new(0x06, 0, 0, 0)];
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        Some(socket2::Protocol::TCP),
-    )?;
-    socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    socket.bind(&addr.into())?;
-    socket.attach_filter(&DROP_ALL)?;
-    socket.listen(1024)?;
-    socket.set_nonblocking(true)?;
-    TcpListener::from_std(socket.into())
+    let socket = bound(addr)?;
+    socket2::SockRef::from(&socket).attach_filter(&DROP_ALL)?;
+    socket.listen(1024)
 }
 
 /// The socket in one of its modes.
