@@ -27,23 +27,21 @@ fn write_reports(scenarios: &[Scenario], results: &[CellResult]) {
         shard: None,
     };
     let report = Report::new(run, scenarios, results);
-    std::fs::write(
+    let (json, junit, html) = (
         dir.join("suite.json"),
-        report::json::to_string(&report).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
         dir.join("junit.xml"),
-        report::junit::to_string(&report).unwrap(),
-    )
-    .unwrap();
-    let info = report::html::PageInfo {
-        run_date: chrono::Utc::now()
-            .format("%Y-%m-%d %H:%M:%S UTC")
-            .to_string(),
+        dir.join("matrix"),
+    );
+    let files = report::files::ReportFiles {
+        json: Some(&json),
+        junit: Some(&junit),
+        timeline: None,
+        html: Some(&html),
     };
-    let page = report::html::write(&report, &dir.join("matrix"), &info).unwrap();
-    eprintln!("the suite's reports: {} and beside it", page.display());
+    let run_date = report::files::run_date(std::time::SystemTime::now());
+    for (what, path) in report::files::write(&report, &files, &run_date).unwrap() {
+        eprintln!("the suite's {what}: {}", path.display());
+    }
 }
 
 fn verdicts(results: &[CellResult]) -> BTreeMap<(String, String), &CellRun> {

@@ -74,39 +74,21 @@ impl Outputs {
 }
 
 fn write_outputs(report: &Report, outputs: &Outputs, run_date: &str) -> Result<(), String> {
-    if let Some(path) = &outputs.json {
-        let text = report::json::to_string(report).map_err(|e| e.to_string())?;
-        std::fs::write(path, text)
-            .map_err(|e| format!("cannot write JSON report to {}: {e}", path.display()))?;
-        eprintln!("JSON report: {}", path.display());
-    }
-    if let Some(path) = &outputs.junit {
-        let text = report::junit::to_string(report).map_err(|e| e.to_string())?;
-        std::fs::write(path, text)
-            .map_err(|e| format!("cannot write JUnit report to {}: {e}", path.display()))?;
-        eprintln!("JUnit report: {}", path.display());
-    }
-    if let Some(dir) = &outputs.timeline {
-        report::svg::write_all(report, dir)
-            .map_err(|e| format!("cannot write timelines to {}: {e}", dir.display()))?;
-        eprintln!("timelines: {}", dir.join("index.html").display());
-    }
-    if let Some(dir) = &outputs.html {
-        let info = report::html::PageInfo {
-            run_date: run_date.to_string(),
-        };
-        let page = report::html::write(report, dir, &info)
-            .map_err(|e| format!("cannot write the recovery matrix to {}: {e}", dir.display()))?;
-        eprintln!("recovery matrix: {}", page.display());
+    let files = report::files::ReportFiles {
+        json: outputs.json.as_deref(),
+        junit: outputs.junit.as_deref(),
+        timeline: outputs.timeline.as_deref(),
+        html: outputs.html.as_deref(),
+    };
+    for (what, path) in report::files::write(report, &files, run_date)? {
+        eprintln!("{what}: {}", path.display());
     }
     Ok(())
 }
 
 /// `at` as the page shows a run date: `2026-12-02 07:10:00 UTC`.
 pub fn run_date(at: std::time::SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(at)
-        .format("%Y-%m-%d %H:%M:%S UTC")
-        .to_string()
+    report::files::run_date(at)
 }
 
 /// Prints the table, writes the files, and turns the report into the exit status.

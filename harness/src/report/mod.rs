@@ -3,11 +3,13 @@
 //! table ([`table`]), the JSON file ([`json`]), JUnit XML ([`junit`]), the timeline
 //! pictures ([`svg`]), one cell's events and diagnosis ([`explain`]), the
 //! recovery-matrix page ([`html`], colouring each cell by its [`outcome`]); [`exec`] prints what
-//! the mocks saw during `imds-harness exec`. [`wording`] puts a verdict in the words every
+//! the mocks saw during `imds-harness exec`; [`files`] writes a report to the files a run
+//! asks for. [`wording`] puts a verdict in the words every
 //! reporter uses, with counts and summaries; [`terminal`] finds the table's width.
 
 pub mod exec;
 pub mod explain;
+pub mod files;
 pub mod html;
 pub mod json;
 pub mod junit;
