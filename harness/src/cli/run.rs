@@ -18,8 +18,8 @@ pub struct RunArgs {
     select: Select,
     #[command(flatten)]
     outputs: Outputs,
-    /// Cells run at the same time, at most (default: 32 × the CPU count, so the built-in
-    /// suite runs all at once; lower it on a busy machine).
+    /// Cells run at the same time, at most (default: 8 × the CPU count; lower it on a busy
+    /// machine, where a late driver start-up makes a cell inconclusive).
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     /// Python with the pinned boto3 (default: $IMDS_HARNESS_PYTHON, else the project's .venv/bin/python).
