@@ -23,7 +23,7 @@ async fn boto3_fails_every_call_of_a_refresh_window_outage_with_credential_retri
         .cells
         .retain(|c| c.driver.name == "boto3" && c.strategy.name != "session-retry");
     assert_eq!(scenario.cells.len(), 2);
-    let (down, up) = (Duration::from_millis(2500), Duration::from_millis(6500));
+    let (down, up) = (Duration::from_millis(2750), Duration::from_millis(6750));
     assert_eq!(scenario.schedule.recoveries(), vec![up]);
     let results = run_all(
         &[scenario],
