@@ -51,6 +51,8 @@ pub fn imds(at: u64, path: &str, status: Option<u16>) -> Event {
             path: path.into(),
             status,
             token_present: false,
+            user_agent: None,
+            token_ttl_seconds: None,
             latency: ms(1),
         },
     }
@@ -65,6 +67,7 @@ pub fn sts(at: u64, call_id: Option<&str>, accepted: bool) -> Event {
             action: "GetCallerIdentity".into(),
             access_key_id: Some("ASIAMOCKAAAAAAAAAAAA".into()),
             call_id: call_id.map(str::to_string),
+            user_agent: None,
             outcome: if accepted {
                 StsOutcome::Accepted { arn: "arn".into() }
             } else {

@@ -69,7 +69,16 @@ struct RequestRecord<'a> {
     method: &'a http::Method,
     path: &'a str,
     token_present: bool,
+    user_agent: Option<std::borrow::Cow<'a, str>>,
+    token_ttl_seconds: Option<std::borrow::Cow<'a, str>>,
     status: Option<u16>,
+}
+
+/// A header's value as text (lossily UTF-8), if the request had it.
+fn header_text<'a, B>(req: &'a Request<B>, name: &HeaderName) -> Option<std::borrow::Cow<'a, str>> {
+    req.headers()
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
 }
 
 impl Drop for RequestRecord<'_> {
@@ -80,6 +89,8 @@ impl Drop for RequestRecord<'_> {
             path: self.path,
             status: self.status,
             token_present: self.token_present,
+            user_agent: self.user_agent.as_deref(),
+            token_ttl_seconds: self.token_ttl_seconds.as_deref(),
             latency: self.started.elapsed(),
         });
     }
@@ -127,6 +138,8 @@ impl Imds {
             method: req.method(),
             path: req.uri().path(),
             token_present: req.headers().contains_key(&TOKEN),
+            user_agent: header_text(&req, &header::USER_AGENT),
+            token_ttl_seconds: header_text(&req, &TTL),
             status: None,
         };
         let state = self.state.borrow().clone();

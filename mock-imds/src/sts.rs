@@ -117,6 +117,10 @@ impl Sts {
             .and_then(|v| parse_authorization(v).ok())
             .map(|a| a.access_key_id);
         let call_id = call_id(&parts.headers);
+        let user_agent = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
 
         let now = self.clock.now();
         let (mut response, outcome) = self.answer(&parts, &body, &action, now);
@@ -133,6 +137,7 @@ impl Sts {
                 action,
                 access_key_id,
                 call_id,
+                user_agent,
                 outcome,
             },
         );

@@ -47,6 +47,7 @@ pub fn timeline_text(timeline: &Timeline) -> String {
                     status,
                     token_present,
                     latency,
+                    ..
                 } => format!(
                     "IMDS  {method} {path} → {}{} ({})",
                     status.map_or("no answer".to_string(), |s| s.to_string()),
@@ -71,6 +72,7 @@ pub fn timeline_text(timeline: &Timeline) -> String {
                     access_key_id,
                     call_id,
                     outcome,
+                    ..
                 } => format!(
                     "STS   {action}{} signed by {} → {}",
                     call_id

@@ -90,6 +90,15 @@ pub enum EventKind {
         status: Option<u16>,
         /// Whether the request carried `X-aws-ec2-metadata-token`.
         token_present: bool,
+        /// The request's `User-Agent` header (lossily UTF-8), when it had one: which SDK
+        /// and version asked. Serialized only when present.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_agent: Option<String>,
+        /// The request's `X-aws-ec2-metadata-token-ttl-seconds` header, as sent (the TTL
+        /// in seconds a token PUT asks for; lossily UTF-8, not parsed), when it had one.
+        /// Serialized only when present.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token_ttl_seconds: Option<String>,
         /// Time from arrival to answer (or to giving up), serialized as `latency_ms`.
         #[serde(rename = "latency_ms", with = "crate::ms")]
         latency: Duration,
@@ -142,6 +151,10 @@ pub enum EventKind {
         /// that made it without comparing timestamps.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         call_id: Option<String>,
+        /// The request's `User-Agent` header (lossily UTF-8), when it had one. Serialized
+        /// only when present.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_agent: Option<String>,
         /// How STS answered.
         #[serde(flatten)]
         outcome: StsOutcome,

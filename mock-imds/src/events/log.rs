@@ -36,8 +36,9 @@ impl Kept {
 /// are kept as whole events (a hostile client's random paths cannot grow the table).
 const MAX_PATHS: usize = 4096;
 
-/// One event as the ring keeps it. IMDS requests, nearly every event, are kept as 24
-/// bytes (times in nanoseconds, the path by number, a standard method by number), so
+/// One event as the ring keeps it. IMDS requests, nearly every event, are kept as 32
+/// bytes (times in nanoseconds, the path, `User-Agent` and TTL header by number in one
+/// table of strings, a standard method by number), so
 /// recording one allocates nothing, a slot is a quarter of a cache line, and evicting
 /// one frees nothing; they become [`Event`]s when read. Everything else is kept whole.
 #[derive(Debug)]
@@ -56,6 +57,10 @@ struct Compact {
     /// Index in [`METHODS`].
     method: u8,
     token_present: bool,
+    /// The `User-Agent` header's number in [`Paths`] plus one; 0 for none.
+    user_agent: u32,
+    /// The TTL request header's number in [`Paths`] plus one; 0 for none.
+    token_ttl_seconds: u32,
 }
 
 /// The methods a compact request slot can name.
@@ -71,7 +76,8 @@ const METHODS: [http::Method; 9] = [
     http::Method::TRACE,
 ];
 
-/// The request paths seen, each kept once and named by its number.
+/// The request paths (and `User-Agent` and TTL header values) seen, each kept once and
+/// named by its number.
 #[derive(Debug, Default)]
 struct Paths {
     ids: HashMap<Box<str>, u32, BuildHasherDefault<WordHasher>>,
@@ -95,6 +101,20 @@ impl Paths {
 
     fn name(&self, id: u32) -> &str {
         self.names.get(id as usize).map_or("", |n| n)
+    }
+
+    /// The number plus one of an optional string (0 for none), or `None` when the table
+    /// is full.
+    fn optional_id(&mut self, text: Option<&str>) -> Option<u32> {
+        match text {
+            None => Some(0),
+            Some(text) => self.id(text)?.checked_add(1),
+        }
+    }
+
+    /// The string [`Self::optional_id`] numbered.
+    fn optional_name(&self, id: u32) -> Option<String> {
+        (id != 0).then(|| self.name(id - 1).to_owned())
     }
 }
 
@@ -144,6 +164,8 @@ impl Slot {
                     path: paths.name(r.path).to_owned(),
                     status: (r.status != 0).then_some(r.status),
                     token_present: r.token_present,
+                    user_agent: paths.optional_name(r.user_agent),
+                    token_ttl_seconds: paths.optional_name(r.token_ttl_seconds),
                     latency: Duration::from_nanos(r.latency_ns),
                 },
             },
@@ -165,6 +187,10 @@ pub(crate) struct RequestEvent<'a> {
     pub(crate) status: Option<u16>,
     /// Whether it carried a session token.
     pub(crate) token_present: bool,
+    /// Its `User-Agent` header, if any.
+    pub(crate) user_agent: Option<&'a str>,
+    /// Its `X-aws-ec2-metadata-token-ttl-seconds` header, if any.
+    pub(crate) token_ttl_seconds: Option<&'a str>,
     /// From arrival to answer (or to giving up).
     pub(crate) latency: Duration,
 }
@@ -265,6 +291,8 @@ impl EventLog {
                 path: request.path.to_owned(),
                 status: request.status,
                 token_present: request.token_present,
+                user_agent: request.user_agent.map(str::to_owned),
+                token_ttl_seconds: request.token_ttl_seconds.map(str::to_owned),
                 latency: request.latency,
             },
         };
@@ -280,6 +308,8 @@ impl EventLog {
                 status: request.status.unwrap_or(0),
                 token_present: request.token_present,
                 path: kept.paths.id(request.path)?,
+                user_agent: kept.paths.optional_id(request.user_agent)?,
+                token_ttl_seconds: kept.paths.optional_id(request.token_ttl_seconds)?,
             })
         })();
         let slot = match compact {
@@ -355,6 +385,8 @@ mod tests {
                 path: &format!("/p/{i}"),
                 status: None,
                 token_present: false,
+                user_agent: None,
+                token_ttl_seconds: None,
                 latency: Duration::from_nanos(1),
             });
         }
@@ -375,20 +407,25 @@ mod tests {
     fn requests_are_kept_compactly_and_read_back_whole() {
         let log = EventLog::new(Instant::now());
         let long = format!("/latest/{}", "x".repeat(200));
-        for (method, path) in [
+        for (i, (method, path)) in [
             (
                 http::Method::GET,
                 "/latest/meta-data/iam/security-credentials/mock-imds-role",
             ),
             (http::Method::from_bytes(b"BREW").unwrap(), long.as_str()),
             (http::Method::PUT, "/\u{e9}t\u{e9}"),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             log.record_request(RequestEvent {
                 at: Duration::from_millis(3),
                 method: &method,
                 path,
                 status: Some(200),
                 token_present: true,
+                user_agent: (i == 0).then_some("aws-sdk-rust/1.3"),
+                token_ttl_seconds: (i == 2).then_some("21600"),
                 latency: Duration::from_micros(7),
             });
         }
@@ -406,6 +443,9 @@ mod tests {
         );
         assert_eq!(read[1], ("BREW".to_string(), long.clone()));
         assert_eq!(read[2], ("PUT".to_string(), "/\u{e9}t\u{e9}".to_string()));
+        assert!(
+            matches!(&events[2].kind, EventKind::ImdsRequest { user_agent: None, token_ttl_seconds: Some(t), .. } if t == "21600")
+        );
         assert_eq!(log.imds_requests_recorded(), 3);
         assert!(std::mem::size_of::<Slot>() <= 32);
         assert_eq!(
@@ -417,6 +457,8 @@ mod tests {
                     path: "/latest/meta-data/iam/security-credentials/mock-imds-role".into(),
                     status: Some(200),
                     token_present: true,
+                    user_agent: Some("aws-sdk-rust/1.3".into()),
+                    token_ttl_seconds: None,
                     latency: Duration::from_micros(7),
                 },
             }

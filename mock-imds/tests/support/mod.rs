@@ -139,3 +139,60 @@ impl Serve {
         }
     }
 }
+
+/// One raw request (`text`, sent as written) on a fresh connection: every byte the mock
+/// sent back until it closed, or how it failed; bounded by [`WAIT`].
+pub async fn raw_exchange(addr: SocketAddr, text: &str) -> Result<Vec<u8>, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut conn = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        conn.write_all(text.as_bytes())
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        let mut answer = Vec::new();
+        conn.read_to_end(&mut answer)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        Ok(answer)
+    };
+    tokio::time::timeout(WAIT, exchange)
+        .await
+        .unwrap_or_else(|_| Err(format!("no end within {WAIT:?}")))
+}
+
+/// `mock-imds ctl --control-port PORT ARGS`: its stdout, or a panic with its stderr when
+/// it fails.
+pub fn ctl(port: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mock-imds"))
+        .args(["ctl", "--control-port", port])
+        .args(args)
+        .output()
+        .expect("mock-imds ctl runs");
+    assert!(
+        out.status.success(),
+        "ctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("ctl prints UTF-8")
+}
+
+/// `ctl events`, parsed: one JSON value per event.
+pub fn ctl_events(port: &str) -> Vec<serde_json::Value> {
+    ctl(port, &["events"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+impl Serve {
+    /// The IMDS address serve listens on.
+    pub fn imds_addr(&self) -> SocketAddr {
+        let url = self.endpoints["imds"].as_str().expect("an imds endpoint");
+        url.trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}: {url}"))
+    }
+}
