@@ -166,7 +166,8 @@ impl Summary {
                 EventKind::Transition { .. }
                 | EventKind::TransitionFailed { .. }
                 | EventKind::ClockJump { .. }
-                | EventKind::CredentialsRotated { .. } => {}
+                | EventKind::CredentialsRotated { .. }
+                | EventKind::FaultLifted { .. } => {}
             }
         }
         s

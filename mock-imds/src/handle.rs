@@ -202,6 +202,8 @@ impl MockImdsBuilder {
             seed,
             clock.clone(),
         ));
+        let (lifted_tx, mut lifted_rx) = tokio::sync::mpsc::unbounded_channel();
+        imds.announce_lifted_to(lifted_tx);
         let sts = Arc::new(Sts::new(
             self.config.identity.clone(),
             credentials.clone(),
@@ -236,6 +238,16 @@ impl MockImdsBuilder {
             clock,
             credentials.clone(),
         ));
+        // Counted faults that ran out are cleared by the switch. The task holds the switch
+        // weakly (the switch owns the listener, whose handlers own the sender), and ends
+        // with the mock.
+        let weak = Arc::downgrade(&switch);
+        tokio::spawn(async move {
+            while let Some(lifted) = lifted_rx.recv().await {
+                let Some(switch) = weak.upgrade() else { break };
+                let _ = switch.lift(lifted).await;
+            }
+        });
         // The schedule's clock jumps and rotations at time zero apply now, with its state
         // at zero (the schedule task skips time zero).
         for step in self.schedule.iter().flat_map(|s| s.steps()) {

@@ -120,6 +120,15 @@ impl Imds {
         }
     }
 
+    /// Announce each counted fault that has acted on its last request to `sink`, for the
+    /// switch to clear it (see [`crate::switch::Switch::lift`]).
+    pub(crate) fn announce_lifted_to(
+        &self,
+        sink: tokio::sync::mpsc::UnboundedSender<crate::fault::Lifted>,
+    ) {
+        self.faults.announce_lifted_to(sink);
+    }
+
     /// Answers one request under the current state; `socket` is the connection it came
     /// on (`None` in process), whose hop limit the answer sets.
     ///

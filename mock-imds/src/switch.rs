@@ -12,7 +12,7 @@ use tokio_util::task::AbortOnDropHandle;
 use crate::clock::{Clock, ClockRangeError, SignedDuration};
 use crate::credentials::{CredentialStore, IssuedCredentials};
 use crate::events::{EventKind, EventLog};
-use crate::fault::{socket_mode, Change, ImdsState};
+use crate::fault::{socket_mode, Change, ImdsState, Lifted};
 use crate::listener::{Listener, SocketMode};
 use crate::schedule::Schedule;
 
@@ -133,6 +133,26 @@ impl Switch {
     /// Applies one change; returns once it is in force.
     pub(crate) async fn apply(&self, change: &Change) -> Result<(), TransitionError> {
         self.transition(None, |s| s.apply(change)).await
+    }
+
+    /// Clears a counted fault that has acted on its last request (`times=N`), when it
+    /// is still the one set on its target (not replaced or cleared meanwhile): logs a
+    /// `fault-lifted` event, then the transition.
+    pub(crate) async fn lift(&self, lifted: Lifted) -> Result<(), TransitionError> {
+        let target = lifted.spec.target.clone();
+        if self.state().arming(&target) != Some(lifted.arming) {
+            return Ok(());
+        }
+        self.events.record(EventKind::FaultLifted {
+            after: lifted.spec.times.unwrap_or(0),
+            fault: lifted.spec,
+        });
+        self.transition(None, |s| {
+            if s.arming(&target) == Some(lifted.arming) {
+                s.clear(&target);
+            }
+        })
+        .await
     }
 
     /// Changes the state with `change` and puts it in force. `step`: when a schedule

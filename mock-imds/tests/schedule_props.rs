@@ -183,6 +183,7 @@ fn spec() -> impl Strategy<Value = FaultSpec> {
                 fault: fault.parse().unwrap(),
                 target,
                 probability,
+                times: None,
             }
         })
 }

@@ -32,6 +32,9 @@ pub fn timeline_text(timeline: &Timeline) -> String {
                         format!("IMDS  is now {state}")
                     }
                 }
+                EventKind::FaultLifted { fault, after } => {
+                    format!("IMDS  `{fault}` lifted itself after {after} requests")
+                }
                 EventKind::TransitionFailed {
                     state,
                     asked_at,

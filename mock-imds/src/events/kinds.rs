@@ -140,6 +140,15 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "is_false")]
         scheduled: bool,
     },
+    /// A counted fault (`times=N`) acted on its last request and lifts itself: the
+    /// `transition` that clears it follows. (Recorded when the last request met it; a
+    /// request arriving before the transition is in force no longer meets it.)
+    FaultLifted {
+        /// The fault, as it was set (`status(401) on token times=2`).
+        fault: crate::fault::FaultSpec,
+        /// How many requests it acted on (its `times`).
+        after: u32,
+    },
     /// An HTTP request reached the fake STS.
     StsRequest {
         /// The `Action` parameter, e.g. `GetCallerIdentity`.
@@ -171,12 +180,14 @@ impl EventKind {
             EventKind::StsRequest { .. } => EventType::StsRequest,
             EventKind::ClockJump { .. } => EventType::ClockJump,
             EventKind::CredentialsRotated { .. } => EventType::CredentialsRotated,
+            EventKind::FaultLifted { .. } => EventType::FaultLifted,
         }
     }
 }
 
 /// The kinds of event, as the JSON `type` field names them (`transition`,
-/// `transition-failed`, `imds-request`, `sts-request`, `clock-jump`, `credentials-rotated`).
+/// `transition-failed`, `imds-request`, `sts-request`, `clock-jump`, `credentials-rotated`,
+/// `fault-lifted`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventType {
     /// [`EventKind::Transition`].
@@ -191,4 +202,6 @@ pub enum EventType {
     ClockJump,
     /// [`EventKind::CredentialsRotated`].
     CredentialsRotated,
+    /// [`EventKind::FaultLifted`].
+    FaultLifted,
 }

@@ -28,7 +28,12 @@ pub(crate) async fn interpret(fault: &Answer, target: &Target, draws: &Draws) ->
         // client giving up, by a socket fault, or by the mock shutting down.
         Answer::Blackhole => Flow::Never,
         Answer::Status { code, body } => {
-            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            // Only a value built around the parser and the constructor can hold a 1xx:
+            // hyper would send 500 for it, so send (and log) that.
+            let status = StatusCode::from_u16(*code)
+                .ok()
+                .filter(|s| !s.is_informational())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Flow::Answer(match body {
                 None => ec2_http::error_page(status),
                 Some(body) => ec2_http::with_body(status, "text/plain", body.clone().into()),

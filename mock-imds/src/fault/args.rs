@@ -18,7 +18,8 @@ pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Escapes, inside a JSON string, what the parsers split on before they read a status
-/// body: `;` (between the faults of a state) and a space that starts ` on ` or ` p=`.
+/// body: `;` (between the faults of a state) and a space that starts ` on `, ` p=` or
+/// ` times=`.
 /// Without this a body such as `"a on b"` (written `"a\u0020on b"`) would print as text
 /// that no longer parses.
 pub(super) fn escape_separators(quoted: &str) -> String {
@@ -27,7 +28,12 @@ pub(super) fn escape_separators(quoted: &str) -> String {
         let rest = &quoted[i + c.len_utf8()..];
         match c {
             ';' => out.push_str("\\u003b"),
-            ' ' if rest.starts_with("on ") || rest.starts_with("p=") => out.push_str("\\u0020"),
+            ' ' if rest.starts_with("on ")
+                || rest.starts_with("p=")
+                || rest.starts_with("times=") =>
+            {
+                out.push_str("\\u0020")
+            }
             _ => out.push(c),
         }
     }

@@ -24,6 +24,15 @@ pub(crate) fn interpret(fault: &Body) -> (Stage, fn(HttpResponse) -> HttpRespons
     }
 }
 
+/// True when `fault` changes `response` (what a counted body fault counts): `truncate`
+/// cuts any body, `malformed-json` only a JSON one.
+pub(crate) fn acts_on(fault: &Body, response: &HttpResponse) -> bool {
+    match fault {
+        Body::Truncate => true,
+        Body::MalformedJson => response.body().bytes().starts_with(b"{"),
+    }
+}
+
 /// Cuts a JSON body (one that starts with `{`) to two thirds and drops any closing
 /// brace, so it no longer parses; other bodies (listings, tokens) are left alone.
 fn malformed(response: HttpResponse) -> HttpResponse {

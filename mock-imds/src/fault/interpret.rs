@@ -2,8 +2,11 @@
 //! with its probability, each handed to its layer's interpreter. The pass does not know
 //! any fault by name; the interpreters do.
 
+use std::sync::Arc;
+
 use super::body::{self, Stage};
-use super::catalogue::view::{Body, Document, Layered};
+use super::catalogue::view::{Answer, Body, Document, Layered};
+use super::count::{Counts, Lifted, Ticket};
 use super::draw::Draws;
 use super::state::ImdsState;
 use super::{answer, document, socket};
@@ -16,14 +19,17 @@ use crate::listener::ConnectionClosed;
 #[derive(Debug)]
 pub(crate) struct Interpreter {
     draws: Draws,
+    counts: Arc<Counts>,
 }
 
-/// What the faults a request met left for the service to do.
-#[derive(Debug, Default)]
+/// What the faults a request met left for the service to do; the document and body
+/// faults with their tickets, when counted (they take their turn when they act).
+#[derive(Debug)]
 pub(crate) struct Met {
     answer: Option<HttpResponse>,
-    document: Option<Document>,
-    body: Vec<Body>,
+    document: Option<(Document, Option<Ticket>)>,
+    body: Vec<(Body, Option<Ticket>)>,
+    counts: Arc<Counts>,
 }
 
 impl Interpreter {
@@ -31,7 +37,14 @@ impl Interpreter {
     pub(crate) fn new(seed: u64) -> Self {
         Self {
             draws: Draws::new(seed),
+            counts: Arc::default(),
         }
+    }
+
+    /// Announce each counted fault that has acted on its last request to `sink` (the
+    /// switch clears it).
+    pub(crate) fn announce_lifted_to(&self, sink: tokio::sync::mpsc::UnboundedSender<Lifted>) {
+        self.counts.announce_to(sink);
     }
 
     /// Meets the faults of `state` that a request for `path` is subject to (waiting out
@@ -44,15 +57,36 @@ impl Interpreter {
         state: &ImdsState,
         path: &str,
     ) -> Result<Met, ConnectionClosed> {
-        let mut met = Met::default();
+        let mut met = Met {
+            answer: None,
+            document: None,
+            body: Vec::new(),
+            counts: self.counts.clone(),
+        };
         for spec in state.matching(path) {
-            if !self.draws.fires(spec) {
+            // A counted fault that has run out is gone (its clearing transition may not
+            // be in force yet), and draws nothing.
+            let ticket = Ticket::of(state, spec);
+            if !self.counts.available(ticket.as_ref()) || !self.draws.fires(spec) {
                 continue;
             }
             match spec.fault.layered() {
                 Layered::Socket(fault) => return Err(socket::interpret(&fault).on_request),
                 Layered::Answer(fault) => {
-                    match answer::interpret(&fault, &spec.target, &self.draws).await {
+                    // `throttle` acts only on the requests past its rate; every other
+                    // answer fault acts on each request it meets.
+                    let throttle = matches!(fault, Answer::Throttle { .. });
+                    if !throttle && !self.counts.take(ticket.as_ref()) {
+                        continue;
+                    }
+                    let flow = answer::interpret(&fault, &spec.target, &self.draws).await;
+                    if throttle
+                        && !matches!(flow, answer::Flow::Continue)
+                        && !self.counts.take(ticket.as_ref())
+                    {
+                        continue;
+                    }
+                    match flow {
                         answer::Flow::Continue => {}
                         answer::Flow::Answer(response) => {
                             met.answer = Some(response);
@@ -63,11 +97,11 @@ impl Interpreter {
                     }
                 }
                 Layered::Document(fault) => {
-                    met.document.get_or_insert(fault);
+                    met.document.get_or_insert((fault, ticket));
                 }
                 Layered::Body(fault) => {
-                    if !met.body.contains(&fault) {
-                        met.body.push(fault);
+                    if !met.body.iter().any(|(f, _)| *f == fault) {
+                        met.body.push((fault, ticket));
                     }
                 }
             }
@@ -90,16 +124,20 @@ impl Met {
         document: Option<&RoleDocument<'_>>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Option<HttpResponse> {
-        let fault = self.document.as_ref()?;
-        document::interpret(fault, document, now)
+        let (fault, ticket) = self.document.as_ref()?;
+        let answer = document::interpret(fault, document, now)?;
+        self.counts.take(ticket.as_ref()).then_some(answer)
     }
 
     /// `response` after the body faults met.
     pub(crate) fn finish(&self, mut response: HttpResponse) -> HttpResponse {
         for stage in [Stage::Content, Stage::Wire] {
-            for fault in &self.body {
+            for (fault, ticket) in &self.body {
                 let (at, apply) = body::interpret(fault);
-                if at == stage {
+                if at == stage
+                    && body::acts_on(fault, &response)
+                    && self.counts.take(ticket.as_ref())
+                {
                     response = apply(response);
                 }
             }

@@ -56,6 +56,7 @@ mod answer;
 mod args;
 mod body;
 mod catalogue;
+mod count;
 mod document;
 mod draw;
 mod interpret;
@@ -65,6 +66,7 @@ mod syntax;
 mod target;
 
 pub use catalogue::{Fault, FaultKind, Layer, Targets, CATALOGUE};
+pub(crate) use count::Lifted;
 pub(crate) use interpret::{Interpreter, Met};
 pub(crate) use socket::mode as socket_mode;
 pub use state::{Change, FaultSpec, ImdsState};

@@ -3,6 +3,7 @@
 //! as the text grammar: `Fault::status(403).on(Target::Token)` is `status(403) on token`.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::catalogue::Fault;
@@ -12,11 +13,12 @@ impl Fault {
     /// `status(code)`: answer `code` with EC2's error page for it.
     ///
     /// # Panics
-    /// When `code` is outside 100..=599 (the grammar refuses those too).
+    /// When `code` is outside 200..=599 (the grammar refuses those too: a 1xx is no
+    /// final answer, and hyper would send 500 in its place).
     pub fn status(code: u16) -> Self {
         assert!(
-            (100..=599).contains(&code),
-            "the status must be in 100..=599, not {code}"
+            (200..=599).contains(&code),
+            "the status must be in 200..=599, not {code}"
         );
         Fault::Status { code, body: None }
     }
@@ -66,6 +68,12 @@ impl Fault {
     pub fn with_probability(self, p: f64) -> FaultSpec {
         FaultSpec::new(self).with_probability(p)
     }
+
+    /// This fault on its default target, lifting itself after acting on `n` requests
+    /// (`FAULT times=N`; see [`FaultSpec::times`]).
+    pub fn times(self, n: u32) -> FaultSpec {
+        FaultSpec::new(self).times(n)
+    }
 }
 
 /// A fault on a target, firing with a probability.
@@ -78,6 +86,15 @@ pub struct FaultSpec {
     /// Chance (0..=1) that a matching request meets the fault, drawn from the mock's
     /// seeded RNG; `None` is always.
     pub probability: Option<f64>,
+    /// How many requests the fault acts on before it lifts itself (`times=N`, N ≥ 1);
+    /// `None` is until changed. A request the fault *acted on* is one it changed: with
+    /// `p=`, only the requests the draw picked count; `throttle` counts the requests it
+    /// answered 429; `latency` the requests it delayed; a document fault the role
+    /// credentials answers it replaced (not the role listing it leaves alone, unless
+    /// `no-role`); `malformed-json` the JSON bodies it cut. The socket faults (`refuse`,
+    /// `drop-syn`) take no count: the connections they refuse never reach the mock as
+    /// requests, so nothing could count them.
+    pub times: Option<u32>,
 }
 
 impl FaultSpec {
@@ -87,6 +104,7 @@ impl FaultSpec {
             target: fault.default_target(),
             fault,
             probability: None,
+            times: None,
         }
     }
 
@@ -101,6 +119,21 @@ impl FaultSpec {
         self.probability = Some(p);
         self
     }
+
+    /// The same fault, lifting itself after acting on `n` requests (`times=N`).
+    ///
+    /// # Panics
+    /// When `n` is 0 or the fault acts on the socket (the grammar refuses both).
+    pub fn times(mut self, n: u32) -> Self {
+        assert!(n >= 1, "times takes a count of at least 1");
+        assert!(
+            !self.fault.is_socket_level(),
+            "`{}` acts on the socket and takes no count",
+            self.fault
+        );
+        self.times = Some(n);
+        self
+    }
 }
 
 impl From<Fault> for FaultSpec {
@@ -110,10 +143,25 @@ impl From<Fault> for FaultSpec {
 }
 
 /// What IMDS does right now: at most one fault per target. Empty is up.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// Each counted fault (`times=N`) is armed when it is set: it gets a number of its own,
+/// so setting the same fault again (a second schedule step, a second `ctl fault`) starts
+/// a new count. Two states are equal when they hold the same faults, whatever their
+/// arming.
+#[derive(Clone, Debug, Default)]
 pub struct ImdsState {
     faults: BTreeMap<Target, FaultSpec>,
+    armed: BTreeMap<Target, u64>,
 }
+
+impl PartialEq for ImdsState {
+    fn eq(&self, other: &Self) -> bool {
+        self.faults == other.faults
+    }
+}
+
+/// The arming numbers of counted faults, unique in the process.
+static ARMING: AtomicU64 = AtomicU64::new(1);
 
 impl ImdsState {
     /// No fault: serving normally.
@@ -149,14 +197,27 @@ impl ImdsState {
             .filter(|f| f.is_socket_level())
     }
 
-    /// Sets `spec`, replacing any fault on the same target.
+    /// Sets `spec`, replacing any fault on the same target (a counted one is armed anew).
     pub fn set(&mut self, spec: FaultSpec) {
+        if spec.times.is_some() {
+            self.armed
+                .insert(spec.target.clone(), ARMING.fetch_add(1, Ordering::Relaxed));
+        } else {
+            self.armed.remove(&spec.target);
+        }
         self.faults.insert(spec.target.clone(), spec);
     }
 
     /// Removes the fault on `target`.
     pub fn clear(&mut self, target: &Target) {
         self.faults.remove(target);
+        self.armed.remove(target);
+    }
+
+    /// The arming number of the counted fault on `target` (see [`ImdsState`]); `None`
+    /// when the fault there (if any) is not counted.
+    pub(crate) fn arming(&self, target: &Target) -> Option<u64> {
+        self.armed.get(target).copied()
     }
 
     /// Applies a schedule change.
@@ -164,7 +225,10 @@ impl ImdsState {
         match change {
             Change::Set(spec) => self.set(spec.clone()),
             Change::Clear(target) => self.clear(target),
-            Change::Up => self.faults.clear(),
+            Change::Up => {
+                self.faults.clear();
+                self.armed.clear();
+            }
         }
     }
 }
@@ -234,9 +298,9 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "100..=599")]
+    #[should_panic(expected = "200..=599")]
     fn status_refuses_what_the_grammar_refuses() {
-        let _ = Fault::status(99);
+        let _ = Fault::status(103);
     }
 
     #[test]

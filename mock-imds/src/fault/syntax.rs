@@ -4,7 +4,7 @@
 //! ```text
 //! STATE  = "up" | SPEC ("; " SPEC)*
 //! CHANGE = "up" | "up on " TARGET | SPEC
-//! SPEC   = FAULT [" on " TARGET] [" p=" PROBABILITY]
+//! SPEC   = FAULT [" on " TARGET] [" p=" PROBABILITY] [" times=" COUNT]
 //! TARGET = "listener" | "token" | "credentials" | "path(" GLOB ")"
 //! ```
 //!
@@ -23,7 +23,7 @@ use super::target::Target;
 
 /// Text that is not a valid fault, target, state or change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid fault `{input}`: {reason}; expected `up`, `up on TARGET` or `FAULT [on TARGET] [p=0..1]` with FAULT one of {faults} and TARGET one of listener, token, credentials, path(GLOB)", faults = fault_usage())]
+#[error("invalid fault `{input}`: {reason}; expected `up`, `up on TARGET` or `FAULT [on TARGET] [p=0..1] [times=N]` with FAULT one of {faults} and TARGET one of listener, token, credentials, path(GLOB)", faults = fault_usage())]
 pub struct ParseFaultError {
     /// The text that failed to parse.
     pub input: String,
@@ -69,6 +69,11 @@ impl FromStr for FaultSpec {
             reason,
         };
         let mut text = input.trim();
+        let mut times_text = None;
+        if let Some(idx) = text.rfind(" times=") {
+            times_text = Some(text[idx + 7..].trim());
+            text = text[..idx].trim_end();
+        }
         let mut probability_text = None;
         if let Some(idx) = text.rfind(" p=") {
             probability_text = Some(text[idx + 3..].trim());
@@ -93,6 +98,22 @@ impl FromStr for FaultSpec {
                 "`{fault}` acts on the socket and takes no probability"
             )));
         }
+        if kind.layer == Layer::Socket && times_text.is_some() {
+            return Err(err(format!(
+                "`{fault}` acts on the socket and takes no count: the connections it refuses never reach the mock as requests, so they cannot be counted"
+            )));
+        }
+        let times = match times_text {
+            None => None,
+            Some(n) => match n.parse::<u32>() {
+                Ok(n) if n >= 1 => Some(n),
+                _ => {
+                    return Err(err(
+                        "times takes a whole number of requests, at least 1".into()
+                    ))
+                }
+            },
+        };
         let probability = match probability_text {
             None => None,
             Some(p) => {
@@ -109,6 +130,7 @@ impl FromStr for FaultSpec {
             fault,
             target,
             probability,
+            times,
         })
     }
 }
@@ -168,6 +190,9 @@ impl fmt::Display for FaultSpec {
         }
         if let Some(p) = self.probability {
             write!(f, " p={p}")?;
+        }
+        if let Some(n) = self.times {
+            write!(f, " times={n}")?;
         }
         Ok(())
     }
@@ -233,6 +258,9 @@ mod tests {
             "status(403) on token",
             "reset on path(/latest/meta-data/iam/*) p=0.3",
             "latency(1s, 0s) on credentials p=1",
+            "status(401) on token times=2",
+            "status(500) on token p=0.5 times=3",
+            "truncate times=1",
         ] {
             let spec: FaultSpec = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(spec.to_string(), text);
@@ -281,6 +309,11 @@ mod tests {
             ("reset on path(/a;b)", "cannot contain `;`"),
             ("refuse()", "unknown fault"),
             ("status", "unknown fault"),
+            ("status(500) times=0", "at least 1"),
+            ("status(500) times=two", "whole number"),
+            ("reset times=-1", "whole number"),
+            ("refuse times=2", "takes no count"),
+            ("drop-syn times=1", "takes no count"),
         ] {
             let err = text.parse::<FaultSpec>().unwrap_err().to_string();
             assert!(err.contains(reason), "{text}: {err}");
@@ -294,7 +327,7 @@ mod tests {
     fn the_error_lists_the_catalogue() {
         let err = "down".parse::<FaultSpec>().unwrap_err().to_string();
         assert!(
-            err.starts_with("invalid fault `down`: unknown fault; expected `up`, `up on TARGET` or `FAULT [on TARGET] [p=0..1]` with FAULT one of refuse, blackhole, drop-syn, status(N), status(N, \"body\"), latency(DELAY, JITTER), reset, truncate, malformed-json, no-role, expired-credentials, error-document(CODE), throttle(PER_SECOND)"),
+            err.starts_with("invalid fault `down`: unknown fault; expected `up`, `up on TARGET` or `FAULT [on TARGET] [p=0..1] [times=N]` with FAULT one of refuse, blackhole, drop-syn, status(N), status(N, \"body\"), latency(DELAY, JITTER), reset, truncate, malformed-json, no-role, expired-credentials, error-document(CODE), throttle(PER_SECOND)"),
             "{err}"
         );
         assert!(
@@ -313,6 +346,7 @@ mod tests {
             r#"status(500, "\u0020p=1")"#,
             r#"status(500, "x\u0020on\u0020on y") on token p=0.5"#,
             r#"status(503, "a\u003bb")"#,
+            r#"status(503, "a\u0020times=2") times=1"#,
         ] {
             let spec: FaultSpec = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
             let printed = spec.to_string();
