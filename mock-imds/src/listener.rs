@@ -51,7 +51,8 @@ use crate::ec2_http::HttpResponse;
 /// The handler answers nothing and the connection ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectionClosed {
-    /// Closed (FIN): `refuse`/`drop-syn` met on a connection that was already open.
+    /// Closed (FIN): `refuse`/`drop-syn` met on a connection that was already open, or
+    /// `empty-reply`.
     #[error("connection closed by a fault")]
     Close,
     /// Reset (RST): the `reset` fault.

@@ -24,6 +24,9 @@ fn sample(name: &str) -> &'static str {
         "expired-credentials" => "expired-credentials",
         "error-document" => "error-document(AssumeRoleUnauthorizedAccess)",
         "throttle" => "throttle(5)",
+        "empty-body" => "empty-body",
+        "binary-body" => "binary-body",
+        "empty-reply" => "empty-reply",
         other => panic!("add a sample of the new fault `{other}` here"),
     }
 }

@@ -44,6 +44,7 @@ pub(crate) async fn interpret(fault: &Answer, target: &Target, draws: &Draws) ->
             Flow::Continue
         }
         Answer::Reset => Flow::Close(ConnectionClosed::Reset),
+        Answer::EmptyReply => Flow::Close(ConnectionClosed::Close),
         Answer::Throttle { per_second } => {
             if draws.throttled(target, *per_second) {
                 Flow::Answer(ec2_http::error_page(StatusCode::TOO_MANY_REQUESTS))

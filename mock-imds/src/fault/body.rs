@@ -21,6 +21,8 @@ pub(crate) fn interpret(fault: &Body) -> (Stage, fn(HttpResponse) -> HttpRespons
     match fault {
         Body::Truncate => (Stage::Wire, truncated),
         Body::MalformedJson => (Stage::Content, malformed),
+        Body::EmptyBody => (Stage::Content, emptied),
+        Body::BinaryBody => (Stage::Content, binary),
     }
 }
 
@@ -30,7 +32,26 @@ pub(crate) fn acts_on(fault: &Body, response: &HttpResponse) -> bool {
     match fault {
         Body::Truncate => true,
         Body::MalformedJson => response.body().bytes().starts_with(b"{"),
+        Body::EmptyBody => !response.body().bytes().is_empty(),
+        Body::BinaryBody => true,
     }
+}
+
+/// The same answer with an empty body.
+fn emptied(response: HttpResponse) -> HttpResponse {
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    http::Response::from_parts(parts, ec2_http::Body::full(bytes::Bytes::new()))
+}
+
+/// The same answer with [`super::catalogue::BINARY_BODY`] as its body.
+fn binary(response: HttpResponse) -> HttpResponse {
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    http::Response::from_parts(
+        parts,
+        ec2_http::Body::full(bytes::Bytes::from_static(super::catalogue::BINARY_BODY)),
+    )
 }
 
 /// Cuts a JSON body (one that starts with `{`) to two thirds and drops any closing

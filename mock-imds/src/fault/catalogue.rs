@@ -385,7 +385,29 @@ catalogue! {
         Ok(Fault::Throttle { per_second })
     },
     print |f| { write!(f, "throttle({per_second})") };
+
+    /// Answer with the service's status and headers but an empty body
+    /// (`Content-Length: 0`): a 200 with nothing in it, as a metadata service that lost
+    /// its data would send. Acts on (and, with `times=`, counts) answers whose body was
+    /// not empty already.
+    "empty-body" => EmptyBody
+        in Body, targets Any, default Listener, usage "empty-body";
+
+    /// Answer with the service's status and headers but a body of bytes that are not
+    /// UTF-8 ([`BINARY_BODY`]): what a client's text decoding must survive.
+    "binary-body" => BinaryBody
+        in Body, targets Any, default Listener, usage "binary-body";
+
+    /// Read the request, then close the connection (a FIN) without sending a byte: the
+    /// client sees its connection closed before any answer (curl: "Empty reply from
+    /// server"), where `reset` sends a RST.
+    "empty-reply" => EmptyReply
+        in Answer, targets Any, default Listener, usage "empty-reply";
 }
+
+/// The body `binary-body` serves: a UTF-8 byte order mark cut short, a lone
+/// continuation byte, a NUL and an overlong encoding — invalid UTF-8 from the first byte.
+pub const BINARY_BODY: &[u8] = b"\xef\xbb\x80\xff\x00\xc0\xaf\xfe";
 
 impl Fault {
     /// The layer this fault acts on.

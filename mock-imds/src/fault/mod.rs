@@ -12,6 +12,8 @@
 //! reset                                truncate               malformed-json
 //! no-role                              expired-credentials    error-document(AssumeRoleUnauthorizedAccess)
 //! throttle(5)                          status(403) on token   reset on path(/latest/meta-data/iam/*) p=0.3
+//! empty-body                           binary-body            empty-reply
+//! status(401) on token times=2
 //! ```
 //!
 //! In Rust the same reads `Fault::status(403).on(Target::Token)`,
@@ -65,7 +67,7 @@ mod state;
 mod syntax;
 mod target;
 
-pub use catalogue::{Fault, FaultKind, Layer, Targets, CATALOGUE};
+pub use catalogue::{Fault, FaultKind, Layer, Targets, BINARY_BODY, CATALOGUE};
 pub(crate) use count::Lifted;
 pub(crate) use interpret::{Interpreter, Met};
 pub(crate) use socket::mode as socket_mode;
