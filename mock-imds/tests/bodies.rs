@@ -12,8 +12,7 @@ const CREDS: &str = "GET /latest/meta-data/iam/security-credentials/mock-imds-ro
 fn last_status(port: &str) -> serde_json::Value {
     ctl_events(port)
         .into_iter()
-        .filter(|e| e["type"] == "imds-request")
-        .last()
+        .rfind(|e| e["type"] == "imds-request")
         .expect("a request was logged")["status"]
         .clone()
 }
