@@ -95,6 +95,9 @@ pub struct ImdsConfig {
     /// `AccountId`). Off by default: 404 there, as SDKs expect before falling back to
     /// `security-credentials/`.
     pub extended_credentials: bool,
+    /// What the token PUT's answer says in `X-aws-ec2-metadata-token-ttl-seconds`
+    /// (default: the TTL granted, as EC2); changeable at runtime.
+    pub token_ttl_header: crate::TokenTtlHeader,
 }
 
 impl Default for ImdsConfig {
@@ -109,6 +112,7 @@ impl Default for ImdsConfig {
             user_data: None,
             extended_credentials: false,
             http_put_response_hop_limit: 1,
+            token_ttl_header: crate::TokenTtlHeader::Echo,
         }
     }
 }
@@ -180,6 +184,8 @@ struct ConfigFile {
     #[serde(default)]
     extended_credentials: bool,
     http_put_response_hop_limit: Option<u8>,
+    #[serde(default)]
+    token_ttl_header: crate::TokenTtlHeader,
 }
 
 /// Whether a credential lifetime and its rotation window can mean anything: the lifetime
@@ -233,6 +239,7 @@ impl ImdsConfig {
     /// user_data = "#!/bin/sh"
     /// extended_credentials = true       # serve iam/security-credentials-extended/
     /// http_put_response_hop_limit = 2   # IP TTL of the token answer (1..=64)
+    /// token_ttl_header = "absent"       # the token answer's TTL header: "echo" (default), "absent" or seconds (600)
     /// [identity]
     /// region = "eu-west-1"              # instance_id, instance_type, ami_id, availability_zone, account_id, local_ipv4, hostname
     /// ```
@@ -268,6 +275,7 @@ impl ImdsConfig {
                 .rotate_before_expiry
                 .unwrap_or(defaults.rotate_before_expiry),
             user_data: file.user_data,
+            token_ttl_header: file.token_ttl_header,
             extended_credentials: file.extended_credentials,
             http_put_response_hop_limit: match file.http_put_response_hop_limit {
                 None => defaults.http_put_response_hop_limit,
@@ -297,6 +305,15 @@ mod tests {
         assert_eq!(c.http_tokens, HttpTokens::Required);
         assert_eq!(c.credential_lifetime, Duration::from_secs(900));
         assert_eq!(c.identity.region, "eu-west-1");
+        assert_eq!(c.token_ttl_header, crate::TokenTtlHeader::Echo);
+        assert_eq!(
+            ImdsConfig::from_toml("token_ttl_header = 600")
+                .unwrap()
+                .token_ttl_header,
+            crate::TokenTtlHeader::Seconds(600)
+        );
+        let e = ImdsConfig::from_toml("token_ttl_header = \"sometimes\"").unwrap_err();
+        assert!(e.message.contains("\"echo\", \"absent\""), "{e}");
         assert_eq!(
             c.identity.instance_id,
             InstanceIdentity::default().instance_id

@@ -202,6 +202,7 @@ impl MockImdsBuilder {
             seed,
             clock.clone(),
         ));
+        let ttl_header = imds.ttl_header();
         let (lifted_tx, mut lifted_rx) = tokio::sync::mpsc::unbounded_channel();
         imds.announce_lifted_to(lifted_tx);
         let sts = Arc::new(Sts::new(
@@ -237,6 +238,7 @@ impl MockImdsBuilder {
             events.clone(),
             clock,
             credentials.clone(),
+            ttl_header,
         ));
         // Counted faults that ran out are cleared by the switch. The task holds the switch
         // weakly (the switch owns the listener, whose handlers own the sender), and ends
@@ -562,6 +564,17 @@ impl MockImds {
     /// [`ClockRangeError`] when the clock would move more than 100 years from real time.
     pub fn jump_clock(&self, by: SignedDuration) -> Result<SignedDuration, ClockRangeError> {
         self.switch.jump_clock(None, by)
+    }
+
+    /// Sets what the token PUT's answer says in `X-aws-ec2-metadata-token-ttl-seconds`
+    /// from the next token on (see [`crate::TokenTtlHeader`]).
+    pub fn set_token_ttl_header(&self, mode: crate::TokenTtlHeader) {
+        self.switch.set_token_ttl_header(mode);
+    }
+
+    /// What the token answer's TTL header says now.
+    pub fn token_ttl_header(&self) -> crate::TokenTtlHeader {
+        self.switch.token_ttl_header()
     }
 
     /// Replaces the role credentials now, as EC2 does at a rotation (the old set stays

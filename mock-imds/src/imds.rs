@@ -58,6 +58,8 @@ pub struct Imds {
     events: EventLog,
     /// The virtual wall clock: tokens, credentials and document times.
     clock: Arc<Clock>,
+    /// What the token answer's TTL header says (shared with the switch).
+    ttl_header: crate::ttl_header::TtlHeaderSetting,
 }
 
 /// Writes the request's event when dropped, so a request whose future is dropped
@@ -110,6 +112,7 @@ impl Imds {
     ) -> Self {
         Self {
             tree: MetadataTree::new(&config),
+            ttl_header: crate::ttl_header::TtlHeaderSetting::new(config.token_ttl_header),
             config,
             tokens: TokenStore::default(),
             credentials,
@@ -118,6 +121,11 @@ impl Imds {
             events,
             clock,
         }
+    }
+
+    /// The TTL header mode setting, to share with the switch.
+    pub(crate) fn ttl_header(&self) -> crate::ttl_header::TtlHeaderSetting {
+        self.ttl_header.clone()
     }
 
     /// Announce each counted fault that has acted on its last request to `sink`, for the
@@ -258,7 +266,9 @@ impl Imds {
             .tokens
             .issue(Duration::from_secs(ttl), self.clock.now());
         let mut response = ec2_http::text(token);
-        response.headers_mut().insert(TTL, HeaderValue::from(ttl));
+        if let Some(value) = self.ttl_header.get().value(ttl) {
+            response.headers_mut().insert(TTL, HeaderValue::from(value));
+        }
         response
     }
 

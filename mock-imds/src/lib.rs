@@ -26,6 +26,8 @@
 //! - [`events`]: the event log: every request, every transition, every STS call, with a
 //!   monotonic timestamp from one epoch; [`Events`] to query it.
 //! - `tokens`: IMDSv2 session tokens (issue with a TTL, validate, expire).
+//! - `ttl_header`: what the token answer's TTL header says ([`TokenTtlHeader`]: echo,
+//!   absent, a chosen value), settable at runtime.
 //! - `credentials`: the credential store: issues, rotates and remembers role credentials.
 //! - `metadata`: the metadata tree (listings and leaves) as EC2 serves it.
 //! - `ec2_http`: EC2's response shapes (error pages, `text/plain` bodies).
@@ -68,6 +70,7 @@ mod sigv4_check;
 pub mod sts;
 mod switch;
 mod tokens;
+mod ttl_header;
 
 pub use bounds::{check_bounded, parse_bounded_duration, MAX_DURATION};
 pub use clock::{Clock, SignedDuration};
@@ -86,6 +89,7 @@ pub use schedule::{
 pub use sdk_env::DIVERTING_VARIABLES;
 pub use sts::CALL_ID_HEADER;
 pub use switch::TransitionError;
+pub use ttl_header::TokenTtlHeader;
 
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]

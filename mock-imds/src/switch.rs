@@ -15,6 +15,7 @@ use crate::events::{EventKind, EventLog};
 use crate::fault::{socket_mode, Change, ImdsState, Lifted};
 use crate::listener::{Listener, SocketMode};
 use crate::schedule::Schedule;
+use crate::ttl_header::{TokenTtlHeader, TtlHeaderSetting};
 
 /// A transition that could not be put in force.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,8 @@ pub(crate) struct Switch {
     clock: Arc<Clock>,
     /// The credential store (`None` without a role).
     credentials: Option<Arc<CredentialStore>>,
+    /// What the token answer's TTL header says (shared with IMDS).
+    ttl_header: TtlHeaderSetting,
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -64,6 +67,7 @@ impl Switch {
         events: EventLog,
         clock: Arc<Clock>,
         credentials: Option<Arc<CredentialStore>>,
+        ttl_header: TtlHeaderSetting,
     ) -> Self {
         let mode = socket_mode(&state.borrow());
         Self {
@@ -76,7 +80,18 @@ impl Switch {
             runtime: tokio::runtime::Handle::current(),
             clock,
             credentials,
+            ttl_header,
         }
+    }
+
+    /// What the token answer's TTL header says now.
+    pub(crate) fn token_ttl_header(&self) -> TokenTtlHeader {
+        self.ttl_header.get()
+    }
+
+    /// Puts `mode` in force for the next token answers.
+    pub(crate) fn set_token_ttl_header(&self, mode: TokenTtlHeader) {
+        self.ttl_header.set(mode);
     }
 
     /// The mock's virtual wall clock.

@@ -233,3 +233,35 @@ def test_the_session_fixture_is_one_mock(mock_imds_session, round_):
     assert_only_mock_keys(mock_imds_session)
     assert len(set(SESSION_PIDS)) == 1
 
+
+
+def _token_put(mock: MockImds):
+    """One token PUT asking for 60 s: (status, the answer's TTL header or None)."""
+    request = urllib.request.Request(
+        mock.endpoint + "/latest/api/token",
+        method="PUT",
+        headers={"X-aws-ec2-metadata-token-ttl-seconds": "60", "User-Agent": "plugin-test/1"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
+    except urllib.error.HTTPError as failed:
+        return failed.code, None
+
+
+def test_a_counted_fault_lifts_itself_and_the_ttl_header_mode_changes(mock_imds):
+    mock_imds.fault("status(401) on token times=2")
+    assert [_token_put(mock_imds)[0] for _ in range(3)] == [401, 401, 200]
+    assert mock_imds.token_ttl_header() == "echo"
+    assert mock_imds.token_ttl_header("absent") == "absent"
+    assert _token_put(mock_imds) == (200, None)
+    assert mock_imds.token_ttl_header(600) == 600
+    assert _token_put(mock_imds) == (200, "600")
+    with pytest.raises(ControlError) as failed:
+        mock_imds.token_ttl_header("never")
+    assert failed.value.status == 400
+    events = mock_imds.events()
+    assert any(e["type"] == "fault-lifted" and e["after"] == 2 for e in events)
+    puts = [e for e in events if e["type"] == "imds-request" and e["method"] == "PUT"]
+    assert puts and all(e["user_agent"] == "plugin-test/1" for e in puts)
+    assert all(e["token_ttl_seconds"] == "60" for e in puts)

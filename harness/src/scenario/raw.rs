@@ -43,6 +43,30 @@ pub struct RawImds {
     pub http_tokens: HttpTokens,
     pub credential_lifetime: Option<HumanDuration>,
     pub rotate_before_expiry: Option<HumanDuration>,
+    #[serde(default, deserialize_with = "role_name")]
+    pub role_name: Option<String>,
+    #[serde(default)]
+    pub no_role: bool,
+    #[serde(default)]
+    pub extended_credentials: bool,
+    #[serde(default)]
+    pub token_ttl_header: mock_imds::TokenTtlHeader,
+}
+
+/// `[imds] role_name`: one path segment of IAM's role name characters (IAM: 1..=64 of
+/// `[A-Za-z0-9+=,.@_-]`), since it is served as `iam/security-credentials/<name>`.
+fn role_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let name = String::deserialize(d)?;
+    let valid = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    if !valid {
+        return Err(serde::de::Error::custom(format!(
+            "role_name `{name}` is not an IAM role name: 1 to 64 of A-Z a-z 0-9 + = , . @ _ -"
+        )));
+    }
+    Ok(Some(name))
 }
 
 /// One `[[schedule]]` step: a state change, a clock jump, a rotation, or several.

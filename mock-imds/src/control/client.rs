@@ -315,6 +315,35 @@ impl ControlClient {
         self.json(Method::POST, "/rotate", None::<&()>).await
     }
 
+    /// `GET /token-ttl-header`: what the token answer's TTL header says.
+    ///
+    /// # Errors
+    /// As [`Self::state`].
+    pub async fn token_ttl_header(&self) -> Result<crate::TokenTtlHeader, ControlClientError> {
+        let answer: super::wire::TokenTtlHeaderBody = self
+            .json(Method::GET, "/token-ttl-header", None::<&()>)
+            .await?;
+        Ok(answer.token_ttl_header)
+    }
+
+    /// `PUT /token-ttl-header`: sets what the token answer's TTL header says, from the
+    /// next token on; the mode in force.
+    ///
+    /// # Errors
+    /// As [`Self::state`].
+    pub async fn set_token_ttl_header(
+        &self,
+        mode: crate::TokenTtlHeader,
+    ) -> Result<crate::TokenTtlHeader, ControlClientError> {
+        let body = super::wire::TokenTtlHeaderBody {
+            token_ttl_header: mode,
+        };
+        let answer: super::wire::TokenTtlHeaderBody = self
+            .json(Method::PUT, "/token-ttl-header", Some(&body))
+            .await?;
+        Ok(answer.token_ttl_header)
+    }
+
     /// `DELETE /schedule`: stops the running schedule.
     ///
     /// # Errors

@@ -16,6 +16,8 @@
 //! | `GET /clock` | — | `{"now": "2026-12-02T13:00:00.123Z", "offset_ms": 21120000}` (the virtual wall clock, RFC 3339 UTC) |
 //! | `POST /clock` `{"by": "+5h52m"}` | jump the virtual wall clock (signed; `-10m` goes back) | the clock after the jump |
 //! | `POST /rotate` (empty body or `{}`) | replace the credentials now | `{"access_key_id": "ASIAMOCK…", "expiration": "2026-12-02T19:00:00Z"}` |
+//! | `GET /token-ttl-header` | — | `{"token_ttl_header": "echo"}` (what the token answer's TTL header says: `"echo"`, `"absent"` or seconds, e.g. `600`) |
+//! | `PUT /token-ttl-header` `{"token_ttl_header": "absent"}` | set it, from the next token on | the same |
 //!
 //! Every answer carries the header `x-mock-imds-control: 1`
 //! ([`wire::CONTROL_HEADER`]), so a client pointed at the IMDS or STS port says so

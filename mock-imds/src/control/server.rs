@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use super::wire::{
     ClockAnswer, ClockRequest, ErrorAnswer, FaultRequest, RotateAnswer, ScheduleAnswer,
-    ScheduleRequest, StateAnswer, StateRequest, StepRequest, CONTROL_HEADER, MAX_BODY,
+    ScheduleRequest, StateAnswer, StateRequest, StepRequest, TokenTtlHeaderBody, CONTROL_HEADER,
+    MAX_BODY,
 };
 use crate::clock::SignedDuration;
 use crate::credentials::ec2_time;
@@ -30,7 +31,7 @@ pub(crate) enum ControlError {
     #[error("{0}")]
     BadRequest(String),
     /// No such endpoint: 404.
-    #[error("no such control endpoint {0}; see GET /state, POST /faults, DELETE /faults, POST /schedule, GET /events, POST /reset, GET /clock, POST /clock, POST /rotate")]
+    #[error("no such control endpoint {0}; see GET /state, POST /faults, DELETE /faults, POST /schedule, GET /events, POST /reset, GET /clock, POST /clock, POST /rotate, GET/PUT /token-ttl-header")]
     NotFound(String),
     /// The endpoint does not take this method: 405.
     #[error("{method} is not allowed on {path}")]
@@ -193,6 +194,17 @@ async fn route(control: &Control, req: Request<Incoming>) -> Result<HttpResponse
             let _ = switch.stop_schedule();
             switch.apply(&Change::Up).await?;
             Ok(control.state())
+        }
+        (&Method::GET, "/token-ttl-header") => Ok(json(
+            StatusCode::OK,
+            &TokenTtlHeaderBody {
+                token_ttl_header: switch.token_ttl_header(),
+            },
+        )),
+        (&Method::PUT, "/token-ttl-header") => {
+            let b: TokenTtlHeaderBody = body(req, r#"{"token_ttl_header": "absent"}"#).await?;
+            switch.set_token_ttl_header(b.token_ttl_header);
+            Ok(json(StatusCode::OK, &b))
         }
         (&Method::GET, "/clock") => Ok(control.clock()),
         (&Method::POST, "/clock") => {

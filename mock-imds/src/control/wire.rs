@@ -62,6 +62,15 @@ pub struct ClockAnswer {
     pub offset_ms: i64,
 }
 
+/// `PUT /token-ttl-header`, and the answer to it and to `GET /token-ttl-header`: what the
+/// token answer's TTL header says (`"echo"`, `"absent"` or seconds as a number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenTtlHeaderBody {
+    /// The mode.
+    pub token_ttl_header: crate::TokenTtlHeader,
+}
+
 /// The answer to `POST /rotate`: the new credentials' key and expiry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RotateAnswer {

@@ -358,6 +358,20 @@ class MockImds:
         answer = self._object("POST", "/rotate")
         return Rotation(access_key_id=answer["access_key_id"], expiration=rfc3339(answer["expiration"]))
 
+    def token_ttl_header(self, mode: Union[None, str, int] = None) -> Union[str, int]:
+        """What the token answer's `X-aws-ec2-metadata-token-ttl-seconds` header says:
+        `"echo"` (the TTL granted, as EC2), `"absent"`, or seconds (`600`); with `mode`,
+        first sets it (from the next token on).
+
+        Raises:
+            ControlError: a bad mode (400, saying what is accepted).
+        """
+        if mode is None:
+            answer = self._object("GET", "/token-ttl-header")
+        else:
+            answer = self._object("PUT", "/token-ttl-header", {"token_ttl_header": mode})
+        return answer["token_ttl_header"]
+
     def state(self) -> Dict[str, Any]:
         """The state (`GET /state`): `state` (text), `up`, `seed`, `events_recorded`,
         `events_dropped`, `imds_requests_recorded`."""

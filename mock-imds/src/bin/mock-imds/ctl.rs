@@ -70,6 +70,12 @@ enum CtlAction {
     },
     /// Replace the role credentials now (the old set stays valid until it expires).
     Rotate,
+    /// Print what the token answer's `X-aws-ec2-metadata-token-ttl-seconds` header says,
+    /// or set it: `echo` (the TTL granted, as EC2), `absent`, or a number of seconds.
+    TokenTtlHeader {
+        /// `echo`, `absent` or seconds; omitted: only print it.
+        mode: Option<String>,
+    },
     /// Print the events so far as NDJSON.
     Events {
         /// Only events at or after this many milliseconds on the mock's clock.
@@ -196,6 +202,18 @@ pub async fn main(args: CtlArgs) -> anyhow::Result<()> {
                 answer.access_key_id, answer.expiration
             );
             return Ok(());
+        }
+        CtlAction::TokenTtlHeader { mode } => {
+            let mode = match mode {
+                None => client.token_ttl_header().await,
+                Some(text) => {
+                    let mode: mock_imds::TokenTtlHeader =
+                        text.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+                    client.set_token_ttl_header(mode).await
+                }
+            }
+            .map_err(reached)?;
+            format!("token_ttl_header: {mode}")
         }
         CtlAction::Events { since_ms } => {
             for event in client.events_json(since_ms).await.map_err(reached)? {
