@@ -35,6 +35,7 @@ async fn probe(kind: DriverKind, config: ImdsConfig, fault: &str) -> (String, us
             sts: imds.sts_endpoint(),
             region: "us-east-1".into(),
             settings: SdkSettings::defaults(&kind),
+            passthrough: Default::default(),
             seed: 0,
             clock: Default::default(),
         })

@@ -35,7 +35,8 @@ class Driver:
         from aiobotocore.session import AioSession
 
         self.session = AioSession()
-        self.session.set_config_variable("region", self.settings["region"])
+        if self.settings.get("region") is not None:  # null: region_from_imds
+            self.session.set_config_variable("region", self.settings["region"])
 
     async def close_client(self):
         context, self.context, self.client = self.context, None, None
@@ -50,7 +51,8 @@ class Driver:
                 random.seed(request["seed"])
             os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = request["imds_endpoint"].rstrip("/") + "/"
             os.environ["AWS_ENDPOINT_URL_STS"] = request["sts_endpoint"]
-            os.environ["AWS_DEFAULT_REGION"] = request["region"]
+            if request.get("region") is not None:
+                os.environ["AWS_DEFAULT_REGION"] = request["region"]
             for name, value in (request.get("env") or {}).items():
                 os.environ[name] = value
             self.new_session()

@@ -2,8 +2,10 @@
 
 Reads one JSON object per line on stdin and answers one per line on stdout:
 
-  {"op": "configure", "imds_endpoint": URL, "sts_endpoint": URL, "region": R, "env": {...}}
-      -> {"ok": true}          (sets the endpoint and setting variables, creates a Session)
+  {"op": "configure", "imds_endpoint": URL, "sts_endpoint": URL, "region": R|null, "env": {...}}
+      -> {"ok": true}          (sets the endpoint and setting variables, creates a Session;
+                               region null: left to botocore; the harness has written the
+                               cell's profile to $AWS_CONFIG_FILE before this)
   {"op": "new_session"}        -> {"ok": true}   (a new boto3 Session for later clients)
   {"op": "new_client"}
       -> {"ok": true, "credentials_resolved": bool}  or  {"error": {...}}
@@ -148,7 +150,9 @@ def main():
                 # needs the trailing slash on the IMDS endpoint.
                 os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = request["imds_endpoint"].rstrip("/") + "/"
                 os.environ["AWS_ENDPOINT_URL_STS"] = request["sts_endpoint"]
-                os.environ["AWS_DEFAULT_REGION"] = request["region"]
+                # region null (region_from_imds): botocore finds one itself, or raises.
+                if request.get("region") is not None:
+                    os.environ["AWS_DEFAULT_REGION"] = request["region"]
                 # botocore's settings, already mapped to its variables by the harness.
                 for name, value in (request.get("env") or {}).items():
                     os.environ[name] = value

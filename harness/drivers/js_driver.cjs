@@ -57,14 +57,18 @@ async function handle(request) {
       if (request.seed !== undefined && request.seed !== null) Math.random = seededRandom(request.seed);
       process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = request.imds_endpoint.replace(/\/$/, '') + '/';
       process.env.AWS_ENDPOINT_URL_STS = request.sts_endpoint;
-      process.env.AWS_REGION = request.region;
+      // region null (region_from_imds): the SDK finds one itself, or fails.
+      if (request.region !== null && request.region !== undefined) process.env.AWS_REGION = request.region;
+      // The SDK's own variables passed through (AWS_EC2_METADATA_DISABLED, ...).
+      for (const [name, value] of Object.entries(request.env || {})) process.env[name] = String(value);
       return { ok: true };
     }
     case 'new_session':
       return { ok: true };
     case 'new_client': {
       if (!settings) return { driver_error: 'new_client before configure' };
-      const config = { region: settings.region, endpoint: settings.sts_endpoint };
+      const config = { endpoint: settings.sts_endpoint };
+      if (settings.region !== null && settings.region !== undefined) config.region = settings.region;
       const s = settings.settings || {};
       if (s.timeout_ms !== undefined || s.max_retries !== undefined) {
         const options = {};

@@ -62,6 +62,8 @@ async function handle(request) {
       // The SDK's own jitter (the expiry extension of EC2MetadataCredentials, retry
       // backoff) draws from Math.random: seeded, a scenario's run is the same every time.
       if (request.seed !== undefined && request.seed !== null) Math.random = seededRandom(request.seed);
+      // The SDK's own variables passed through (AWS_EC2_METADATA_DISABLED, ...).
+      for (const [name, value] of Object.entries(request.env || {})) process.env[name] = String(value);
       AWS.CredentialProviderChain.defaultProviders = [() => new AWS.EC2MetadataCredentials(metadataOptions())];
       newGlobalConfig();
       return { ok: true };

@@ -107,6 +107,7 @@ async fn blocked_call_is_a_driver_error_at(kind: DriverKind, imds: &str, expect:
             sts: "http://0.0.0.0:9".into(),
             region: "us-east-1".into(),
             settings: SdkSettings::defaults(&kind),
+            passthrough: Default::default(),
             seed: 0,
             clock: Default::default(),
         })
@@ -234,6 +235,7 @@ async fn ruby_driver_refuses_an_imds_endpoint_off_port_80() {
             sts: "http://127.0.0.1:9".into(),
             region: "us-east-1".into(),
             settings: SdkSettings::defaults(&DriverKind::Ruby),
+            passthrough: Default::default(),
             seed: 0,
             clock: Default::default(),
         })

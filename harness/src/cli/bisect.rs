@@ -144,6 +144,7 @@ fn one_cell(scenario: &Scenario, template: &Cell, version: &str) -> Scenario {
                 kind: kind.clone(),
                 version: Some(version.to_string()),
                 settings: template.driver.settings.clone(),
+                passthrough: template.driver.passthrough.clone(),
             },
             strategy: template.strategy.clone(),
         }],

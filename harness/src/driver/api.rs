@@ -102,6 +102,10 @@ pub struct Endpoints {
     pub region: String,
     /// The SDK's own settings for this cell (see [`crate::driver::settings`]).
     pub settings: SdkSettings,
+    /// Variables and profile settings passed through to the SDK; with
+    /// `region_from_imds` the driver gives the SDK no region (see
+    /// [`crate::driver::passthrough`]).
+    pub passthrough: super::passthrough::Passthrough,
     /// The scenario's seed. Child drivers seed their language's random number generator
     /// with it (Python's `random`, Node's `Math.random`), so the SDK's own jitter (botocore's
     /// expiry extension, JS v3's static-stability refresh time, retry backoff) is the same

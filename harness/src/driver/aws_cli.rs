@@ -133,27 +133,27 @@ impl Driver for AwsCliDriver {
             .ok_or_else(|| broken("call before configure".into()))?;
         let mut cmd =
             sanitized_command(&self.aws, self.home.path()).map_err(|e| broken(e.to_string()))?;
-        cmd.args([
-            "sts",
-            "get-caller-identity",
-            "--output",
-            "json",
-            "--region",
-            &endpoints.region,
-        ])
-        .args(["--endpoint-url", &endpoints.sts])
-        .env(
-            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-            format!("{}/", endpoints.imds),
-        )
-        .env("AWS_ENDPOINT_URL_STS", &endpoints.sts)
-        .env("PYTHONPATH", self.home.path())
-        // The CLI cannot add a header; botocore puts `exec-env/<this>` in its User-Agent.
-        .env(
-            "AWS_EXECUTION_ENV",
-            format!("{}{call_id}", mock_imds::sts::CALL_ID_USER_AGENT_PREFIX),
-        );
-        cmd.envs(endpoints.settings.botocore_env());
+        // sanitized_command left an empty config file: the cell's profile goes in it.
+        let config = self.home.path().join(".aws").join("config");
+        std::fs::write(&config, endpoints.passthrough.config_file(&[]))
+            .map_err(|e| broken(format!("writing {}: {e}", config.display())))?;
+        cmd.args(["sts", "get-caller-identity", "--output", "json"]);
+        if let Some(region) = super::jsonl::region_of(endpoints) {
+            cmd.args(["--region", region]);
+        }
+        cmd.args(["--endpoint-url", &endpoints.sts])
+            .env(
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                format!("{}/", endpoints.imds),
+            )
+            .env("AWS_ENDPOINT_URL_STS", &endpoints.sts)
+            .env("PYTHONPATH", self.home.path())
+            // The CLI cannot add a header; botocore puts `exec-env/<this>` in its User-Agent.
+            .env(
+                "AWS_EXECUTION_ENV",
+                format!("{}{call_id}", mock_imds::sts::CALL_ID_USER_AGENT_PREFIX),
+            );
+        cmd.envs(super::jsonl::child_env(endpoints));
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         let out = cmd
             .output()

@@ -4,8 +4,10 @@
 //! object per line each way:
 //!
 //! - greeting (child → harness, once): `{"ready": true, "sdk": "boto3 1.43.11 (botocore 1.43.11)"}`
-//! - `{"op": "configure", "imds_endpoint", "sts_endpoint", "region", "settings", "seed"}` →
-//!   `{"ok": true}` (the child seeds its language's random number generator with `seed`)
+//! - `{"op": "configure", "imds_endpoint", "sts_endpoint", "region", "settings", "seed", "env"}` →
+//!   `{"ok": true}` (the child seeds its language's random number generator with `seed`,
+//!   sets `env`'s variables in its own environment; `region` is `null` when the SDK is to
+//!   find it itself; the cell's profile is already in the file `AWS_CONFIG_FILE` names)
 //! - `{"op": "new_session"}` → `{"ok": true}`
 //! - `{"op": "new_client"}` → `{"ok": true, "credentials_resolved": bool|null}` or `{"error": {…}}`
 //! - `{"op": "call", "call_id": "…"}` → `{"arn", "access_key_id"}` or
@@ -84,6 +86,24 @@ impl JsonLinesDriver {
     }
 }
 
+/// The region a child is given: `null` with `region_from_imds` (the SDK finds one).
+pub fn region_of(endpoints: &Endpoints) -> Option<&str> {
+    (!endpoints.passthrough.region_from_imds).then_some(endpoints.region.as_str())
+}
+
+/// The variables a child sets in its own environment before creating anything:
+/// botocore's typed settings as its variables, then the pass-through `env` (which wins).
+pub fn child_env(endpoints: &Endpoints) -> std::collections::BTreeMap<String, String> {
+    let mut env: std::collections::BTreeMap<String, String> = endpoints
+        .settings
+        .botocore_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    env.extend(endpoints.passthrough.env.clone());
+    env
+}
+
 fn error_text(answer: &Value) -> Option<String> {
     answer.get("error").map(|e| {
         format!(
@@ -101,17 +121,23 @@ impl Driver for JsonLinesDriver {
     }
 
     async fn configure(&mut self, endpoints: &Endpoints) -> Result<(), DriverError> {
+        // The cell's profile, in the file the child's AWS_CONFIG_FILE names.
+        let config = self._home.path().join(".aws").join("config");
+        if let Err(e) = std::fs::write(&config, endpoints.passthrough.config_file(&[])) {
+            return Err(DriverError::Broken {
+                driver: self.kind.clone(),
+                message: format!("writing {}: {e}", config.display()),
+                stderr: String::new(),
+            });
+        }
         self.op(json!({
             "op": "configure",
             "imds_endpoint": endpoints.imds,
             "sts_endpoint": endpoints.sts,
-            "region": endpoints.region,
+            "region": region_of(endpoints),
             "settings": endpoints.settings,
             "seed": endpoints.seed,
-            // botocore reads its settings from the environment (boto3's child sets these).
-            "env": endpoints.settings.botocore_env()
-                .into_iter()
-                .collect::<std::collections::BTreeMap<_, _>>(),
+            "env": child_env(endpoints),
         }))
         .await
         .map(drop)

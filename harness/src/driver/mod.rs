@@ -7,6 +7,7 @@
 //! - [`kind`]: the SDKs there are drivers for, by name;
 //! - [`spec`]: which driver a cell runs (`kind[@version]`, a `[driver.NAME]` table);
 //! - [`settings`]: each SDK's own settings, one typed struct per SDK;
+//! - [`passthrough`]: the SDK's own variables and profile settings, allowlisted per SDK;
 //! - `rust-sdk` ([`rust_sdk`]): the AWS SDK for Rust in this process;
 //! - `boto3`, `boto3-crt`, `aiobotocore` ([`boto3`]) and `js-v3`, `js-v2` ([`js`]): the
 //!   real SDK in a long-lived child speaking JSON lines ([`jsonl`]; `drivers/*_driver.*`);
@@ -33,6 +34,7 @@ pub mod go;
 pub mod js;
 pub mod jsonl;
 pub mod kind;
+pub mod passthrough;
 pub mod ruby;
 pub mod rust_sdk;
 pub mod settings;

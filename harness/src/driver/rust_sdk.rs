@@ -6,6 +6,10 @@
 //! plain-HTTP connector of its own. Nothing is read from the environment or profile files
 //! except what `ImdsCredentialsProvider` itself reads (`AWS_EC2_METADATA_DISABLED`); the
 //! `imds-harness` binary removes `AWS_*` variables from its own environment at start-up.
+//!
+//! With `credential_chain = "default"` the client is aws-config's default chain instead
+//! (see [`RustSdkDriver`]'s `build_default_chain_client`), reading a profile file of the
+//! cell's own.
 
 use std::error::Error as StdError;
 
@@ -25,6 +29,8 @@ use super::kind::DriverKind;
 pub struct RustSdkDriver {
     endpoints: Option<Endpoints>,
     client: Option<aws_sdk_sts::Client>,
+    /// The cell's own profile files (`credential_chain = "default"`).
+    profile_dir: Option<tempfile::TempDir>,
 }
 
 impl RustSdkDriver {
@@ -33,12 +39,57 @@ impl RustSdkDriver {
         Self::default()
     }
 
-    fn build_client(endpoints: &Endpoints) -> Result<aws_sdk_sts::Client, String> {
+    fn time_source(endpoints: &Endpoints) -> CellTime {
         let settings = endpoints.settings.rust_sdk();
-        let time_source = CellTime {
+        CellTime {
             clock: endpoints.clock.clone(),
             extra: mock_imds::SignedDuration::from_secs(settings.clock_offset_s.map_or(0, |s| s.0)),
-        };
+        }
+    }
+
+    /// `credential_chain = "default"`: the client as `aws_config::defaults` builds it
+    /// (default credentials chain, default region chain unless the harness gives the
+    /// region), reading only the cell's profile files in `dir`: `[default]` with the
+    /// mock's IMDS endpoint (`ec2_metadata_service_endpoint`), the STS endpoint
+    /// (`endpoint_url`) and the scenario's `profile` settings; an empty credentials
+    /// file. The rest of the chain reads this process's environment, from which the
+    /// binary removed every `AWS_*` variable at start-up.
+    async fn build_default_chain_client(
+        endpoints: &Endpoints,
+        dir: &std::path::Path,
+    ) -> Result<aws_sdk_sts::Client, String> {
+        #[allow(deprecated)]
+        use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
+        let config = dir.join("config");
+        let credentials = dir.join("credentials");
+        let text = endpoints.passthrough.config_file(&[
+            ("ec2_metadata_service_endpoint", endpoints.imds.as_str()),
+            ("endpoint_url", endpoints.sts.as_str()),
+        ]);
+        std::fs::write(&config, text).map_err(|e| format!("{}: {e}", config.display()))?;
+        std::fs::write(&credentials, "").map_err(|e| format!("{}: {e}", credentials.display()))?;
+        #[allow(deprecated)]
+        let files = ProfileFiles::builder()
+            .with_file(ProfileFileKind::Config, &config)
+            .with_file(ProfileFileKind::Credentials, &credentials)
+            .build();
+        let http = aws_smithy_http_client::Builder::new().build_http();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .profile_files(files)
+            .profile_name("default")
+            .http_client(http)
+            .time_source(Self::time_source(endpoints))
+            .endpoint_url(&endpoints.sts);
+        if !endpoints.passthrough.region_from_imds {
+            loader = loader.region(Region::new(endpoints.region.clone()));
+        }
+        let sdk_config = loader.load().await;
+        Ok(aws_sdk_sts::Client::new(&sdk_config))
+    }
+
+    fn build_client(endpoints: &Endpoints) -> Result<aws_sdk_sts::Client, String> {
+        let settings = endpoints.settings.rust_sdk();
+        let time_source = Self::time_source(endpoints);
         let http = aws_smithy_http_client::Builder::new().build_http();
         let provider_config = ProviderConfig::without_region()
             .with_http_client(http.clone())
@@ -175,7 +226,27 @@ impl Driver for RustSdkDriver {
         })?;
         // Building the client resolves nothing (the SDK resolves credentials per call);
         // it fails only on the harness's own input (an IMDS endpoint it cannot parse).
-        let client = Self::build_client(endpoints).map_err(|message| DriverError::Broken {
+        let default_chain = endpoints.settings.rust_sdk().credential_chain
+            == Some(super::settings::CredentialChain::Default);
+        let built = if default_chain {
+            if self.profile_dir.is_none() {
+                self.profile_dir = Some(
+                    tempfile::Builder::new()
+                        .prefix("imds-harness-rust-profile-")
+                        .tempdir()
+                        .map_err(|e| DriverError::Broken {
+                            driver: DriverKind::RustSdk,
+                            message: format!("temporary profile folder: {e}"),
+                            stderr: String::new(),
+                        })?,
+                );
+            }
+            let dir = self.profile_dir.as_ref().map(|d| d.path().to_path_buf());
+            Self::build_default_chain_client(endpoints, &dir.unwrap_or_default()).await
+        } else {
+            Self::build_client(endpoints)
+        };
+        let client = built.map_err(|message| DriverError::Broken {
             driver: DriverKind::RustSdk,
             message,
             stderr: String::new(),

@@ -13,7 +13,9 @@
 //!   `metadata_service_num_attempts`, `retries_mode` (`legacy`|`standard`|`adaptive`),
 //!   `retries_max_attempts`, `ec2_metadata_v1_disabled` (bool) — botocore's config names.
 //! - `rust-sdk` ([`RustSdkSettings`]): `imds_connect_timeout_ms`, `imds_read_timeout_ms`,
-//!   `imds_max_attempts`.
+//!   `imds_max_attempts`, `credential_chain` (`imds`|`default`).
+//! - every built-in SDK also takes `env`, `profile` and `region_from_imds`, passed
+//!   through as the SDK reads them ([`super::passthrough`]).
 //! - `js-v3` ([`JsV3Settings`]): `timeout_ms`, `max_retries` (the IMDS provider's options).
 //! - `boto3-crt`, `aiobotocore`: botocore's settings, as for `boto3`.
 //! - `js-v2` ([`JsV2Settings`]): `timeout_ms`, `connect_timeout_ms`, `max_retries`,
@@ -103,6 +105,12 @@ pub struct RustSdkSettings {
     /// The IMDS client's attempts per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imds_max_attempts: Option<Count>,
+    /// Which credentials provider the client has: `imds` (the default: only
+    /// `ImdsCredentialsProvider`) or `default` (aws-config's default chain, as
+    /// `aws_config::defaults` builds it, reading the cell's own profile file: the profile's
+    /// `role_arn` chains, and `region_from_imds` uses the chain's IMDS region provider).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_chain: Option<CredentialChain>,
     /// Seconds the SDK's clock is ahead of the cell clock (negative: behind), through its
     /// `TimeSource`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -496,6 +504,24 @@ impl SettingValue for RetryMode {
     }
 }
 
+/// The Rust SDK's credentials provider (`credential_chain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::EnumString)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum CredentialChain {
+    /// `imds`: `ImdsCredentialsProvider` only.
+    Imds,
+    /// `default`: aws-config's default credentials and region chains.
+    Default,
+}
+
+impl SettingValue for CredentialChain {
+    const WANT: &'static str = "\"imds\" or \"default\"";
+    fn from_toml(value: &toml::Value) -> Option<Self> {
+        value.as_str()?.parse().ok()
+    }
+}
+
 /// A program and its arguments: a non-empty array of strings, the first not empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -523,6 +549,7 @@ deserialize_via_toml!(
     SignedSeconds,
     Switch,
     RetryMode,
+    CredentialChain,
     CommandLine
 );
 pub(super) use deserialize_via_toml;

@@ -12,6 +12,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::kind::{DriverKind, UnknownDriver};
+use super::passthrough::Passthrough;
 use super::settings::SdkSettings;
 
 /// A driver as a cell runs it.
@@ -25,6 +26,9 @@ pub struct DriverSpec {
     pub version: Option<String>,
     /// The SDK's own settings, typed by its kind.
     pub settings: SdkSettings,
+    /// Variables and profile settings passed through to the SDK as it reads them.
+    #[serde(skip_serializing_if = "Passthrough::is_empty")]
+    pub passthrough: Passthrough,
 }
 
 impl DriverSpec {
@@ -35,6 +39,7 @@ impl DriverSpec {
             settings: SdkSettings::defaults(&kind),
             kind,
             version: None,
+            passthrough: Passthrough::default(),
         }
     }
 }

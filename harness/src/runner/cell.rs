@@ -258,6 +258,7 @@ async fn play(
         sts: mock.sts_endpoint(),
         region: REGION.to_string(),
         settings: cell.driver.settings.clone(),
+        passthrough: cell.driver.passthrough.clone(),
         seed,
         clock: mock.clock().clone(),
     };

@@ -11,6 +11,7 @@ use toml::Spanned;
 
 use super::diag::{At, Unknown};
 use super::raw::RawDriver;
+use crate::driver::passthrough::{Passthrough, PassthroughError};
 use crate::driver::settings::SettingError;
 use crate::driver::spec::{parse_sdk, SdkError};
 use crate::driver::{DriverKind, DriverSpec, SdkSettings};
@@ -22,12 +23,20 @@ pub enum DriverProblem {
     #[error("{0}; `sdk` is one of {names} with an optional @VERSION", names = DriverKind::NAMES.join(", "))]
     TableSdk(SdkError),
     /// A table's setting its SDK does not take, or a value it does not accept.
-    #[error("[driver.{table}]: {error}")]
+    #[error("[driver.{table}]: {error}{}", passthrough_hint(.error))]
     Setting {
         /// The table's name.
         table: String,
         /// What is wrong with the setting.
         error: SettingError,
+    },
+    /// A table's `env`, `profile` or `region_from_imds` its SDK cannot be given.
+    #[error("[driver.{table}]: {error}")]
+    Passthrough {
+        /// The table's name.
+        table: String,
+        /// What is wrong with it.
+        error: Box<PassthroughError>,
     },
     /// A table with neither `sdk` nor `command`.
     #[error("[driver.{0}] needs `sdk = \"kind[@version]\"` (one of {names}) or `command = [\"prog\", \"arg\"]` (a driver of your own)", names = DriverKind::NAMES.join(", "))]
@@ -38,6 +47,21 @@ pub enum DriverProblem {
     /// A matrix name whose kind is known but whose version is not one.
     #[error(transparent)]
     Sdk(SdkError),
+}
+
+/// For a key no settings struct has: the pass-through keys every built-in SDK takes too.
+fn passthrough_hint(error: &SettingError) -> String {
+    match error {
+        SettingError::Unknown { kind, .. } if *kind != DriverKind::Command => format!(
+            "; or, passed through to the SDK as it reads them, {}",
+            crate::driver::passthrough::KEYS
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => String::new(),
+    }
 }
 
 /// Reads every `[driver.NAME]` table, in name order.
@@ -62,7 +86,21 @@ pub(super) fn read_tables(
             None if d.settings.contains_key("command") => (DriverKind::Command, None),
             None => return Err(At::new(spanned.span(), DriverProblem::NoSdk(name.clone()))),
         };
-        let mut settings = SdkSettings::from_table(&kind, &d.settings).map_err(|error| {
+        let mut table = d.settings.clone();
+        let passthrough = if kind == DriverKind::Command {
+            Passthrough::default()
+        } else {
+            Passthrough::take_from(&kind, &mut table).map_err(|error| {
+                At::new(
+                    spanned.span(),
+                    DriverProblem::Passthrough {
+                        table: name.clone(),
+                        error: Box::new(error),
+                    },
+                )
+            })?
+        };
+        let mut settings = SdkSettings::from_table(&kind, &table).map_err(|error| {
             At::new(
                 spanned.span(),
                 DriverProblem::Setting {
@@ -71,6 +109,17 @@ pub(super) fn read_tables(
                 },
             )
         })?;
+        if let SdkSettings::RustSdk(rust) = &settings {
+            crate::driver::passthrough::check_rust(rust, &passthrough).map_err(|error| {
+                At::new(
+                    spanned.span(),
+                    DriverProblem::Passthrough {
+                        table: name.clone(),
+                        error: Box::new(error),
+                    },
+                )
+            })?;
+        }
         if let SdkSettings::Command(c) = &mut settings {
             // Absolute: the child runs in its temporary HOME, not in this directory.
             let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
@@ -90,6 +139,7 @@ pub(super) fn read_tables(
                 kind,
                 version,
                 settings,
+                passthrough,
             },
         );
     }
@@ -119,6 +169,7 @@ pub(super) fn resolve(
             settings: SdkSettings::defaults(&kind),
             kind,
             version,
+            passthrough: Passthrough::default(),
         }),
         Err(SdkError::UnknownKind(_)) => {
             let mut allowed: Vec<&str> = DriverKind::NAMES.to_vec();

@@ -342,3 +342,58 @@ fn a_go_driver_in_a_scenario_whose_clock_jumps_is_refused_at_its_matrix_entry() 
     );
     assert!(parse(Path::new("s/x.toml"), &still).is_ok());
 }
+
+#[test]
+fn passthrough_settings_are_allowlisted_with_file_line_column_errors() {
+    let with = |table: &str| {
+        format!(
+            "[matrix]\ndrivers = [\"mine\"]\nstrategies = [\"call-retry\"]\n[strategy.call-retry]\nattempts = 2\ninterval = \"100ms\"\n{table}"
+        )
+    };
+    let s = parse(
+        Path::new("s/x.toml"),
+        &with("[driver.mine]\nsdk = \"js-v3\"\nenv = { AWS_EC2_METADATA_DISABLED = true }\nregion_from_imds = true\n"),
+    )
+    .unwrap();
+    let spec = &s.cells[0].driver;
+    assert_eq!(spec.passthrough.env["AWS_EC2_METADATA_DISABLED"], "true");
+    assert!(spec.passthrough.region_from_imds);
+    for (table, want) in [
+        (
+            "[driver.mine]\nsdk = \"boto3\"\nenv = { AWS_SECRET_ACCESS_KEY = \"x\" }\n",
+            "s/x.toml:7:1: [driver.mine]: `env.AWS_SECRET_ACCESS_KEY` is refused: a cell's credentials come only from the mock IMDS",
+        ),
+        (
+            "[driver.mine]\nsdk = \"aws-cli\"\nprofile = { web_identity_token_file = \"/t\" }\n",
+            "s/x.toml:7:1: [driver.mine]: `profile.web_identity_token_file` is refused: web identity",
+        ),
+        (
+            "[driver.mine]\nsdk = \"js-v2\"\nprofile = { role_arn = \"a\" }\n",
+            "s/x.toml:7:1: [driver.mine]: `js-v2` takes no `profile.role_arn`; it takes none here",
+        ),
+        (
+            "[driver.mine]\nsdk = \"rust-sdk\"\nprofile = { role_arn = \"a\", credential_source = \"Ec2InstanceMetadata\" }\n",
+            "s/x.toml:7:1: [driver.mine]: `rust-sdk` reads `profile` and leaves the region to IMDS only with `credential_chain = \"default\"`",
+        ),
+        (
+            "[driver.mine]\nsdk = \"rust-sdk\"\ncredential_chain = \"default\"\nimds_max_attempts = 2\n",
+            "s/x.toml:7:1: [driver.mine]: `imds_connect_timeout_ms`, `imds_read_timeout_ms` and `imds_max_attempts` configure the IMDS-only client",
+        ),
+        (
+            "[driver.mine]\nsdk = \"rust-sdk\"\ncredential_chain = \"all\"\n",
+            "s/x.toml:7:1: [driver.mine]: `credential_chain` must be \"imds\" or \"default\", not \"all\"",
+        ),
+        (
+            "[driver.mine]\nsdk = \"boto3\"\nenvironment = { A = 1 }\n",
+            "s/x.toml:7:1: [driver.mine]: `boto3` has no setting `environment`; it takes `metadata_service_timeout`, `metadata_service_num_attempts`, `retries_mode`, `retries_max_attempts`, `ec2_metadata_v1_disabled`, `clock_offset_s`; or, passed through to the SDK as it reads them, `env`, `profile`, `region_from_imds`",
+        ),
+    ] {
+        let e = err(&with(table));
+        assert!(e.starts_with(want), "{table}: {e}");
+    }
+    // A command driver takes none of them (its own program reads what it likes).
+    let e = err(&with(
+        "[driver.mine]\ncommand = [\"d\"]\nenv = { A = \"1\" }\n",
+    ));
+    assert!(e.contains("`command` has no setting `env`"), "{e}");
+}
