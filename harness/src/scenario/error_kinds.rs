@@ -46,4 +46,10 @@ pub const KNOWN_ERROR_KINDS: &[&str] = &[
     "SignatureDoesNotMatch",
     "IncompleteSignature",
     "MissingAuthenticationToken",
+    // botocore without a region (`region_from_imds`: botocore 1.43.11 takes none from
+    // IMDS; scenarios/sdk-tests/harness-region-from-imds.toml).
+    "NoRegionError",
+    // JS v3 when its IMDS region lookup fails: a plain `Error` ("Region is missing";
+    // scenarios/sdk-tests/harness-region-lookup-outage.toml).
+    "Error",
 ];

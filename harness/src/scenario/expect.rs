@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::diag::{At, Unknown};
+use super::imds_requests::{RequestPatternError, RequestSequence};
 use super::matrix::Cell;
 use super::raw::{RawExpect, RawMatrix};
 use super::strategy;
@@ -57,6 +58,8 @@ pub struct Expectation {
     /// What the run must show before this expectation's verdict counts (else the cell is
     /// inconclusive; see [`crate::integrity`]).
     pub premise: Option<Premise>,
+    /// Every IMDS request of the cell, in order (see [`super::imds_requests`]).
+    pub imds_requests: Option<RequestSequence>,
 }
 
 /// What the run must have shown before a cell's verdict counts, beyond the automatic
@@ -225,6 +228,11 @@ impl Expectation {
                 )),
             }
         }
+        if let Some(want) = &self.imds_requests {
+            if let Some(why) = want.mismatch(&verdict.imds_requests) {
+                failures.push(why);
+            }
+        }
         failures
     }
 }
@@ -311,6 +319,9 @@ impl fmt::Display for Expectation {
         if let Some(n) = self.imds_v1_requests_after_recovery {
             parts.push(format!("{n} IMDSv1 requests after recovery"));
         }
+        if let Some(r) = &self.imds_requests {
+            parts.push(r.to_string());
+        }
         if let Some(p) = self.premise {
             parts.push(format!("(premise: {p})"));
         }
@@ -336,6 +347,9 @@ pub enum ExpectError {
     /// `outcome` is not one.
     #[error(transparent)]
     Outcome(Unknown),
+    /// An `imds_requests` entry with a bad value.
+    #[error(transparent)]
+    ImdsRequests(RequestPatternError),
     /// `outage` without `outcome`.
     #[error("`outage` says which outage `outcome` is about: give `outcome` too")]
     OutageWithoutOutcome,
@@ -348,7 +362,7 @@ pub enum ExpectError {
         count: u32,
     },
     /// No key that checks anything.
-    #[error("this [[expect]] checks nothing: give it recovers, within, within_attempts, error_kind, outcome, imds_requests_after_recovery, keys_used or sts_rejections")]
+    #[error("this [[expect]] checks nothing: give it recovers, within, within_attempts, error_kind, outcome, imds_requests_after_recovery, keys_used, sts_rejections or imds_requests")]
     ChecksNothing,
     /// `within` with `recovers = false`.
     #[error("`within` bounds the time to recover, so it cannot go with `recovers = false`")]
@@ -437,7 +451,14 @@ pub(super) fn read(
                 ));
             }
         }
+        let imds_requests = match &e.imds_requests {
+            Some(list) => Some(
+                super::imds_requests::read(list).map_err(|a| a.map(ExpectError::ImdsRequests))?,
+            ),
+            None => None,
+        };
         let expectation = Expectation {
+            imds_requests,
             driver,
             strategy,
             recovers: e.recovers,
@@ -466,6 +487,7 @@ pub(super) fn read(
             && expectation.sts_rejections.is_none()
             && expectation.outcome.is_none()
             && expectation.imds_v1_requests_after_recovery.is_none()
+            && expectation.imds_requests.is_none()
         {
             return Err(whole(ExpectError::ChecksNothing));
         }
@@ -579,6 +601,13 @@ fn contradiction(a: &Expectation, b: &Expectation) -> Option<String> {
             if x != y {
                 return Some(format!("{key} cannot be both {x} and {y}"));
             }
+        }
+    }
+    if let (Some(x), Some(y)) = (&a.imds_requests, &b.imds_requests) {
+        if x.contradicts(y) {
+            return Some(format!(
+                "the IMDS requests cannot be both {x} and {y} (imds_requests)"
+            ));
         }
     }
     if let (Some(x), Some(y)) = (a.outcome, b.outcome) {

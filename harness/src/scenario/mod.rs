@@ -45,6 +45,7 @@ pub mod driver;
 pub mod error_kinds;
 pub mod expect;
 pub mod imds;
+pub mod imds_requests;
 pub mod matrix;
 pub mod names;
 mod raw;

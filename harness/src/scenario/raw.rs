@@ -151,6 +151,7 @@ pub struct RawExpect {
     pub outcome: Option<Spanned<String>>,
     pub outage: Option<Spanned<u32>>,
     pub premise: Option<Spanned<String>>,
+    pub imds_requests: Option<Spanned<Vec<super::imds_requests::RawRequestPattern>>>,
 }
 
 /// A duration written as text in humantime's syntax: `"500ms"`, `"2s"`, `"1m 30s"`.

@@ -397,3 +397,65 @@ fn passthrough_settings_are_allowlisted_with_file_line_column_errors() {
     ));
     assert!(e.contains("`command` has no setting `env`"), "{e}");
 }
+
+#[test]
+fn imds_requests_expectations_are_read_and_checked_at_their_place() {
+    let with = |expect: &str| {
+        format!(
+            "[matrix]\ndrivers = [\"rust-sdk\"]\nstrategies = [\"call-retry\"]\n[strategy.call-retry]\nattempts = 2\ninterval = \"100ms\"\n{expect}"
+        )
+    };
+    let s = parse(
+        Path::new("s/x.toml"),
+        &with("[[expect]]\nimds_requests = [{ method = \"PUT\", path = \"/latest/api/token\" }, { path = \"/latest/meta-data/*\", count = \"1+\" }]\n"),
+    )
+    .unwrap();
+    let want = s.expectations[0].imds_requests.as_ref().unwrap();
+    assert_eq!(
+        want.to_string(),
+        "IMDS requests [PUT /latest/api/token, * /latest/meta-data/* ×1+]"
+    );
+    let seen = |path: &str| crate::scenario::imds_requests::SeenRequest {
+        method: if path.contains("token") { "PUT" } else { "GET" }.into(),
+        path: path.into(),
+        status: Some(200),
+        token: !path.contains("token"),
+    };
+    let mut v = crate::verdict::Verdict {
+        imds_requests: vec![
+            seen("/latest/api/token"),
+            seen("/latest/meta-data/iam/security-credentials/"),
+        ],
+        ..Default::default()
+    };
+    assert!(s.expectations[0].check(&v).is_empty());
+    v.imds_requests.reverse();
+    let failures = s.expectations[0].check(&v);
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].ends_with("request 1 `GET /latest/meta-data/iam/security-credentials/ → 200 (token)` is not entry 1 `PUT /latest/api/token`"),
+        "{failures:?}"
+    );
+    for (expect, start) in [
+        (
+            "[[expect]]\nimds_requests = [{ path = \"/\", count = -1 }]\n",
+            "s/x.toml:8:17: imds_requests entry 1: `count` must be a whole number in 1..=10000 or \"N+\"",
+        ),
+        (
+            "[[expect]]\nimds_requests = [{ path = \"/\", header = \"x\" }]\n",
+            "s/x.toml:8:",
+        ),
+        (
+            "[[expect]]\nimds_requests = []\n[[expect]]\ndriver = \"rust-sdk\"\nimds_requests = [{ method = \"PUT\", path = \"/latest/api/token\" }]\n",
+            "s/x.toml:10:10: this [[expect]] contradicts [[expect]] number 1 for cell rust-sdk/call-retry: the IMDS requests cannot be both no IMDS request and IMDS requests [PUT /latest/api/token]",
+        ),
+    ] {
+        let e = err(&with(expect));
+        assert!(e.starts_with(start), "{expect}: {e}");
+    }
+    let e = err(&with("[[expect]]\nimds_requests = [{ path = \"/\", header = \"x\" }]\n"));
+    assert!(
+        e.contains("unknown field `header`, expected one of `method`, `path`, `status`, `token`, `count`"),
+        "{e}"
+    );
+}

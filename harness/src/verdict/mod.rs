@@ -81,6 +81,10 @@ pub struct Verdict {
     /// Calls STS accepted under their call id; availability is this over `attempts`.
     #[serde(default)]
     pub accepted_calls: u32,
+    /// Every IMDS request of the cell, in arrival order (what `[[expect]] imds_requests`
+    /// checks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imds_requests: Vec<crate::scenario::imds_requests::SeenRequest>,
 }
 
 impl Verdict {
@@ -235,6 +239,24 @@ impl Verdict {
         v.outages = outages(timeline);
         v.outcome = worst(&v.outages);
         v.accepted_calls = outages::accepted_calls(timeline);
+        v.imds_requests = timeline
+            .mock_events()
+            .filter_map(|e| match &e.kind {
+                EventKind::ImdsRequest {
+                    method,
+                    path,
+                    status,
+                    token_present,
+                    ..
+                } => Some(crate::scenario::imds_requests::SeenRequest {
+                    method: method.clone(),
+                    path: path.clone(),
+                    status: *status,
+                    token: *token_present,
+                }),
+                _ => None,
+            })
+            .collect();
         v
     }
 }
