@@ -32,11 +32,17 @@ pub const KNOWN_ERROR_KINDS: &[&str] = &[
     // JS v3 error names (harness/drivers/js_driver.cjs); JS v2's is `CredentialsError`
     // (above, js_v2_driver.cjs).
     "CredentialsProviderError",
+    // JS v3 on a credentials document that is not JSON (scenarios/sdk-tests/
+    // js-v3-unparseable-credentials.toml).
+    "SyntaxError",
     // The AWS SDK for Go v2 (drivers/go/v2.go: the outermost SDK error type) and v1
     // (drivers/go/v1.go: the awserr code).
     "SigningError",
     "RequestSendError",
     "NoCredentialProviders",
+    // Go v2 on a 200 credentials document that is an error: the document's own `Code`
+    // (scenarios/sdk-tests/go-v2-fail-assume.toml).
+    "ErrorCode",
     // The AWS SDK for Ruby (drivers/ruby_driver.rb: the exception's class name).
     "MissingCredentialsError",
     // STS error codes the fake STS answers with (mock-imds/src/sts.rs, sigv4_check.rs),
