@@ -20,7 +20,7 @@ pub struct ExplainArgs {
     /// Read the cell from this JSON report instead of running it.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
-    /// Scenario files or directories (default: the built-in `scenarios/`).
+    /// Scenario files or directories, read with their subfolders (default: the built-in `scenarios/`).
     #[arg(long = "scenarios", value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Python with the pinned boto3.

@@ -11,7 +11,7 @@ use super::error::CliError;
 
 #[derive(clap::Args, Debug)]
 pub struct Select {
-    /// Scenario files or directories of `*.toml` (default: the built-in `scenarios/`).
+    /// Scenario files or directories of `*.toml`, read with their subfolders (default: the built-in `scenarios/`).
     pub paths: Vec<PathBuf>,
     /// Only cells whose `scenario/driver/strategy` matches this glob, e.g. `trap-*/boto3/*`.
     #[arg(long, value_name = "GLOB")]

@@ -8,7 +8,7 @@ use super::select::{self, plural};
 
 #[derive(clap::Args, Debug)]
 pub struct ValidateArgs {
-    /// Scenario files or directories (default: the built-in `scenarios/`).
+    /// Scenario files or directories, read with their subfolders (default: the built-in `scenarios/`).
     paths: Vec<PathBuf>,
 }
 

@@ -41,6 +41,8 @@
 use std::path::{Path, PathBuf};
 
 pub mod diag;
+#[cfg(test)]
+mod discover_tests;
 pub mod driver;
 pub mod error_kinds;
 pub mod expect;
@@ -266,31 +268,27 @@ pub fn parse_with_seed(
     })
 }
 
-/// Finds scenario files: each path that is a file, and every `*.toml` directly in each
-/// path that is a directory, sorted by name; a file given twice (also through another
-/// path to it) is listed once, where it first appears.
+/// Finds scenario files: each path that is a file, and every `*.toml` in each path that
+/// is a directory or in its subfolders (`scenarios/sdk-tests/`), sorted by path (a
+/// folder's files before its subfolders'); a file given twice (also through another path
+/// to it) is listed once, where it first appears.
 ///
 /// # Errors
-/// A [`ScenarioError`] (line 1, column 1) for a path that does not exist.
+/// A [`ScenarioError`] (line 1, column 1) for a path that does not exist or a folder
+/// that cannot be read.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
     let mut files = Vec::new();
     for path in paths {
-        let missing = |e: std::io::Error| ScenarioError {
-            file: path.clone(),
+        let missing = |at: &Path, e: std::io::Error| ScenarioError {
+            file: at.to_path_buf(),
             line: 1,
             column: 1,
             problem: Box::new(Problem::Missing(e.to_string())),
         };
         if path.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(missing)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect();
-            found.sort();
-            files.extend(found);
+            discover_dir(path, &mut files).map_err(|(at, e)| missing(&at, e))?;
         } else {
-            std::fs::metadata(path).map_err(missing)?;
+            std::fs::metadata(path).map_err(|e| missing(path, e))?;
             files.push(path.clone());
         }
     }
@@ -302,4 +300,27 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
         new
     });
     Ok(files)
+}
+
+/// Appends the `*.toml` files of `dir`, sorted, then those of each subfolder in name
+/// order. Symbolic links to folders are not followed (no loops); links to files are.
+fn discover_dir(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), (PathBuf, std::io::Error)> {
+    let mut entries: Vec<(PathBuf, bool)> = std::fs::read_dir(dir)
+        .map_err(|e| (dir.to_path_buf(), e))?
+        .filter_map(|e| e.ok())
+        .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir())))
+        .collect();
+    entries.sort();
+    let mut subfolders = Vec::new();
+    for (path, is_dir) in entries {
+        if is_dir {
+            subfolders.push(path);
+        } else if path.extension().is_some_and(|x| x == "toml") {
+            files.push(path);
+        }
+    }
+    for sub in subfolders {
+        discover_dir(&sub, files)?;
+    }
+    Ok(())
 }
