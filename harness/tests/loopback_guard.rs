@@ -243,3 +243,69 @@ async fn ruby_driver_refuses_an_imds_endpoint_off_port_80() {
         .expect_err("an IMDS endpoint off port 80 must be refused");
     assert!(err.to_string().contains("is not on port 80"), "{err}");
 }
+
+/// Under the libfaketime settings of a cell whose clock moves (driver/clock.rs), Python's
+/// `time.sleep()` raises `OSError: [Errno 22] Invalid argument` (CPython sleeps with
+/// `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`, whose absolute deadline libfaketime
+/// rewrites); botocore sleeps between its container-provider attempts, so an SDK error
+/// would read OSError. The guard, imported before botocore, replaces the sleep there.
+#[test]
+fn python_guard_keeps_time_sleep_working_under_libfaketime() {
+    let Some(_) =
+        harness::driver::clock::find_libfaketime(&harness::driver::clock::candidate_dirs())
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "libfaketime is not installed ({}); CI must have it",
+            harness::driver::clock::INSTALL_HINT
+        );
+        return;
+    };
+    let cell =
+        harness::driver::clock::CellClock::faked(mock_imds::SignedDuration::from_secs(60)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("loopback_guard.py"),
+        harness::driver::boto3::LOOPBACK_GUARD,
+    )
+    .unwrap();
+    let run = || {
+        let script = format!(
+            "import sys, time\nsys.path.insert(0, {dir:?})\nimport loopback_guard\n\
+t = time.monotonic()\ntime.sleep(0.05)\nprint('slept %.3f' % (time.monotonic() - t))\n\
+print('ahead', round(time.time() - float(sys.argv[1])))\n",
+            dir = dir.path().display().to_string()
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(now.to_string())
+            .envs(cell.child_env())
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (stdout, stderr) = run();
+    let slept: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("slept "))
+        .unwrap_or_else(|| panic!("no sleep: {stdout}{stderr}"))
+        .parse()
+        .unwrap();
+    assert!(slept >= 0.05, "woke early: {slept}");
+    // The fake clock still runs 60 s ahead: the guard changed the sleep, not the clock.
+    let ahead: i64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("ahead "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((59..=61).contains(&ahead), "{stdout}");
+}
