@@ -15,11 +15,13 @@
 //! matches a request when each key it gives holds: `method` (`GET`, `PUT`, …), `path` (a
 //! glob, `*` any characters, `/` included; the path without its query), `status` (the
 //! status sent; `0` for none sent: blackholed, closed or reset), `token` (whether the
-//! request carried `X-aws-ec2-metadata-token`). An empty list means "no IMDS request".
-//! A mismatch names the first request no entry could take, and the entry expected there.
-//!
-//! Request headers beyond the token's presence wait for the mock's event log to record
-//! them; `token` is the header test the log supports today.
+//! request carried `X-aws-ec2-metadata-token`), `token_ttl_seconds` (the
+//! `X-aws-ec2-metadata-token-ttl-seconds` header as sent: a number for that exact value,
+//! `"*"` for any value; the header must be there), `user_agent` (a glob on the
+//! `User-Agent` header as sent, e.g. `"*aws-sdk-rust*"`; the header must be there). The
+//! headers come from the mock's event log, which records them as the SDK sent them. An
+//! empty list means "no IMDS request". A mismatch names the first request no entry could
+//! take, and the entry expected there.
 
 use std::fmt;
 
@@ -41,6 +43,12 @@ pub struct SeenRequest {
     pub status: Option<u16>,
     /// Whether the request carried `X-aws-ec2-metadata-token`.
     pub token: bool,
+    /// The `X-aws-ec2-metadata-token-ttl-seconds` header as sent (seconds, unparsed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_ttl_seconds: Option<String>,
+    /// The `User-Agent` header as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 impl fmt::Display for SeenRequest {
@@ -54,7 +62,11 @@ impl fmt::Display for SeenRequest {
             " (token)"
         } else {
             " (no token)"
-        })
+        })?;
+        if let Some(ttl) = &self.token_ttl_seconds {
+            write!(f, " ttl {ttl}")?;
+        }
+        Ok(())
     }
 }
 
@@ -87,8 +99,21 @@ pub struct RequestPattern {
     pub status: Option<Option<u16>>,
     /// Whether the session token header is present (either when `None`).
     pub token: Option<bool>,
+    /// A glob the token TTL header's value must match (`"*"`: present; any when `None`).
+    pub token_ttl_seconds: Option<String>,
+    /// A glob the `User-Agent` header must match (any when `None`).
+    pub user_agent: Option<String>,
     /// How many consecutive requests it takes.
     pub count: Count,
+}
+
+/// Whether a header pattern holds: no pattern, or the header present and matching.
+fn header_matches(pattern: Option<&String>, value: Option<&String>) -> bool {
+    match (pattern, value) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(p), Some(v)) => crate::glob::matches(p, v),
+    }
 }
 
 impl RequestPattern {
@@ -98,6 +123,11 @@ impl RequestPattern {
             && crate::glob::matches(&self.path, &r.path)
             && self.status.is_none_or(|s| s == r.status)
             && self.token.is_none_or(|t| t == r.token)
+            && header_matches(
+                self.token_ttl_seconds.as_ref(),
+                r.token_ttl_seconds.as_ref(),
+            )
+            && header_matches(self.user_agent.as_ref(), r.user_agent.as_ref())
     }
 
     /// True when the entry names one exact request shape (no glob, an exact count):
@@ -118,6 +148,12 @@ impl fmt::Display for RequestPattern {
         }
         if let Some(t) = self.token {
             f.write_str(if t { " (token)" } else { " (no token)" })?;
+        }
+        if let Some(ttl) = &self.token_ttl_seconds {
+            write!(f, " ttl {ttl}")?;
+        }
+        if let Some(ua) = &self.user_agent {
+            write!(f, " user-agent {ua:?}")?;
         }
         match self.count {
             Count::Exactly(1) => Ok(()),
@@ -234,7 +270,17 @@ pub(super) struct RawRequestPattern {
     path: String,
     status: Option<u16>,
     token: Option<bool>,
+    token_ttl_seconds: Option<RawTtl>,
+    user_agent: Option<String>,
     count: Option<RawCount>,
+}
+
+/// `token_ttl_seconds` as written: an exact number of seconds or a glob.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawTtl {
+    Seconds(i64),
+    Glob(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -270,6 +316,21 @@ pub enum RequestPatternError {
         entry: usize,
         /// As written.
         value: u16,
+    },
+    /// `token_ttl_seconds` not a number of seconds (0..=21600, what EC2 accepts is
+    /// 1..=21600; an SDK may send anything) or a non-empty glob.
+    #[error("imds_requests entry {entry}: `token_ttl_seconds` must be a number of seconds (0..=86400) or a glob such as \"*\" (any value, header present), not {value}")]
+    TokenTtl {
+        /// 1-based.
+        entry: usize,
+        /// As written.
+        value: String,
+    },
+    /// `user_agent` is empty.
+    #[error("imds_requests entry {entry}: `user_agent` must be a non-empty glob on the User-Agent header (e.g. \"*aws-sdk-rust*\")")]
+    UserAgent {
+        /// 1-based.
+        entry: usize,
     },
     /// `count` not N (1..=10000) or "N+".
     #[error("imds_requests entry {entry}: `count` must be a whole number in 1..=10000 or \"N+\" (N or more, e.g. \"1+\", \"0+\"), not {value}")]
@@ -324,11 +385,33 @@ pub(super) fn read(
                 _ => return Err(bad_count(format!("{t:?}"))),
             },
         };
+        let token_ttl_seconds = match &r.token_ttl_seconds {
+            None => None,
+            Some(RawTtl::Seconds(n)) if (0..=86_400).contains(n) => Some(n.to_string()),
+            Some(RawTtl::Glob(g)) if !g.is_empty() => Some(g.clone()),
+            Some(RawTtl::Seconds(n)) => {
+                return Err(at(RequestPatternError::TokenTtl {
+                    entry,
+                    value: n.to_string(),
+                }))
+            }
+            Some(RawTtl::Glob(g)) => {
+                return Err(at(RequestPatternError::TokenTtl {
+                    entry,
+                    value: format!("{g:?}"),
+                }))
+            }
+        };
+        if r.user_agent.as_deref() == Some("") {
+            return Err(at(RequestPatternError::UserAgent { entry }));
+        }
         out.push(RequestPattern {
             method: r.method.clone(),
             path: r.path.clone(),
             status,
             token: r.token,
+            token_ttl_seconds,
+            user_agent: r.user_agent.clone(),
             count,
         });
     }
@@ -345,6 +428,8 @@ mod tests {
             path: path.into(),
             status: Some(status),
             token,
+            token_ttl_seconds: None,
+            user_agent: None,
         }
     }
 
@@ -442,6 +527,44 @@ mod tests {
     }
 
     #[test]
+    fn headers_as_sent_are_matched() {
+        let mut seen = imdsv2();
+        seen[0].token_ttl_seconds = Some("21600".into());
+        for r in &mut seen {
+            r.user_agent = Some("aws-sdk-rust/1.3.9 os/linux ua/2.1".into());
+        }
+        let ok = [
+            r#"[{ path = "/latest/api/token", token_ttl_seconds = 21600 }, { path = "/*", count = 2 }]"#,
+            r#"[{ path = "/latest/api/token", token_ttl_seconds = "*" }, { path = "/*", count = 2 }]"#,
+            r#"[{ path = "/*", user_agent = "aws-sdk-rust/*", count = 3 }]"#,
+        ];
+        for text in ok {
+            assert_eq!(seq(text).mismatch(&seen), None, "{text}");
+        }
+        // A value other than the one sent, a header the GETs did not send, another agent.
+        let e = seq(r#"[{ path = "/latest/api/token", token_ttl_seconds = 60 }, { path = "/*", count = 2 }]"#)
+            .mismatch(&seen)
+            .unwrap();
+        assert!(
+            e.ends_with("request 1 `PUT /latest/api/token → 200 (no token) ttl 21600` is not entry 1 `* /latest/api/token ttl 60`"),
+            "{e}"
+        );
+        assert!(
+            seq(r#"[{ path = "/*", token_ttl_seconds = "*", count = 3 }]"#)
+                .mismatch(&seen)
+                .is_some()
+        );
+        let e = seq(r#"[{ path = "/*", user_agent = "*botocore*", count = 3 }]"#)
+            .mismatch(&seen)
+            .unwrap();
+        assert!(e.contains("user-agent \"*botocore*\""), "{e}");
+        // No header at all: a pattern on it does not match.
+        assert!(seq(r#"[{ path = "/*", user_agent = "*", count = 3 }]"#)
+            .mismatch(&imdsv2())
+            .is_some());
+    }
+
+    #[test]
     fn bad_entries_are_refused() {
         #[derive(Deserialize)]
         struct T {
@@ -465,6 +588,18 @@ mod tests {
                 "`count` must be a whole number in 1..=10000 or \"N+\"",
             ),
             (r#"[{ path = "/", count = "some" }]"#, "not \"some\""),
+            (
+                r#"[{ path = "/", token_ttl_seconds = -1 }]"#,
+                "`token_ttl_seconds` must be a number of seconds",
+            ),
+            (
+                r#"[{ path = "/", token_ttl_seconds = "" }]"#,
+                "`token_ttl_seconds` must be a number of seconds",
+            ),
+            (
+                r#"[{ path = "/", user_agent = "" }]"#,
+                "`user_agent` must be a non-empty glob",
+            ),
         ] {
             let t: T = toml::from_str(&format!("r = {text}")).unwrap();
             let e = read(&t.r).unwrap_err().error.to_string();

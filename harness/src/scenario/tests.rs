@@ -420,6 +420,8 @@ fn imds_requests_expectations_are_read_and_checked_at_their_place() {
         path: path.into(),
         status: Some(200),
         token: !path.contains("token"),
+        token_ttl_seconds: path.contains("token").then(|| "21600".to_string()),
+        user_agent: Some("aws-sdk-rust/1.3.9 os/linux".into()),
     };
     let mut v = crate::verdict::Verdict {
         imds_requests: vec![
@@ -453,9 +455,11 @@ fn imds_requests_expectations_are_read_and_checked_at_their_place() {
         let e = err(&with(expect));
         assert!(e.starts_with(start), "{expect}: {e}");
     }
-    let e = err(&with("[[expect]]\nimds_requests = [{ path = \"/\", header = \"x\" }]\n"));
+    let e = err(&with(
+        "[[expect]]\nimds_requests = [{ path = \"/\", header = \"x\" }]\n",
+    ));
     assert!(
-        e.contains("unknown field `header`, expected one of `method`, `path`, `status`, `token`, `count`"),
+        e.contains("unknown field `header`, expected one of `method`, `path`, `status`, `token`, `token_ttl_seconds`, `user_agent`, `count`"),
         "{e}"
     );
 }

@@ -247,12 +247,16 @@ impl Verdict {
                     path,
                     status,
                     token_present,
+                    token_ttl_seconds,
+                    user_agent,
                     ..
                 } => Some(crate::scenario::imds_requests::SeenRequest {
                     method: method.clone(),
                     path: path.clone(),
                     status: *status,
                     token: *token_present,
+                    token_ttl_seconds: token_ttl_seconds.clone(),
+                    user_agent: user_agent.clone(),
                 }),
                 _ => None,
             })
