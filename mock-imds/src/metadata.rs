@@ -128,7 +128,10 @@ impl MetadataTree {
     }
 
     /// The node at a request path such as `/latest/meta-data/iam/`, or `None` (404).
-    /// A folder is found with or without its trailing slash.
+    /// A folder is found with or without its trailing slash, and so is a leaf: EC2
+    /// answers `placement/availability-zone/` with the zone (200, 15 bytes in the AWS
+    /// CLI debug log of aws/aws-cli#4976, taken on an instance), the path botocore's
+    /// `InstanceMetadataRegionFetcher` asks for.
     pub fn resolve(&self, path: &str) -> Option<&Node> {
         if path == "/" || path.is_empty() {
             return Some(&self.version_list);
@@ -141,15 +144,18 @@ impl MetadataTree {
         if !VERSIONS.contains(&version) {
             return None;
         }
-        self.nodes.get(below).or_else(|| {
-            if below.ends_with('/') {
-                None
-            } else {
-                self.nodes
+        self.nodes
+            .get(below)
+            .or_else(|| match below.strip_suffix('/') {
+                Some(leaf) => self
+                    .nodes
+                    .get(leaf)
+                    .filter(|n| !matches!(n, Node::Listing(_))),
+                None => self
+                    .nodes
                     .get(&format!("{below}/"))
-                    .filter(|n| matches!(n, Node::Listing(_)))
-            }
-        })
+                    .filter(|n| matches!(n, Node::Listing(_))),
+            })
     }
 }
 
@@ -216,7 +222,18 @@ mod tests {
         assert!(tree.resolve("/latest/meta-data/nope").is_none());
         assert!(tree.resolve("/1999-01-01/meta-data/").is_none());
         assert!(tree.resolve("/latest/user-data").is_none());
-        assert!(tree.resolve("/latest/meta-data/instance-id/").is_none());
+        // A leaf with a trailing slash is the leaf (as EC2 answers botocore's
+        // `placement/availability-zone/`); a double slash is not.
+        assert_eq!(
+            tree.resolve("/latest/meta-data/placement/availability-zone/"),
+            tree.resolve("/latest/meta-data/placement/availability-zone")
+        );
+        assert!(tree
+            .resolve("/latest/meta-data/placement/availability-zone/")
+            .is_some());
+        assert!(tree
+            .resolve("/latest/meta-data/placement/availability-zone//")
+            .is_none());
         let no_role = MetadataTree::new(&ImdsConfig {
             role_name: None,
             user_data: Some("#!/bin/sh".into()),
