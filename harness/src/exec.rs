@@ -167,7 +167,8 @@ impl Summary {
                 | EventKind::TransitionFailed { .. }
                 | EventKind::ClockJump { .. }
                 | EventKind::CredentialsRotated { .. }
-                | EventKind::FaultLifted { .. } => {}
+                | EventKind::FaultLifted { .. }
+                | EventKind::Notice { .. } => {}
             }
         }
         s

@@ -111,7 +111,7 @@ fn transitions(schedule: &Schedule, end: Duration, timeline: &Timeline, out: &mu
         let what: Vec<String> = group.iter().map(|s| s.change.to_string()).collect();
         let what = what.join(", ");
         // A group with a state change is in force with its transition; a group of clock
-        // jumps and rotations with its first jump or rotation.
+        // jumps, rotations and notices with its first jump, rotation or notice.
         let changes_state = group.iter().any(|s| s.state().is_some());
         let applied = timeline.mock_events().find_map(|e| match &e.kind {
             EventKind::Transition {
@@ -130,6 +130,11 @@ fn transitions(schedule: &Schedule, end: Duration, timeline: &Timeline, out: &mu
                 ..
             }
             | EventKind::CredentialsRotated {
+                asked_at,
+                scheduled: true,
+                ..
+            }
+            | EventKind::Notice {
                 asked_at,
                 scheduled: true,
                 ..

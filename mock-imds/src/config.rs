@@ -4,6 +4,7 @@
 //! instance profile attached. Option names follow EC2's `ModifyInstanceMetadataOptions`
 //! (`HttpTokens`, `HttpEndpoint`).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -50,6 +51,16 @@ pub struct InstanceIdentity {
     pub local_ipv4: String,
     /// `meta-data/hostname` and `meta-data/local-hostname`.
     pub hostname: String,
+    /// `meta-data/mac` and the one interface under `network/interfaces/macs/`.
+    pub mac: String,
+    /// `meta-data/public-ipv4` (and `public-hostname`, `ec2-A-B-C-D.compute-1.amazonaws.com`);
+    /// `None` serves neither, as EC2 for an instance without a public address. A
+    /// documentation address by default.
+    pub public_ipv4: Option<String>,
+    /// `meta-data/placement/availability-zone-id`, e.g. `use1-az4`.
+    pub availability_zone_id: String,
+    /// `meta-data/instance-life-cycle`: `on-demand`, `spot` or `scheduled`.
+    pub instance_life_cycle: String,
 }
 
 impl Default for InstanceIdentity {
@@ -63,6 +74,10 @@ impl Default for InstanceIdentity {
             account_id: "123456789012".into(),
             local_ipv4: "192.0.2.10".into(),
             hostname: "ip-192-0-2-10.ec2.internal".into(),
+            mac: "0e:49:61:0f:c3:11".into(),
+            public_ipv4: Some("198.51.100.10".into()),
+            availability_zone_id: "use1-az4".into(),
+            instance_life_cycle: "on-demand".into(),
         }
     }
 }
@@ -84,8 +99,18 @@ pub struct ImdsConfig {
     /// A new set of credentials is issued once the current one has less than this left.
     /// EC2 makes new credentials available at least 5 minutes before the old ones expire.
     pub rotate_before_expiry: Duration,
-    /// `/latest/user-data`; `None` answers 404 there, as EC2 does when none is set.
-    pub user_data: Option<String>,
+    /// `/latest/user-data` (bytes, served as they are); `None` answers 404 there, as
+    /// EC2 does when none is set.
+    pub user_data: Option<Vec<u8>>,
+    /// EC2's `InstanceMetadataTags` option: serve `meta-data/tags/instance/` (a listing
+    /// of the tag keys, each key's value below it). Off by default, as on EC2: 404 there.
+    pub tags_in_metadata: bool,
+    /// The instance's tags (key → value); served only with `tags_in_metadata`.
+    pub tags: BTreeMap<String, String>,
+    /// Leaves set or added by the config, path below the version root
+    /// (`meta-data/instance-type`) → value; they override the built-in tree and the
+    /// notices.
+    pub paths: BTreeMap<String, String>,
     /// EC2's `HttpPutResponseHopLimit` (1..=64; EC2's default 1, Amazon Linux 2023's
     /// AMIs 2): the IP TTL of the token PUT's answer, so a client more routed hops away
     /// (a container behind a bridge) never receives its token. Other answers leave
@@ -110,6 +135,9 @@ impl Default for ImdsConfig {
             credential_lifetime: Duration::from_secs(6 * 3600),
             rotate_before_expiry: Duration::from_secs(5 * 60),
             user_data: None,
+            tags_in_metadata: false,
+            tags: BTreeMap::from([("Name".to_string(), "mock-imds".to_string())]),
+            paths: BTreeMap::new(),
             extended_credentials: false,
             http_put_response_hop_limit: 1,
             token_ttl_header: crate::TokenTtlHeader::Echo,
@@ -181,11 +209,36 @@ struct ConfigFile {
     #[serde(default, deserialize_with = "opt_duration")]
     rotate_before_expiry: Option<Duration>,
     user_data: Option<String>,
+    user_data_base64: Option<toml::Spanned<String>>,
     #[serde(default)]
     extended_credentials: bool,
     http_put_response_hop_limit: Option<u8>,
     #[serde(default)]
     token_ttl_header: crate::TokenTtlHeader,
+    #[serde(default)]
+    tags_in_metadata: bool,
+    tags: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    paths: BTreeMap<toml::Spanned<String>, String>,
+}
+
+/// A config path key as a path below the version root: `meta-data/instance-type`,
+/// written with or without a leading `/latest/` (or `/`); it must name a leaf under
+/// `meta-data/`, `dynamic/` or `user-data`, with no empty segment.
+///
+/// # Errors
+/// What is wrong and what is accepted.
+pub(crate) fn normalize_path(key: &str) -> Result<String, String> {
+    let trimmed = key.trim_start_matches('/');
+    let below = trimmed.strip_prefix("latest/").unwrap_or(trimmed);
+    let root_ok =
+        below == "user-data" || below.starts_with("meta-data/") || below.starts_with("dynamic/");
+    if !root_ok || below.ends_with('/') || below.split('/').any(str::is_empty) {
+        return Err(format!(
+            "path `{key}` is not a leaf under meta-data/, dynamic/ or user-data (write `meta-data/instance-type` or `/latest/meta-data/instance-type`)"
+        ));
+    }
+    Ok(below.to_string())
 }
 
 /// Whether a credential lifetime and its rotation window can mean anything: the lifetime
@@ -236,12 +289,20 @@ impl ImdsConfig {
     /// role_name = "web"                 # or no_role = true
     /// credential_lifetime = "6h"
     /// rotate_before_expiry = "5m"
-    /// user_data = "#!/bin/sh"
+    /// user_data = "#!/bin/sh"           # or user_data_base64 = "IyEvYmluL3No" (any bytes)
+    /// tags_in_metadata = true           # serve meta-data/tags/instance/ (EC2 InstanceMetadataTags)
     /// extended_credentials = true       # serve iam/security-credentials-extended/
     /// http_put_response_hop_limit = 2   # IP TTL of the token answer (1..=64)
     /// token_ttl_header = "absent"       # the token answer's TTL header: "echo" (default), "absent" or seconds (600)
     /// [identity]
-    /// region = "eu-west-1"              # instance_id, instance_type, ami_id, availability_zone, account_id, local_ipv4, hostname
+    /// region = "eu-west-1"              # instance_id, instance_type, ami_id, availability_zone,
+    ///                                   # availability_zone_id, account_id, local_ipv4, hostname,
+    ///                                   # mac, public_ipv4, instance_life_cycle
+    /// [tags]
+    /// Name = "web-1"
+    /// [paths]                           # set or add any leaf (over the tree and the notices)
+    /// "meta-data/instance-type" = "m5.large"
+    /// "/latest/meta-data/autoscaling/target-lifecycle-state" = "InService"
     /// ```
     ///
     /// # Errors
@@ -259,7 +320,40 @@ impl ImdsConfig {
             },
         )?;
         let defaults = ImdsConfig::default();
+        let user_data = match (file.user_data, file.user_data_base64) {
+            (Some(_), Some(b64)) => {
+                return Err(ConfigError::at(
+                    text,
+                    b64.span().start,
+                    "set user_data or user_data_base64, not both".into(),
+                ))
+            }
+            (Some(text), None) => Some(text.into_bytes()),
+            (None, Some(b64)) => {
+                use base64::Engine as _;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b64.get_ref().trim())
+                    .map_err(|e| {
+                        ConfigError::at(
+                            text,
+                            b64.span().start,
+                            format!("user_data_base64 is not base64 ({e})"),
+                        )
+                    })?;
+                Some(bytes)
+            }
+            (None, None) => None,
+        };
+        let mut paths = BTreeMap::new();
+        for (key, value) in file.paths {
+            let path = normalize_path(key.get_ref())
+                .map_err(|why| ConfigError::at(text, key.span().start, why))?;
+            paths.insert(path, value);
+        }
         Ok(ImdsConfig {
+            tags_in_metadata: file.tags_in_metadata,
+            tags: file.tags.unwrap_or(defaults.tags.clone()),
+            paths,
             http_tokens: file.http_tokens,
             http_endpoint: file.http_endpoint,
             identity: file.identity,
@@ -274,7 +368,7 @@ impl ImdsConfig {
             rotate_before_expiry: file
                 .rotate_before_expiry
                 .unwrap_or(defaults.rotate_before_expiry),
-            user_data: file.user_data,
+            user_data,
             token_ttl_header: file.token_ttl_header,
             extended_credentials: file.extended_credentials,
             http_put_response_hop_limit: match file.http_put_response_hop_limit {
@@ -326,6 +420,19 @@ mod tests {
         let e = ImdsConfig::from_toml("\n[identity]\nregoin = \"x\"").unwrap_err();
         assert_eq!((e.line, e.column), (3, 1), "{e}");
         assert!(e.message.contains("unknown field `regoin`"), "{e}");
+        let c = ImdsConfig::from_toml(
+            "user_data_base64 = \"AAEC/w==\"\ntags_in_metadata = true\n[tags]\nteam = \"a\"\n[paths]\n\"/latest/meta-data/instance-type\" = \"m5.large\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.user_data.as_deref(), Some(&[0u8, 1, 2, 255][..]));
+        assert!(c.tags_in_metadata);
+        assert_eq!(c.tags.len(), 1);
+        assert_eq!(c.paths["meta-data/instance-type"], "m5.large");
+        let e = ImdsConfig::from_toml("[paths]\n\"/latest/api/token\" = \"x\"\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 1), "{e}");
+        assert!(e.message.contains("not a leaf under meta-data/"), "{e}");
+        let e = ImdsConfig::from_toml("user_data_base64 = \"!!\"").unwrap_err();
+        assert!(e.message.contains("not base64"), "{e}");
         let e = ImdsConfig::from_toml("credential_lifetime = \"forever\"").unwrap_err();
         assert!(
             e.to_string()

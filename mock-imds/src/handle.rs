@@ -194,8 +194,9 @@ impl MockImdsBuilder {
             None => self.initial,
         };
         let (state_tx, state_rx) = watch::channel(Arc::new(initial.clone()));
-        let imds = Arc::new(Imds::new(
-            self.config.clone(),
+        let instance = Arc::new(crate::instance::Instance::new(self.config.clone()));
+        let imds = Arc::new(Imds::on(
+            instance.clone(),
             credentials.clone(),
             state_rx,
             events.clone(),
@@ -239,6 +240,7 @@ impl MockImdsBuilder {
             clock,
             credentials.clone(),
             ttl_header,
+            instance,
         ));
         // Counted faults that ran out are cleared by the switch. The task holds the switch
         // weakly (the switch owns the listener, whose handlers own the sender), and ends
@@ -250,7 +252,7 @@ impl MockImdsBuilder {
                 let _ = switch.lift(lifted).await;
             }
         });
-        // The schedule's clock jumps and rotations at time zero apply now, with its state
+        // The schedule's clock jumps, rotations and notices at time zero apply now, with its state
         // at zero (the schedule task skips time zero).
         for step in self.schedule.iter().flat_map(|s| s.steps()) {
             if !step.at.is_zero() {
@@ -261,6 +263,9 @@ impl MockImdsBuilder {
             }
             if step.change.rotate {
                 switch.rotate(Some(Duration::ZERO));
+            }
+            if let Some(notice) = &step.change.notice {
+                switch.post_notice(Some(Duration::ZERO), notice);
             }
         }
         match self.schedule {
@@ -587,6 +592,20 @@ impl MockImds {
     /// The credential store (`None` when the instance has no role).
     pub fn credentials(&self) -> Option<&Arc<CredentialStore>> {
         self.credentials.as_ref()
+    }
+
+    /// Puts a notice in force ([`crate::notice`]), stamped on the virtual clock and
+    /// logged as a `notice` event; returns the notice's time (now + its lead).
+    pub fn post_notice(&self, notice: &crate::notice::Notice) -> chrono::DateTime<chrono::Utc> {
+        self.switch.post_notice(None, notice)
+    }
+
+    /// Serves `config` from the next request on: identity, paths, tags, user data,
+    /// `HttpTokens`, `HttpEndpoint`, hop limit. Open connections, the faults, the
+    /// schedule, the notices, tokens and credentials stay; the role and credential
+    /// lifetimes are the ones the mock started with (they shape the credential store).
+    pub fn reconfigure(&self, config: ImdsConfig) {
+        self.switch.instance().reconfigure(config);
     }
 }
 

@@ -27,8 +27,9 @@ use crate::credentials::{ec2_time, CredentialStore, RoleDocument};
 use crate::ec2_http::{self, HttpResponse};
 use crate::events::{EventLog, RequestEvent};
 use crate::fault::{is_credentials_path, ImdsState, Interpreter, Met};
+use crate::instance::{Instance, Served};
 use crate::listener::{ConnectionClosed, ConnectionSocket};
-use crate::metadata::{MetadataTree, Node};
+use crate::metadata::Node;
 use crate::tokens::{parse_ttl, TokenStore};
 
 /// Header carrying the IMDSv2 session token on GETs.
@@ -49,8 +50,8 @@ const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 /// Everything a request needs: config, tree, tokens, credentials, state, faults, log.
 #[derive(Debug)]
 pub struct Imds {
-    config: ImdsConfig,
-    tree: MetadataTree,
+    /// The config and tree in force (swapped by notices and config reloads).
+    instance: Arc<Instance>,
     tokens: TokenStore,
     credentials: Option<Arc<CredentialStore>>,
     state: watch::Receiver<Arc<ImdsState>>,
@@ -99,7 +100,8 @@ impl Drop for RequestRecord<'_> {
 }
 
 impl Imds {
-    /// Builds the service. `credentials` is `None` when the config has no role; `state`
+    /// Builds the service over a new [`Instance`] with `config`. `credentials` is `None`
+    /// when the config has no role; `state`
     /// is the state in force (see [`crate::switch`]); `seed` seeds the RNG that draws
     /// fault probabilities and latency jitter; `clock` is the mock's virtual wall clock.
     pub fn new(
@@ -110,10 +112,31 @@ impl Imds {
         seed: u64,
         clock: Arc<Clock>,
     ) -> Self {
+        Self::on(
+            Arc::new(Instance::new(config)),
+            credentials,
+            state,
+            events,
+            seed,
+            clock,
+        )
+    }
+
+    /// Builds the service over `instance` (shared with the switch, which posts notices,
+    /// and the config reloader); the other arguments as for [`Imds::new`].
+    pub(crate) fn on(
+        instance: Arc<Instance>,
+        credentials: Option<Arc<CredentialStore>>,
+        state: watch::Receiver<Arc<ImdsState>>,
+        events: EventLog,
+        seed: u64,
+        clock: Arc<Clock>,
+    ) -> Self {
         Self {
-            tree: MetadataTree::new(&config),
-            ttl_header: crate::ttl_header::TtlHeaderSetting::new(config.token_ttl_header),
-            config,
+            ttl_header: crate::ttl_header::TtlHeaderSetting::new(
+                instance.served().config.token_ttl_header,
+            ),
+            instance,
             tokens: TokenStore::default(),
             credentials,
             state,
@@ -168,7 +191,7 @@ impl Imds {
         }
         let response = match met.take_answer() {
             Some(answer) => answer,
-            None => self.route(&req, socket, &met),
+            None => self.route(&self.instance.served(), &req, socket, &met),
         };
         let response = met.finish(response);
         record.status = Some(response.status().as_u16());
@@ -177,17 +200,19 @@ impl Imds {
 
     fn route<B>(
         &self,
+        served: &Served,
         req: &Request<B>,
         socket: Option<&ConnectionSocket>,
         met: &Met,
     ) -> HttpResponse {
-        if self.config.http_endpoint == HttpEndpoint::Disabled {
+        let config = &served.config;
+        if config.http_endpoint == HttpEndpoint::Disabled {
             return ec2_http::error_page(StatusCode::FORBIDDEN);
         }
         let path = req.uri().path();
         if path == TOKEN_PATH {
             return if req.method() == Method::PUT {
-                self.issue_token(req, socket)
+                self.issue_token(config, req, socket)
             } else {
                 method_not_allowed("PUT")
             };
@@ -197,7 +222,7 @@ impl Imds {
         }
         let tokens: Vec<&HeaderValue> = req.headers().get_all(&TOKEN).iter().collect();
         match tokens.as_slice() {
-            [] if self.config.http_tokens == HttpTokens::Required => {
+            [] if config.http_tokens == HttpTokens::Required => {
                 return ec2_http::error_page(StatusCode::UNAUTHORIZED)
             }
             [] => {}
@@ -211,8 +236,8 @@ impl Imds {
             }
             _ => return ec2_http::error_page(StatusCode::BAD_REQUEST),
         }
-        let node = self.tree.resolve(path);
-        let document = self.role_document(node);
+        let node = served.tree.resolve(path);
+        let document = self.role_document(config, node);
         if is_credentials_path(path) {
             if let Some(answer) = met.credentials_answer(document.as_ref(), self.clock.now()) {
                 return answer;
@@ -222,7 +247,8 @@ impl Imds {
             None => ec2_http::error_page(StatusCode::NOT_FOUND),
             Some(Node::Listing(listing)) => ec2_http::text(listing.clone()),
             Some(Node::Text(value)) => ec2_http::text(value.clone()),
-            Some(Node::IamInfo) => self.iam_info(),
+            Some(Node::Data(bytes)) => ec2_http::text(bytes.clone()),
+            Some(Node::IamInfo) => self.iam_info(config),
             Some(Node::RoleCredentials | Node::RoleCredentialsExtended) => match document {
                 Some(doc) => ec2_http::text(doc.current(self.clock.now())),
                 None => ec2_http::error_page(StatusCode::NOT_FOUND),
@@ -231,7 +257,11 @@ impl Imds {
     }
 
     /// The credentials document `node` is, when it is one and the instance has a role.
-    fn role_document(&self, node: Option<&Node>) -> Option<RoleDocument<'_>> {
+    fn role_document<'a>(
+        &'a self,
+        config: &'a ImdsConfig,
+        node: Option<&Node>,
+    ) -> Option<RoleDocument<'a>> {
         let store = self.credentials.as_deref()?;
         match node? {
             Node::RoleCredentials => Some(RoleDocument {
@@ -240,13 +270,18 @@ impl Imds {
             }),
             Node::RoleCredentialsExtended => Some(RoleDocument {
                 store,
-                extended_account: Some(&self.config.identity.account_id),
+                extended_account: Some(&config.identity.account_id),
             }),
             _ => None,
         }
     }
 
-    fn issue_token<B>(&self, req: &Request<B>, socket: Option<&ConnectionSocket>) -> HttpResponse {
+    fn issue_token<B>(
+        &self,
+        config: &ImdsConfig,
+        req: &Request<B>,
+        socket: Option<&ConnectionSocket>,
+    ) -> HttpResponse {
         if req.headers().contains_key(&FORWARDED_FOR) {
             return ec2_http::error_page(StatusCode::FORBIDDEN);
         }
@@ -260,7 +295,7 @@ impl Imds {
             return ec2_http::error_page(StatusCode::BAD_REQUEST);
         };
         if let Some(socket) = socket {
-            socket.set_hop_limit(u32::from(self.config.http_put_response_hop_limit));
+            socket.set_hop_limit(u32::from(config.http_put_response_hop_limit));
         }
         let token = self
             .tokens
@@ -272,12 +307,12 @@ impl Imds {
         response
     }
 
-    fn iam_info(&self) -> HttpResponse {
+    fn iam_info(&self, config: &ImdsConfig) -> HttpResponse {
         let Some(store) = &self.credentials else {
             return ec2_http::error_page(StatusCode::NOT_FOUND);
         };
         let creds = store.current(self.clock.now());
-        let id = &self.config.identity;
+        let id = &config.identity;
         let q = crate::ec2_http::json_string;
         ec2_http::text(format!(
             "{{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : {},\n  \"InstanceProfileArn\" : {},\n  \"InstanceProfileId\" : \"AIPAMOCKINSTANCEPROFILE\"\n}}",

@@ -3,6 +3,13 @@
 //! Listings name one level only, one name per line, folders with a trailing `/`
 //! (`iam/`, `placement/`), no trailing newline. The version root (`/latest/`) lists
 //! `dynamic`, `meta-data` and, when set, `user-data`, without slashes, as EC2 does.
+//!
+//! The leaves are EC2's categories (EC2 User Guide, "Instance metadata categories"),
+//! with AEMM's set as the checklist: identity, `block-device-mapping/`, `placement/`,
+//! `network/interfaces/macs/<mac>/`, `services/`, `public-*` when the instance has a
+//! public address, `tags/instance/` only when tags in metadata are on (EC2's
+//! `InstanceMetadataTags`; 404 otherwise), the notices' leaves ([`crate::notice`]), then
+//! the config's `paths`, which override or add any leaf.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,6 +35,8 @@ pub enum Node {
     Listing(String),
     /// A fixed value.
     Text(String),
+    /// Raw bytes (`user-data`, which need not be text).
+    Data(Vec<u8>),
     /// `meta-data/iam/info`: depends on the current credentials' `LastUpdated`.
     IamInfo,
     /// `meta-data/iam/security-credentials/<role>`: the current credentials document.
@@ -44,62 +53,41 @@ pub struct MetadataTree {
 }
 
 impl MetadataTree {
-    /// Builds the tree the config describes.
+    /// Builds the tree the config describes, without notices.
     pub fn new(config: &ImdsConfig) -> Self {
-        let id = &config.identity;
-        let mut leaves: Vec<(String, Node)> = vec![
-            ("meta-data/ami-id".into(), Node::Text(id.ami_id.clone())),
-            ("meta-data/hostname".into(), Node::Text(id.hostname.clone())),
-            (
-                "meta-data/instance-id".into(),
-                Node::Text(id.instance_id.clone()),
-            ),
-            (
-                "meta-data/instance-type".into(),
-                Node::Text(id.instance_type.clone()),
-            ),
-            (
-                "meta-data/local-hostname".into(),
-                Node::Text(id.hostname.clone()),
-            ),
-            (
-                "meta-data/local-ipv4".into(),
-                Node::Text(id.local_ipv4.clone()),
-            ),
-            (
-                "meta-data/placement/availability-zone".into(),
-                Node::Text(id.availability_zone.clone()),
-            ),
-            (
-                "meta-data/placement/region".into(),
-                Node::Text(id.region.clone()),
-            ),
-            (
-                "meta-data/services/domain".into(),
-                Node::Text("amazonaws.com".into()),
-            ),
-            (
-                "dynamic/instance-identity/document".into(),
-                Node::Text(identity_document(config)),
-            ),
-        ];
+        Self::with_notices(config, &crate::notice::NoticeBoard::default())
+    }
+
+    /// Builds the tree the config describes with the leaves `notices` add; the config's
+    /// `paths` override both.
+    pub fn with_notices(config: &ImdsConfig, notices: &crate::notice::NoticeBoard) -> Self {
+        let mut leaves: BTreeMap<String, Node> = ec2_leaves(config).into_iter().collect();
         if let Some(role) = &config.role_name {
-            leaves.push(("meta-data/iam/info".into(), Node::IamInfo));
-            leaves.push((
+            leaves.insert("meta-data/iam/info".into(), Node::IamInfo);
+            leaves.insert(
                 format!("meta-data/iam/security-credentials/{role}"),
                 Node::RoleCredentials,
-            ));
+            );
             if config.extended_credentials {
-                leaves.push((
+                leaves.insert(
                     format!("meta-data/iam/security-credentials-extended/{role}"),
                     Node::RoleCredentialsExtended,
-                ));
+                );
             }
         }
         if let Some(user_data) = &config.user_data {
-            leaves.push(("user-data".into(), Node::Text(user_data.clone())));
+            leaves.insert("user-data".into(), Node::Data(user_data.clone()));
         }
+        for (path, body) in notices.leaves() {
+            leaves.insert(path, Node::Text(body));
+        }
+        for (path, value) in &config.paths {
+            leaves.insert(path.clone(), Node::Text(value.clone()));
+        }
+        Self::from_leaves(leaves.into_iter().collect())
+    }
 
+    fn from_leaves(leaves: Vec<(String, Node)>) -> Self {
         // Each folder lists its direct children; folders get a trailing slash except at
         // the version root.
         let mut folders: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -157,6 +145,69 @@ impl MetadataTree {
                     .filter(|n| matches!(n, Node::Listing(_))),
             })
     }
+}
+
+/// EC2's fixed categories for the config's identity (not the role, user data or
+/// notices). Values not in the config are EC2-shaped placeholders (`eni-…`, `sg-…`).
+fn ec2_leaves(config: &ImdsConfig) -> Vec<(String, Node)> {
+    let id = &config.identity;
+    let t = |path: &str, value: &str| (format!("meta-data/{path}"), Node::Text(value.into()));
+    let mac = id.mac.as_str();
+    let nic = |leaf: &str, value: &str| t(&format!("network/interfaces/macs/{mac}/{leaf}"), value);
+    let mut leaves = vec![
+        t("ami-id", &id.ami_id),
+        t("ami-launch-index", "0"),
+        t("ami-manifest-path", "(unknown)"),
+        t("block-device-mapping/ami", "/dev/xvda"),
+        t("block-device-mapping/root", "/dev/xvda"),
+        t("hostname", &id.hostname),
+        t("instance-action", "none"),
+        t("instance-id", &id.instance_id),
+        t("instance-life-cycle", &id.instance_life_cycle),
+        t("instance-type", &id.instance_type),
+        t("local-hostname", &id.hostname),
+        t("local-ipv4", &id.local_ipv4),
+        t("mac", mac),
+        nic("device-number", "0"),
+        nic("interface-id", "eni-0123456789abcdef0"),
+        nic("local-hostname", &id.hostname),
+        nic("local-ipv4s", &id.local_ipv4),
+        nic("mac", mac),
+        nic("network-card-index", "0"),
+        nic("owner-id", &id.account_id),
+        nic("security-group-ids", "sg-0123456789abcdef0"),
+        nic("security-groups", "default"),
+        nic("subnet-id", "subnet-0123456789abcdef0"),
+        nic("subnet-ipv4-cidr-block", "192.0.2.0/24"),
+        nic("vpc-id", "vpc-0123456789abcdef0"),
+        nic("vpc-ipv4-cidr-block", "192.0.2.0/24"),
+        nic("vpc-ipv4-cidr-blocks", "192.0.2.0/24"),
+        t("placement/availability-zone", &id.availability_zone),
+        t("placement/availability-zone-id", &id.availability_zone_id),
+        t("placement/region", &id.region),
+        t("reservation-id", "r-0123456789abcdef0"),
+        t("security-groups", "default"),
+        t("services/domain", "amazonaws.com"),
+        t("services/partition", "aws"),
+        (
+            "dynamic/instance-identity/document".into(),
+            Node::Text(identity_document(config)),
+        ),
+    ];
+    if let Some(public) = &id.public_ipv4 {
+        let hostname = format!("ec2-{}.compute-1.amazonaws.com", public.replace('.', "-"));
+        leaves.push(t("public-ipv4", public));
+        leaves.push(t("public-hostname", &hostname));
+        leaves.push(nic("public-ipv4s", public));
+        leaves.push(nic("public-hostname", &hostname));
+        leaves.push(nic(&format!("ipv4-associations/{public}"), &id.local_ipv4));
+    }
+    if config.tags_in_metadata {
+        for (key, value) in &config.tags {
+            leaves.push(t(&format!("tags/instance/{key}"), value));
+        }
+    }
+    leaves
 }
 
 /// The instance identity document (`/latest/dynamic/instance-identity/document`), with
@@ -242,7 +293,7 @@ mod tests {
         assert!(no_role.resolve("/latest/meta-data/iam/").is_none());
         assert_eq!(
             no_role.resolve("/latest/user-data"),
-            Some(&Node::Text("#!/bin/sh".into()))
+            Some(&Node::Data(b"#!/bin/sh".to_vec()))
         );
     }
 
@@ -264,6 +315,72 @@ mod tests {
             on.resolve("/latest/meta-data/iam/security-credentials-extended/mock-imds-role"),
             Some(&Node::RoleCredentialsExtended)
         );
+    }
+
+    #[test]
+    fn the_rest_of_ec2s_tree_tags_only_when_on_and_paths_override() {
+        let tree = MetadataTree::new(&ImdsConfig::default());
+        let text = |path: &str| match tree.resolve(path) {
+            Some(Node::Text(t)) => t.clone(),
+            other => panic!("{path}: {other:?}"),
+        };
+        assert_eq!(text("/latest/meta-data/mac"), "0e:49:61:0f:c3:11");
+        assert_eq!(
+            listing(&tree, "/latest/meta-data/network/interfaces/macs/"),
+            "0e:49:61:0f:c3:11/"
+        );
+        assert_eq!(
+            text("/latest/meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/local-ipv4s"),
+            "192.0.2.10"
+        );
+        assert_eq!(text("/latest/meta-data/public-ipv4"), "198.51.100.10");
+        assert_eq!(
+            text("/latest/meta-data/public-hostname"),
+            "ec2-198-51-100-10.compute-1.amazonaws.com"
+        );
+        assert_eq!(
+            listing(&tree, "/latest/meta-data/block-device-mapping/"),
+            "ami\nroot"
+        );
+        assert_eq!(
+            text("/latest/meta-data/placement/availability-zone-id"),
+            "use1-az4"
+        );
+        assert_eq!(text("/latest/meta-data/services/partition"), "aws");
+        // EC2's InstanceMetadataTags is off by default: no tags/ at all.
+        assert!(tree.resolve("/latest/meta-data/tags/instance/").is_none());
+        assert!(tree
+            .resolve("/latest/meta-data/tags/instance/Name")
+            .is_none());
+        let mut config = ImdsConfig {
+            tags_in_metadata: true,
+            ..ImdsConfig::default()
+        };
+        config.identity.public_ipv4 = None;
+        config.tags.insert("team".into(), "infra".into());
+        config
+            .paths
+            .insert("meta-data/instance-type".into(), "m5.large".into());
+        config
+            .paths
+            .insert("meta-data/custom/leaf".into(), "v".into());
+        let on = MetadataTree::new(&config);
+        assert_eq!(
+            listing(&on, "/latest/meta-data/tags/instance/"),
+            "Name\nteam"
+        );
+        assert_eq!(
+            on.resolve("/latest/meta-data/tags/instance/team"),
+            Some(&Node::Text("infra".into()))
+        );
+        assert!(on.resolve("/latest/meta-data/public-ipv4").is_none());
+        assert_eq!(
+            on.resolve("/latest/meta-data/instance-type"),
+            Some(&Node::Text("m5.large".into()))
+        );
+        assert!(listing(&on, "/latest/meta-data/")
+            .lines()
+            .any(|l| l == "custom/"));
     }
 
     #[test]

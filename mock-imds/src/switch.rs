@@ -13,7 +13,9 @@ use crate::clock::{Clock, ClockRangeError, SignedDuration};
 use crate::credentials::{CredentialStore, IssuedCredentials};
 use crate::events::{EventKind, EventLog};
 use crate::fault::{socket_mode, Change, ImdsState, Lifted};
+use crate::instance::Instance;
 use crate::listener::{Listener, SocketMode};
+use crate::notice::Notice;
 use crate::schedule::Schedule;
 use crate::ttl_header::{TokenTtlHeader, TtlHeaderSetting};
 
@@ -51,6 +53,8 @@ pub(crate) struct Switch {
     credentials: Option<Arc<CredentialStore>>,
     /// What the token answer's TTL header says (shared with IMDS).
     ttl_header: TtlHeaderSetting,
+    /// The instance IMDS serves: notices go there.
+    instance: Arc<Instance>,
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -60,7 +64,7 @@ fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Switch {
     /// A switch over `state` (whose receivers the handlers read) and `listener` (whose
     /// socket is already in the mode `state` asks for), on the current runtime; clock
-    /// steps move `clock`, rotations go to `credentials`.
+    /// steps move `clock`, rotations go to `credentials`, notices to `instance`.
     pub(crate) fn new(
         state: watch::Sender<Arc<ImdsState>>,
         listener: Listener,
@@ -68,6 +72,7 @@ impl Switch {
         clock: Arc<Clock>,
         credentials: Option<Arc<CredentialStore>>,
         ttl_header: TtlHeaderSetting,
+        instance: Arc<Instance>,
     ) -> Self {
         let mode = socket_mode(&state.borrow());
         Self {
@@ -81,6 +86,7 @@ impl Switch {
             clock,
             credentials,
             ttl_header,
+            instance,
         }
     }
 
@@ -92,6 +98,29 @@ impl Switch {
     /// Puts `mode` in force for the next token answers.
     pub(crate) fn set_token_ttl_header(&self, mode: TokenTtlHeader) {
         self.ttl_header.set(mode);
+    }
+
+    /// The instance IMDS serves (config and notices).
+    pub(crate) fn instance(&self) -> &Arc<Instance> {
+        &self.instance
+    }
+
+    /// Puts `notice` in force, stamped on the virtual clock, and logs a `notice` event;
+    /// returns the notice's time (now + its lead). `step`: as for [`Switch::transition`].
+    pub(crate) fn post_notice(
+        &self,
+        step: Option<Duration>,
+        notice: &Notice,
+    ) -> chrono::DateTime<chrono::Utc> {
+        let asked_at = step.unwrap_or_else(|| self.events.now());
+        let at = self.instance.post(notice, self.clock.now());
+        self.events.record(EventKind::Notice {
+            notice: notice.clone(),
+            time: crate::credentials::ec2_time(at),
+            asked_at,
+            scheduled: step.is_some(),
+        });
+        at
     }
 
     /// The mock's virtual wall clock.
@@ -231,8 +260,8 @@ impl Switch {
                 // Asked for at the step's time, on the event log's clock (a schedule
                 // posted to a running mock starts later than the log's zero).
                 let asked_at = start.saturating_duration_since(switch.events.epoch()) + group[0].at;
-                // Clock jumps and rotations in the order written, then the group's state
-                // changes as one transition.
+                // Clock jumps, rotations and notices in the order written, then the
+                // group's state changes as one transition.
                 for step in group {
                     if let Some(by) = step.change.clock {
                         // Out of range: the clock stays; the log shows no jump.
@@ -240,6 +269,9 @@ impl Switch {
                     }
                     if step.change.rotate {
                         switch.rotate(Some(asked_at));
+                    }
+                    if let Some(notice) = &step.change.notice {
+                        switch.post_notice(Some(asked_at), notice);
                     }
                 }
                 if group.iter().any(|s| s.state().is_some()) {

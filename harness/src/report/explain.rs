@@ -70,6 +70,9 @@ pub fn timeline_text(timeline: &Timeline) -> String {
                     "IMDS  credentials rotated{}: {access_key_id}, expires {expiration}",
                     if *forced { " (asked for)" } else { "" }
                 ),
+                EventKind::Notice { notice, time, .. } => {
+                    format!("IMDS  notice {notice} (time {time})")
+                }
                 EventKind::StsRequest {
                     action,
                     access_key_id,

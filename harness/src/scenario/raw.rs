@@ -78,6 +78,7 @@ pub struct RawStep {
     pub clock: Option<SignedDuration>,
     #[serde(default)]
     pub rotate: bool,
+    pub notice: Option<mock_imds::notice::Notice>,
 }
 
 /// One `[[generate]]` table: which keys a kind needs is checked by [`super::schedule`].

@@ -37,8 +37,8 @@ pub enum ScheduleProblem {
     /// together on one target, or a bare `up` over a generator's fault.
     #[error(transparent)]
     Conflict(LayerError),
-    /// A step with none of `state`, `clock`, `rotate = true`.
-    #[error("this schedule step changes nothing; a step needs `state` (a fault, `up on TARGET`, `up`), `clock` (a signed jump like \"+5h52m\") or `rotate = true`")]
+    /// A step with none of `state`, `clock`, `rotate = true`, `notice`.
+    #[error("this schedule step changes nothing; a step needs `state` (a fault, `up on TARGET`, `up`), `clock` (a signed jump like \"+5h52m\"), `rotate = true` or `notice` (like \"spot-interruption(terminate, 2m)\")")]
     Empty,
 }
 
@@ -60,6 +60,7 @@ pub(super) fn read(
             state: s.state.clone(),
             clock: s.clock,
             rotate: s.rotate,
+            notice: s.notice.clone(),
         };
         if change.is_empty() {
             return Err(At::new(spanned.span(), ScheduleProblem::Empty));

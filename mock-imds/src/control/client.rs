@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::wire::{
-    ClockAnswer, ClockRequest, ErrorAnswer, FaultRequest, RotateAnswer, ScheduleAnswer,
-    ScheduleRequest, StateAnswer, StateRequest, StepRequest,
+    ClockAnswer, ClockRequest, ErrorAnswer, FaultRequest, NoticeAnswer, NoticeRequest,
+    RotateAnswer, ScheduleAnswer, ScheduleRequest, StateAnswer, StateRequest, StepRequest,
 };
 use crate::events::Event;
 use crate::schedule::Schedule;
@@ -281,6 +281,7 @@ impl ControlClient {
                     state: s.state().map(ToString::to_string),
                     clock: s.change.clock.map(|by| by.to_string()),
                     rotate: s.change.rotate,
+                    notice: s.change.notice.as_ref().map(ToString::to_string),
                 })
                 .collect(),
         };
@@ -342,6 +343,20 @@ impl ControlClient {
             .json(Method::PUT, "/token-ttl-header", Some(&body))
             .await?;
         Ok(answer.token_ttl_header)
+    }
+
+    /// `POST /notice`: posts a notice (`spot-interruption(terminate, 2m)`, `rebalance`,
+    /// `maintenance(system-reboot, 1h)`, `lifecycle(Terminated)`, `clear`); the notice
+    /// as parsed and its time on the virtual clock.
+    ///
+    /// # Errors
+    /// [`ControlClientError::Api`] (400) when `notice` does not parse; else as
+    /// [`Self::state`].
+    pub async fn post_notice(&self, notice: &str) -> Result<NoticeAnswer, ControlClientError> {
+        let body = NoticeRequest {
+            notice: notice.to_string(),
+        };
+        self.json(Method::POST, "/notice", Some(&body)).await
     }
 
     /// `DELETE /schedule`: stops the running schedule.

@@ -18,6 +18,7 @@
 //! | `POST /rotate` (empty body or `{}`) | replace the credentials now | `{"access_key_id": "ASIAMOCK…", "expiration": "2026-12-02T19:00:00Z"}` |
 //! | `GET /token-ttl-header` | — | `{"token_ttl_header": "echo"}` (what the token answer's TTL header says: `"echo"`, `"absent"` or seconds, e.g. `600`) |
 //! | `PUT /token-ttl-header` `{"token_ttl_header": "absent"}` | set it, from the next token on | the same |
+//! | `POST /notice` `{"notice": "spot-interruption(terminate, 2m)"}` | post a notice ([`crate::notice`]) on the virtual clock | `{"notice": "spot-interruption(terminate, 2m)", "time": "2026-12-02T10:02:00Z"}` |
 //!
 //! Every answer carries the header `x-mock-imds-control: 1`
 //! ([`wire::CONTROL_HEADER`]), so a client pointed at the IMDS or STS port says so

@@ -12,9 +12,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::wire::{
-    ClockAnswer, ClockRequest, ErrorAnswer, FaultRequest, RotateAnswer, ScheduleAnswer,
-    ScheduleRequest, StateAnswer, StateRequest, StepRequest, TokenTtlHeaderBody, CONTROL_HEADER,
-    MAX_BODY,
+    ClockAnswer, ClockRequest, ErrorAnswer, FaultRequest, NoticeAnswer, NoticeRequest,
+    RotateAnswer, ScheduleAnswer, ScheduleRequest, StateAnswer, StateRequest, StepRequest,
+    TokenTtlHeaderBody, CONTROL_HEADER, MAX_BODY,
 };
 use crate::clock::SignedDuration;
 use crate::credentials::ec2_time;
@@ -31,7 +31,7 @@ pub(crate) enum ControlError {
     #[error("{0}")]
     BadRequest(String),
     /// No such endpoint: 404.
-    #[error("no such control endpoint {0}; see GET /state, POST /faults, DELETE /faults, POST /schedule, GET /events, POST /reset, GET /clock, POST /clock, POST /rotate, GET/PUT /token-ttl-header")]
+    #[error("no such control endpoint {0}; see GET /state, POST /faults, DELETE /faults, POST /schedule, GET /events, POST /reset, GET /clock, POST /clock, POST /rotate, GET/PUT /token-ttl-header, POST /notice")]
     NotFound(String),
     /// The endpoint does not take this method: 405.
     #[error("{method} is not allowed on {path}")]
@@ -226,9 +226,24 @@ async fn route(control: &Control, req: Request<Incoming>) -> Result<HttpResponse
                 },
             ))
         }
-        (_, "/state" | "/faults" | "/schedule" | "/events" | "/reset" | "/clock" | "/rotate") => {
-            Err(ControlError::MethodNotAllowed { method, path })
+        (&Method::POST, "/notice") => {
+            let b: NoticeRequest =
+                body(req, r#"{"notice": "spot-interruption(terminate, 2m)"}"#).await?;
+            let notice: crate::notice::Notice = b.notice.parse().map_err(bad)?;
+            let at = switch.post_notice(None, &notice);
+            Ok(json(
+                StatusCode::OK,
+                &NoticeAnswer {
+                    notice: notice.to_string(),
+                    time: ec2_time(at),
+                },
+            ))
         }
+        (
+            _,
+            "/state" | "/faults" | "/schedule" | "/events" | "/reset" | "/clock" | "/rotate"
+            | "/notice",
+        ) => Err(ControlError::MethodNotAllowed { method, path }),
         _ => Err(ControlError::NotFound(path)),
     }
 }
@@ -308,14 +323,22 @@ fn schedule_of(steps: Vec<StepRequest>) -> Result<Schedule, String> {
                         .map_err(|e| format!("step {}: `clock`: {e}", i + 1))?,
                 ),
             };
+            let notice = match &s.notice {
+                None => None,
+                Some(text) => Some(
+                    text.parse::<crate::notice::Notice>()
+                        .map_err(|e| format!("step {}: `notice`: {e}", i + 1))?,
+                ),
+            };
             let change = StepChange {
                 state,
                 clock,
                 rotate: s.rotate,
+                notice,
             };
             if change.is_empty() {
                 return Err(format!(
-                    "step {}: a step needs `state`, `clock` (a signed jump like \"+5h52m\") or `\"rotate\": true`",
+                    "step {}: a step needs `state`, `clock` (a signed jump like \"+5h52m\"), `\"rotate\": true` or `notice`",
                     i + 1
                 ));
             }

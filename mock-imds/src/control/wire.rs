@@ -43,6 +43,27 @@ pub struct StepRequest {
     /// Replace the credentials (after the step's clock jump, if any).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rotate: bool,
+    /// A notice to post (`spot-interruption(terminate, 2m)`, `rebalance`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+}
+
+/// `POST /notice`: put a notice in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeRequest {
+    /// The notice: `spot-interruption(terminate, 2m)`, `rebalance`,
+    /// `maintenance(system-reboot, 1h)`, `lifecycle(Terminated)`, `clear`.
+    pub notice: String,
+}
+
+/// The answer to `POST /notice`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeAnswer {
+    /// The notice as parsed (defaults filled in).
+    pub notice: String,
+    /// The notice's time on the virtual clock, RFC 3339 UTC (now + its lead).
+    pub time: String,
 }
 
 /// `POST /clock`: jump the virtual wall clock.

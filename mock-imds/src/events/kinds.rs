@@ -149,6 +149,22 @@ pub enum EventKind {
         /// How many requests it acted on (its `times`).
         after: u32,
     },
+    /// A notice was put in force ([`crate::notice`]): a schedule step's `notice`,
+    /// `MockImds::post_notice` or `POST /notice`. Served from the next request on.
+    Notice {
+        /// The notice, as written (`spot-interruption(terminate, 2m)`).
+        notice: crate::notice::Notice,
+        /// The notice's own time on the virtual clock, RFC 3339: the virtual clock's
+        /// now plus the notice's lead (the spot `time`, the maintenance `NotBefore`).
+        time: String,
+        /// When it was asked for (a schedule step's own time, or when the call
+        /// arrived); serialized as `asked_at_ms`.
+        #[serde(default, rename = "asked_at_ms", with = "crate::ms")]
+        asked_at: Duration,
+        /// True when a schedule step asked for it.
+        #[serde(default, skip_serializing_if = "is_false")]
+        scheduled: bool,
+    },
     /// An HTTP request reached the fake STS.
     StsRequest {
         /// The `Action` parameter, e.g. `GetCallerIdentity`.
@@ -181,13 +197,14 @@ impl EventKind {
             EventKind::ClockJump { .. } => EventType::ClockJump,
             EventKind::CredentialsRotated { .. } => EventType::CredentialsRotated,
             EventKind::FaultLifted { .. } => EventType::FaultLifted,
+            EventKind::Notice { .. } => EventType::Notice,
         }
     }
 }
 
 /// The kinds of event, as the JSON `type` field names them (`transition`,
 /// `transition-failed`, `imds-request`, `sts-request`, `clock-jump`, `credentials-rotated`,
-/// `fault-lifted`).
+/// `fault-lifted`, `notice`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventType {
     /// [`EventKind::Transition`].
@@ -204,4 +221,6 @@ pub enum EventType {
     CredentialsRotated,
     /// [`EventKind::FaultLifted`].
     FaultLifted,
+    /// [`EventKind::Notice`].
+    Notice,
 }

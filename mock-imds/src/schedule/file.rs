@@ -58,6 +58,8 @@ pub struct StepTable {
     /// Replace the credentials now.
     #[serde(default)]
     pub rotate: bool,
+    /// A notice to post (`spot-interruption(terminate, 2m)`, `rebalance`, …).
+    pub notice: Option<Spanned<String>>,
 }
 
 impl StepTable {
@@ -76,16 +78,24 @@ impl StepTable {
                     .map_err(|e| ConfigError::at(text, c.span().start, format!("`clock`: {e}")))?,
             ),
         };
+        let notice =
+            match &t.notice {
+                None => None,
+                Some(n) => Some(n.get_ref().parse::<crate::notice::Notice>().map_err(|e| {
+                    ConfigError::at(text, n.span().start, format!("`notice`: {e}"))
+                })?),
+            };
         let change = StepChange {
             state: t.state.clone(),
             clock,
             rotate: t.rotate,
+            notice,
         };
         if change.is_empty() {
             return Err(ConfigError::at(
                 text,
                 table.span().start,
-                format!("{NOTHING}; a step needs `state` (a fault, `up on TARGET`, `up`), `clock` (a signed jump like \"+5h52m\") or `rotate = true`"),
+                format!("{NOTHING}; a step needs `state` (a fault, `up on TARGET`, `up`), `clock` (a signed jump like \"+5h52m\"), `rotate = true` or `notice` (like \"spot-interruption(terminate, 2m)\")"),
             ));
         }
         Ok(Step::with(duration(text, &t.at)?, change))
@@ -334,6 +344,22 @@ mod tests {
         .unwrap_err();
         assert_eq!((e.line, e.column), (5, 1), "{e}");
         assert!(e.message.contains("same target"), "{e}");
+    }
+
+    #[test]
+    fn notice_steps_read_and_point_at_bad_notices() {
+        let s = Schedule::from_toml(
+            "[[schedule]]\nat = \"30s\"\nnotice = \"spot-interruption(terminate, 2m)\"\nstate = \"latency(1s, 0s) on path(/latest/meta-data/spot/*)\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.steps()[0].change.to_string(),
+            "notice spot-interruption(terminate, 2m), latency(1s, 0s) on path(/latest/meta-data/spot/*)"
+        );
+        let e = Schedule::from_toml("[[schedule]]\nat = \"1s\"\nnotice = \"lifecycle(Dead)\"\n")
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (3, 10), "{e}");
+        assert!(e.message.contains("unknown lifecycle state `Dead`"), "{e}");
     }
 
     #[test]

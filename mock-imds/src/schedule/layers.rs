@@ -241,6 +241,7 @@ mod tests {
                     state: Some("refuse".parse().unwrap()),
                     clock: Some(by),
                     rotate: true,
+                    notice: None,
                 },
             ),
         );

@@ -1,8 +1,10 @@
 //! Steps and schedules: `(at, change)` on the scenario clock.
 //!
 //! A step changes IMDS's state (a fault, `up on TARGET`, `up`), jumps the mock's virtual
-//! wall clock (`clock = "+5h52m"`), rotates the credentials (`rotate = true`), or any of
-//! these at once ([`StepChange`]: clock first, then the rotation, then the state).
+//! wall clock (`clock = "+5h52m"`), rotates the credentials (`rotate = true`), posts a
+//! notice (`notice = "spot-interruption(terminate, 2m)"`, see [`crate::notice`]), or any
+//! of these at once ([`StepChange`]: clock first, then the rotation, then the notice,
+//! then the state).
 //!
 //! Before the first step IMDS is up. The state at time `t` is every step at or before `t`
 //! applied in order, so for each target the last step that touched it wins. Steps are
@@ -36,12 +38,15 @@ pub struct StepChange {
     /// Replace the credentials now (the old set stays valid until it expires).
     #[serde(default, skip_serializing_if = "is_false")]
     pub rotate: bool,
+    /// Post a notice (after the clock jump, so its time is on the jumped clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<crate::notice::Notice>,
 }
 
 impl StepChange {
     /// True when the step changes nothing.
     pub fn is_empty(&self) -> bool {
-        self.state.is_none() && self.clock.is_none() && !self.rotate
+        self.state.is_none() && self.clock.is_none() && !self.rotate && self.notice.is_none()
     }
 }
 
@@ -64,6 +69,9 @@ impl fmt::Display for StepChange {
         }
         if self.rotate {
             parts.push("rotate".to_string());
+        }
+        if let Some(notice) = &self.notice {
+            parts.push(format!("notice {notice}"));
         }
         if let Some(state) = &self.state {
             parts.push(state.to_string());
@@ -314,6 +322,7 @@ mod tests {
                 state: Some("refuse".parse().unwrap()),
                 clock: Some(jump),
                 rotate: true,
+                notice: None,
             },
         );
         assert_eq!(both.change.to_string(), "clock +5h 52m, rotate, refuse");

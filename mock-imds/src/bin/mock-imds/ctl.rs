@@ -76,6 +76,12 @@ enum CtlAction {
         /// `echo`, `absent` or seconds; omitted: only print it.
         mode: Option<String>,
     },
+    /// Post a notice on the virtual clock: `spot-interruption(terminate, 2m)`,
+    /// `rebalance`, `maintenance(system-reboot, 1h)`, `lifecycle(Terminated)`, `clear`.
+    Notice {
+        /// The notice (quote it for the shell).
+        notice: String,
+    },
     /// Print the events so far as NDJSON.
     Events {
         /// Only events at or after this many milliseconds on the mock's clock.
@@ -214,6 +220,11 @@ pub async fn main(args: CtlArgs) -> anyhow::Result<()> {
             }
             .map_err(reached)?;
             format!("token_ttl_header: {mode}")
+        }
+        CtlAction::Notice { notice } => {
+            let answer = client.post_notice(&notice).await.map_err(reached)?;
+            println!("notice: {} (time {})", answer.notice, answer.time);
+            return Ok(());
         }
         CtlAction::Events { since_ms } => {
             for event in client.events_json(since_ms).await.map_err(reached)? {
