@@ -168,7 +168,8 @@ impl Summary {
                 | EventKind::ClockJump { .. }
                 | EventKind::CredentialsRotated { .. }
                 | EventKind::FaultLifted { .. }
-                | EventKind::Notice { .. } => {}
+                | EventKind::Notice { .. }
+                | EventKind::ConfigReload { .. } => {}
             }
         }
         s

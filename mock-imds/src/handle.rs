@@ -607,6 +607,20 @@ impl MockImds {
     pub fn reconfigure(&self, config: ImdsConfig) {
         self.switch.instance().reconfigure(config);
     }
+
+    /// Watches the instance config file `path` every `every` and serves each change that
+    /// reads (after `adjust`), as [`MockImds::reconfigure`]; one that does not is logged
+    /// and the old config kept. `report` hears every reload (the warnings, or why not).
+    /// See [`crate::config_watch`]. Dropping the returned watch stops it.
+    pub fn watch_config(
+        &self,
+        path: std::path::PathBuf,
+        every: Duration,
+        adjust: impl Fn(&mut ImdsConfig) + Send + Sync + 'static,
+        report: impl Fn(crate::config_watch::ReloadOutcome<'_>) + Send + Sync + 'static,
+    ) -> crate::config_watch::ConfigWatch {
+        crate::config_watch::spawn(self.switch.clone(), path, every, adjust, report)
+    }
 }
 
 /// A fault set by [`MockImds::inject_scoped`]; dropping the guard lifts it.

@@ -17,6 +17,11 @@
 //!   jumps move) and the signed durations jumps are written in ([`SignedDuration`]).
 //! - [`config`]: what the fake instance looks like (identity, role, `HttpTokens`,
 //!   `HttpEndpoint`, credential lifetime), with EC2-like defaults.
+//! - [`config_watch`]: instance config files (TOML, or an AEMM JSON config read by
+//!   `aemm`) and their hot reload while serving.
+//! - [`notice`]: Spot interruptions, rebalance recommendations, scheduled maintenance and
+//!   Auto Scaling lifecycle states, posted on the virtual clock; `instance`: the config
+//!   and tree in force, swapped whole by a notice or a reload.
 //! - [`fault`]: every fault behaviour: the catalogue ([`Fault`]), the syntax
 //!   (`status(403) on token p=0.5`), targets ([`Target`]), the state ([`ImdsState`]) and
 //!   one interpreter per layer (socket, answer, document, body).
@@ -49,9 +54,11 @@
 //! The `mock-imds` binary (`src/bin/mock-imds/`) is `serve`, `ctl` and `load` on top of
 //! this API.
 
+mod aemm;
 mod bounds;
 pub mod clock;
 pub mod config;
+pub mod config_watch;
 pub mod control;
 mod credentials;
 mod ec2_http;
@@ -74,11 +81,13 @@ mod switch;
 mod tokens;
 mod ttl_header;
 
+pub use aemm::from_aemm_json;
 pub use bounds::{check_bounded, parse_bounded_duration, MAX_DURATION};
 pub use clock::{Clock, SignedDuration};
 pub use config::{
     check_credential_times, ConfigError, HttpEndpoint, HttpTokens, ImdsConfig, InstanceIdentity,
 };
+pub use config_watch::{read_config_file, ConfigWatch};
 pub use control::{ControlClient, ControlClientError};
 pub use credentials::{CredentialStore, IssuedCredentials};
 pub use events::{Event, EventKind, EventLog, EventType, Events, Mark, StsOutcome};

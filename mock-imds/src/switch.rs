@@ -289,6 +289,15 @@ impl Switch {
         *locked(&self.schedule) = Some(AbortOnDropHandle::new(task));
     }
 
+    /// Runs `task` on the mock's runtime and hands back its handle.
+    pub(crate) fn runtime_spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.runtime.spawn(task)
+    }
+
     /// Runs `task` on the mock's runtime (from anywhere, a drop included).
     pub(crate) fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
         drop(self.runtime.spawn(task));

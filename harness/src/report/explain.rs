@@ -73,6 +73,10 @@ pub fn timeline_text(timeline: &Timeline) -> String {
                 EventKind::Notice { notice, time, .. } => {
                     format!("IMDS  notice {notice} (time {time})")
                 }
+                EventKind::ConfigReload { path, error } => match error {
+                    None => format!("IMDS  config {path} reloaded"),
+                    Some(why) => format!("IMDS  config {path} NOT reloaded: {why}"),
+                },
                 EventKind::StsRequest {
                     action,
                     access_key_id,

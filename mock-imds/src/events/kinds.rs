@@ -165,6 +165,15 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "is_false")]
         scheduled: bool,
     },
+    /// The watched instance config file changed ([`crate::config_watch`]): served from
+    /// the next request on, or, with `error`, not taken (the old config stays).
+    ConfigReload {
+        /// The file.
+        path: String,
+        /// Why the new content was not taken; `None` when it is in force.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// An HTTP request reached the fake STS.
     StsRequest {
         /// The `Action` parameter, e.g. `GetCallerIdentity`.
@@ -198,13 +207,14 @@ impl EventKind {
             EventKind::CredentialsRotated { .. } => EventType::CredentialsRotated,
             EventKind::FaultLifted { .. } => EventType::FaultLifted,
             EventKind::Notice { .. } => EventType::Notice,
+            EventKind::ConfigReload { .. } => EventType::ConfigReload,
         }
     }
 }
 
 /// The kinds of event, as the JSON `type` field names them (`transition`,
 /// `transition-failed`, `imds-request`, `sts-request`, `clock-jump`, `credentials-rotated`,
-/// `fault-lifted`, `notice`).
+/// `fault-lifted`, `notice`, `config-reload`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventType {
     /// [`EventKind::Transition`].
@@ -223,4 +233,6 @@ pub enum EventType {
     FaultLifted,
     /// [`EventKind::Notice`].
     Notice,
+    /// [`EventKind::ConfigReload`].
+    ConfigReload,
 }

@@ -8,6 +8,9 @@ use anyhow::Context;
 use mock_imds::{HttpEndpoint, HttpTokens, ImdsConfig, ImdsState, MockImds};
 use tokio::io::AsyncWriteExt;
 
+/// How often `serve` looks at its `--config` file for a change.
+const CONFIG_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// `mock-imds serve`'s arguments.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -25,7 +28,10 @@ pub struct ServeArgs {
     /// control API always listens on loopback.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
-    /// Instance config (TOML): http_tokens, http_endpoint, role_name, identity, ….
+    /// Instance config: TOML (http_tokens, http_endpoint, role_name, identity, tags,
+    /// paths, …), or an AEMM JSON config (`*.json`). Watched while serving: a change is
+    /// served from the next request on; one that does not read is reported and the
+    /// old config kept.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Schedule (TOML `[[schedule]]` steps and seeded `[[generate]]` generators) to run
@@ -81,23 +87,33 @@ impl ServeArgs {
     fn imds_config(&self) -> anyhow::Result<ImdsConfig> {
         let mut config = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                ImdsConfig::from_toml(&text)
-                    .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?
+                let (config, warnings) =
+                    mock_imds::read_config_file(path).map_err(anyhow::Error::msg)?;
+                for w in warnings {
+                    eprintln!("warning: {}: {w}", path.display());
+                }
+                config
             }
             None => ImdsConfig::default(),
         };
-        if self.imdsv2_only {
-            config.http_tokens = HttpTokens::Required;
-        }
-        if self.disabled {
-            config.http_endpoint = HttpEndpoint::Disabled;
-        }
-        if let Some(hops) = self.hop_limit {
-            config.http_put_response_hop_limit = hops;
-        }
+        self.shortcuts()(&mut config);
         Ok(config)
+    }
+
+    /// The command line's shortcuts over a config (applied to every reload too).
+    fn shortcuts(&self) -> impl Fn(&mut ImdsConfig) + Send + Sync + 'static {
+        let (imdsv2_only, disabled, hops) = (self.imdsv2_only, self.disabled, self.hop_limit);
+        move |config: &mut ImdsConfig| {
+            if imdsv2_only {
+                config.http_tokens = HttpTokens::Required;
+            }
+            if disabled {
+                config.http_endpoint = HttpEndpoint::Disabled;
+            }
+            if let Some(hops) = hops {
+                config.http_put_response_hop_limit = hops;
+            }
+        }
     }
 }
 
@@ -244,6 +260,25 @@ pub async fn main(args: ServeArgs) -> anyhow::Result<()> {
         .start()
         .await
         .context("could not start mock-imds (is the port in use? pass --port 0 for a free one)")?;
+    // Watching starts before the endpoints are printed: a change made by whoever reads
+    // them is a change.
+    let _watch = args.config.clone().map(|path| {
+        let shown = path.display().to_string();
+        imds.watch_config(
+            path,
+            CONFIG_POLL,
+            args.shortcuts(),
+            move |outcome| match outcome {
+                Ok(warnings) => {
+                    eprintln!("{shown}: reloaded");
+                    for w in warnings {
+                        eprintln!("warning: {shown}: {w}");
+                    }
+                }
+                Err(why) => eprintln!("error: {why}; the config in force stays"),
+            },
+        )
+    });
     // Whoever started us may stop reading our output; serving goes on regardless.
     let printed = match args.print_endpoints {
         PrintEndpoints::Text => banner(&imds, &options),
