@@ -192,6 +192,11 @@ pub struct ExecReport {
     pub code: Option<i32>,
     /// The signal that killed it (Unix; `None` when it exited).
     pub signal: Option<i32>,
+    /// With `--notice-within`: did the program see the schedule's notice in time
+    /// ([`crate::handler`]).
+    pub notice: Option<crate::handler::NoticeVerdict>,
+    /// True when the harness stopped the command at its deadline (see [`run`]).
+    pub stopped_at_deadline: bool,
 }
 
 /// Why a command could not be run through the mocks.
@@ -232,6 +237,9 @@ pub enum ExecError {
 }
 
 /// Runs `command` against fresh mocks following `schedule`, and returns what happened.
+/// `notice_within`: judge whether the command saw the schedule's first notice within
+/// this long ([`crate::handler`]), and stop it (SIGKILL) if it is still running that
+/// long plus 1 s after the notice's step: a termination handler polls until it sees one.
 ///
 /// # Errors
 /// [`ExecError`]: the mocks or the command could not be started.
@@ -239,6 +247,7 @@ pub async fn run(
     command: &[String],
     schedule: Schedule,
     config: ImdsConfig,
+    notice_within: Option<Duration>,
 ) -> Result<ExecReport, ExecError> {
     let (program, args) = command.split_first().ok_or(ExecError::NoCommand)?;
     let home = tempfile::Builder::new()
@@ -284,12 +293,38 @@ pub async fn run(
         error,
     })?;
     let started = tokio::time::Instant::now();
-    let status = child.wait().await.map_err(|error| ExecError::Wait {
+    let deadline = notice_within.map(|within| {
+        let notice_step = schedule
+            .steps()
+            .iter()
+            .find(|s| s.change.notice.is_some())
+            .map_or(Duration::ZERO, |s| s.at);
+        started + notice_step + within + Duration::from_secs(1)
+    });
+    let waited = match deadline {
+        None => Ok(child.wait().await),
+        Some(deadline) => tokio::select! {
+            status = child.wait() => Ok(status),
+            () = tokio::time::sleep_until(deadline) => Err(()),
+        },
+    };
+    let (status, stopped_at_deadline) = match waited {
+        Ok(status) => (status, false),
+        Err(()) => {
+            let _ = child.start_kill();
+            (child.wait().await, true)
+        }
+    };
+    let status = status.map_err(|error| ExecError::Wait {
         program: program.clone(),
         error,
     })?;
     let ran_for = started.elapsed();
     let events = mock.events();
+    let notice = notice_within.map(|within| crate::handler::NoticeVerdict {
+        within,
+        seen: crate::handler::first_notice_seen(&events),
+    });
     Ok(ExecReport {
         summary: Summary::of(&events),
         schedule,
@@ -297,6 +332,8 @@ pub async fn run(
         ran_for,
         code: status.code(),
         signal: killed_by(&status),
+        notice,
+        stopped_at_deadline,
     })
 }
 

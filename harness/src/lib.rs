@@ -24,6 +24,8 @@
 //! - [`registry`]: an SDK's releases from PyPI or npm; [`bisect`]: the binary search
 //!   over them for the first release whose verdict differs (`imds-harness bisect`).
 //! - [`exec`]: `imds-harness exec`: any command through an outage, and what the mocks saw.
+//! - [`handler`]: termination handlers: when a program first saw a notice, and the
+//!   verdict "noticed within N" (`exec --notice-within`).
 //! - [`paths`]: where the project's Python environment and scenarios are.
 //! - [`glob`], [`ms`]: the harness's glob patterns and its millisecond formats.
 //! - `fuzzing` (hidden, not an API): the body of the `fuzz/` `scenario` target, so that
@@ -37,6 +39,7 @@ pub mod exec;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod glob;
+pub mod handler;
 pub mod integrity;
 pub mod ms;
 pub mod paths;

@@ -20,6 +20,11 @@ pub struct ExecArgs {
     /// IMDSv2 only (`HttpTokens=required`).
     #[arg(long)]
     imdsv2_only: bool,
+    /// Judge a termination handler: pass when the command sees the schedule's first
+    /// notice (a `notice` step) within this long (`5s`); the command is stopped this
+    /// long plus 1 s after the notice's step. Exit status 0 on pass, 1 otherwise.
+    #[arg(long, value_name = "DURATION", value_parser = harness::scenario::parse_duration)]
+    notice_within: Option<std::time::Duration>,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true)]
     command: Vec<String>,
@@ -63,7 +68,7 @@ pub fn run(args: ExecArgs) -> Result<(), CliError> {
     let outcome = runtime.block_on(async {
         let interrupted = cells::interrupt_listener();
         tokio::select! {
-            outcome = exec::run(&args.command, schedule, config) => Some(outcome),
+            outcome = exec::run(&args.command, schedule, config, args.notice_within) => Some(outcome),
             _ = interrupted => None,
         }
     });
@@ -72,5 +77,9 @@ pub fn run(args: ExecArgs) -> Result<(), CliError> {
         .ok_or(CliError::Interrupted(None))?
         .map_err(CliError::setup)?;
     eprint!("{}", report::exec::render(&ran));
-    CliError::from_status(ran.code, ran.signal)
+    match &ran.notice {
+        Some(verdict) if verdict.passed() => Ok(()),
+        Some(_) => Err(CliError::Failed),
+        None => CliError::from_status(ran.code, ran.signal),
+    }
 }

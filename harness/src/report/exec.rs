@@ -18,6 +18,8 @@ pub fn render(report: &ExecReport) -> String {
         ran_for,
         code,
         signal,
+        notice,
+        stopped_at_deadline,
     } = report;
     let ran_for = *ran_for;
     let mut out = String::new();
@@ -92,9 +94,12 @@ pub fn render(report: &ExecReport) -> String {
             );
         }
     }
+    if let Some(verdict) = notice {
+        let _ = writeln!(out, "{}", verdict.line());
+    }
     let _ = writeln!(
         out,
-        "command {} after {}",
+        "command {}{} after {}",
         match (code, signal) {
             (Some(c), _) => format!("exited with status {c}"),
             (None, Some(n)) => format!(
@@ -104,6 +109,11 @@ pub fn render(report: &ExecReport) -> String {
                 128 + n
             ),
             (None, None) => "was killed by a signal".to_string(),
+        },
+        if *stopped_at_deadline {
+            " (stopped by the harness at the notice deadline)"
+        } else {
+            ""
         },
         fmt_ms(ran_for)
     );
