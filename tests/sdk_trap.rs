@@ -168,6 +168,19 @@ async fn builtin_suite_reproduces_the_boto3_trap_for_every_outage_kind() {
         "cells skipped (driver not installed): {skipped:#?}"
     );
 
+    // The termination-handler scenarios: the example handler saw the Spot notice, with
+    // and without latency on the spot paths, and the verdict carries the time to notice.
+    for scenario in [
+        "termination-handler-spot",
+        "termination-handler-spot-latency",
+    ] {
+        let seen = v(scenario, "termination-handler/notice").notice.as_ref();
+        assert!(
+            seen.and_then(|n| n.time_to_notice()).is_some(),
+            "{scenario}: {seen:?}"
+        );
+    }
+
     // The scenarios' own expectations hold too (what `imds-harness run` exits 0 on).
     for r in &results {
         assert!(r.passed(), "{} {}: {:?}", r.scenario, r.cell, r.outcome);

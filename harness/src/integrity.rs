@@ -70,6 +70,15 @@ pub fn last_step_before(schedule: &Schedule, end: Duration) -> Option<Duration> 
         .max()
 }
 
+/// Why a `[handler]` cell's timeline cannot carry a verdict: a schedule step up to `end`
+/// (its deadline on the scenario clock) that did not take effect on time; empty when
+/// none.
+pub fn check_steps(schedule: &Schedule, end: Duration, timeline: &Timeline) -> Vec<String> {
+    let mut problems = Vec::new();
+    transitions(schedule, end, timeline, &mut problems);
+    problems
+}
+
 /// Why the cell's timeline cannot carry a verdict; empty when it can.
 ///
 /// `nonce` is the cell's call-id prefix; `expectations` are those that apply to the cell.

@@ -147,6 +147,7 @@ fn one_cell(scenario: &Scenario, template: &Cell, version: &str) -> Scenario {
                 passthrough: template.driver.passthrough.clone(),
             },
             strategy: template.strategy.clone(),
+            handler: None,
         }],
         expectations: premises_once,
         warnings: Vec::new(),

@@ -25,16 +25,21 @@ pub fn notice_path(notice: &Notice) -> Option<&'static str> {
     })
 }
 
-/// One notice and when the program first saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One notice and when the program first saw it (in the JSON report as the verdict's
+/// `notice`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NoticeSeen {
     /// The notice.
     pub notice: Notice,
     /// The path watched.
     pub path: String,
-    /// When it was put in force, on the event log's clock.
+    /// When it was put in force, on the event log's clock; serialized as
+    /// `posted_at_ms`.
+    #[serde(rename = "posted_at_ms", with = "crate::ms")]
     pub posted_at: Duration,
-    /// When the first answer carrying it left the mock; `None`: never.
+    /// When the first answer carrying it left the mock; `None`: never. Serialized as
+    /// `seen_at_ms`.
+    #[serde(rename = "seen_at_ms", with = "crate::ms::option")]
     pub seen_at: Option<Duration>,
     /// Requests on the path answered before that (or in all, when never seen), after
     /// the notice.

@@ -8,6 +8,12 @@ use crate::verdict::{Outage, Outcome, Verdict};
 
 /// The worst outcome in words: `recovered in 505ms`, `rode through`, `NOT recovered`, …
 pub fn outcome_text(v: &Verdict) -> String {
+    if let Some(seen) = &v.notice {
+        return match seen.time_to_notice() {
+            Some(t) => format!("noticed in {}", fmt_ms(t)),
+            None => "NOT noticed".to_string(),
+        };
+    }
     match v.outcome {
         None => "no outage".to_string(),
         Some(Outcome::Untested) if v.outages.iter().any(|o| o.failed_calls > 0) => {

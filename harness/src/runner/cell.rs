@@ -124,6 +124,18 @@ async fn run_cell_inner(
     } else {
         CellClock::real()
     };
+    if let Some(spec) = &cell.handler {
+        // A `[handler]` scenario: the user's program, no driver protocol.
+        let mock = match start_mocks(scenario, &cell.driver.kind, cell_clock.clock()).await {
+            Ok(mock) => mock,
+            Err(e) => {
+                result.outcome = CellOutcome::SetupError(e);
+                return result;
+            }
+        };
+        result.outcome = super::handler::run(scenario, spec, &mock, starting, gate).await;
+        return result;
+    }
     // The driver starts (interpreter, imports) before the scenario clock does.
     let mut driver = match driver::start_with(&cell.driver, setup, &cell_clock.child_env()).await {
         Ok(driver) => driver,

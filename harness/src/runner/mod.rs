@@ -7,6 +7,7 @@
 //! timeline is then checked ([`crate::integrity`]) before its verdict counts.
 //!
 //! - [`cell`]: one cell, start to end;
+//! - `handler`: a `[handler]` scenario's cell (the user's program, judged on a notice);
 //! - [`gate`]: cells start their scenario clocks together, a little apart;
 //! - [`identity`]: the run id shards of one run share;
 //! - `mocks`: the runtime every cell's mocks run on.
@@ -16,6 +17,7 @@
 pub mod address;
 pub mod cell;
 pub mod gate;
+mod handler;
 pub mod identity;
 mod mocks;
 

@@ -121,16 +121,7 @@ pub(super) fn read_tables(
             })?;
         }
         if let SdkSettings::Command(c) = &mut settings {
-            // Absolute: the child runs in its temporary HOME, not in this directory.
-            let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-            for (i, word) in c.command.0.iter_mut().enumerate() {
-                let relative = word.starts_with("./") || word.starts_with("../");
-                if relative
-                    || (i == 0 && word.contains('/') && Path::new(word.as_str()).is_relative())
-                {
-                    *word = dir.join(word.as_str()).display().to_string();
-                }
-            }
+            c.command.0 = absolute_words(&c.command.0, dir);
         }
         specs.insert(
             name.clone(),
@@ -186,4 +177,24 @@ pub(super) fn resolve(
         }
         Err(e) => Err(At::new(name.span(), DriverProblem::Sdk(e))),
     }
+}
+
+/// A command's words with those relative to `dir` (the scenario file's folder) made
+/// absolute: a program with a `/`, and any word starting with `./` or `../`. Absolute
+/// because the program runs in its temporary `HOME`, not in this directory.
+pub(super) fn absolute_words(words: &[String], dir: &Path) -> Vec<String> {
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, word)| {
+            let relative = word.starts_with("./") || word.starts_with("../");
+            if relative || (i == 0 && word.contains('/') && Path::new(word.as_str()).is_relative())
+            {
+                dir.join(word.as_str()).display().to_string()
+            } else {
+                word.clone()
+            }
+        })
+        .collect()
 }

@@ -9,16 +9,45 @@ use super::strategy;
 use crate::driver::DriverSpec;
 use crate::strategy::Strategy;
 
-/// One cell of the matrix: a driver under a strategy.
+/// One cell of the matrix: a driver under a strategy; or a `[handler]` scenario's one
+/// cell ([`Cell::handler`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
-    /// The SDK driver.
+    /// The SDK driver (a handler cell: a `command` driver named after the handler).
     pub driver: DriverSpec,
-    /// The retry strategy.
+    /// The retry strategy (a handler cell: one named `notice`, which the runner does not
+    /// play).
     pub strategy: Strategy,
+    /// `Some` for a `[handler]` scenario's cell: the program and its bound.
+    pub handler: Option<super::handler::HandlerSpec>,
 }
 
 impl Cell {
+    /// A `[handler]` scenario's cell, `NAME/notice`: `spec`'s program, judged by
+    /// [`crate::runner`] on noticing the notice (no driver protocol, no attempts).
+    pub fn handler(spec: super::handler::HandlerSpec) -> Self {
+        let mut driver = DriverSpec::new(crate::driver::DriverKind::Command);
+        driver.name.clone_from(&spec.name);
+        driver.settings =
+            crate::driver::SdkSettings::Command(crate::driver::settings::CommandSettings {
+                command: crate::driver::settings::CommandLine(spec.command.clone()),
+                clock_offset_s: None,
+            });
+        Self {
+            driver,
+            strategy: Strategy {
+                name: super::handler::STRATEGY_NAME.to_string(),
+                kind: crate::strategy::StrategyKind::SdkRetry,
+                attempts: 1,
+                pacing: crate::strategy::Pacing::Interval {
+                    interval: std::time::Duration::ZERO,
+                },
+                continue_after_success: false,
+            },
+            handler: Some(spec),
+        }
+    }
+
     /// `driver/strategy`, e.g. `boto3/call-retry`.
     pub fn id(&self) -> String {
         format!("{}/{}", self.driver, self.strategy.name)
@@ -62,6 +91,7 @@ pub(super) fn cells(
             let cell = Cell {
                 driver: driver.clone(),
                 strategy: strategies[&name].clone(),
+                handler: None,
             };
             if cells.contains(&cell) {
                 return Err(At::new(s.span(), MatrixError::Twice(cell.id())));

@@ -5,7 +5,8 @@
 //! column), then each element turns its part into checked values, one file each:
 //! [`schedule`] (`[[schedule]]`, `[[generate]]`), [`strategy`] (`[strategy.NAME]`),
 //! [`driver`] (`[driver.NAME]`), [`matrix`] (`[matrix]` → cells), [`expect`]
-//! (`[[expect]]`, and how an expectation is checked), [`imds`] (`[imds]`); [`names`] tells
+//! (`[[expect]]`, and how an expectation is checked), [`imds`] (`[imds]`), [`handler`]
+//! (`[handler]`: a termination-handler scenario, in place of `[matrix]`); [`names`] tells
 //! same-named files of one run apart. Each element's
 //! errors are a type of its own; [`ScenarioError`] adds the file, line and column
 //! ([`diag`]). A new key is one field in `raw` and its meaning in its element.
@@ -46,6 +47,7 @@ mod discover_tests;
 pub mod driver;
 pub mod error_kinds;
 pub mod expect;
+pub mod handler;
 pub mod imds;
 pub mod imds_requests;
 pub mod matrix;
@@ -141,6 +143,9 @@ pub enum Problem {
     /// `[[expect]]`.
     #[error(transparent)]
     Expect(#[from] expect::ExpectError),
+    /// `[handler]`.
+    #[error(transparent)]
+    Handler(#[from] handler::HandlerProblem),
     /// `[imds]`: credential times that cannot mean anything.
     #[error("{0}")]
     Imds(String),
@@ -230,33 +235,72 @@ pub fn parse_with_seed(
     })?;
     let (schedule, generators) =
         schedule::read(&raw.schedule, &raw.generate, seed).map_err(|e| loc.at(e))?;
-    let strategies = strategy::read(&raw.strategy).map_err(|e| loc.at(e))?;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let name = path
+        .file_stem()
+        .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
+    let matrix = match (raw.matrix, &raw.handler) {
+        (Some(matrix), None) => matrix,
+        (None, Some(handler)) => {
+            // A handler scenario: one cell, judged on its notice (no strategies,
+            // drivers or expectations of its own).
+            if !raw.expect.is_empty() || !raw.strategy.is_empty() || !raw.driver.is_empty() {
+                let at = ["[[expect]]", "[strategy.", "[driver."]
+                    .iter()
+                    .filter_map(|k| text.find(k))
+                    .min();
+                return Err(loc.error(at.map(|a| a..a), handler::HandlerProblem::MatrixKey.into()));
+            }
+            let spec = handler::read(handler, &schedule, dir).map_err(|e| loc.at(e))?;
+            return Ok(Scenario {
+                warnings: Vec::new(),
+                name,
+                file: path.to_path_buf(),
+                description: raw.description.trim().to_string(),
+                imds: raw.imds.into(),
+                schedule,
+                seed,
+                generators,
+                cells: vec![Cell::handler(spec)],
+                expectations: Vec::new(),
+            });
+        }
+        (Some(_), Some(handler)) => {
+            return Err(loc.error(
+                Some(handler.span()),
+                handler::HandlerProblem::MatrixOrHandler("both").into(),
+            ))
+        }
+        (None, None) => {
+            return Err(loc.error(
+                None,
+                handler::HandlerProblem::MatrixOrHandler("neither").into(),
+            ))
+        }
+    };
+    let strategies = strategy::read(&raw.strategy).map_err(|e| loc.at(e))?;
     let drivers = driver::read_tables(&raw.driver, dir).map_err(|e| loc.at(e))?;
-    let cells = matrix::cells(&raw.matrix, &strategies, &drivers).map_err(|e| loc.at(e))?;
+    let cells = matrix::cells(&matrix, &strategies, &drivers).map_err(|e| loc.at(e))?;
     // A clock only some drivers could follow would give those cells a verdict on the
     // wrong clock (the runner refuses such a cell too, for scenarios built in code).
     if let Some(cell) = cells.iter().find(|c| {
         c.driver.kind.ignores_libfaketime()
             && (schedule.moves_clock() || c.driver.settings.has_clock_offset())
     }) {
-        let at = raw
-            .matrix
+        let at = matrix
             .drivers
             .iter()
             .find(|d| *d.get_ref() == cell.driver.name)
             .map(|d| d.span());
         return Err(loc.error(at, Problem::ClockUnreachable(cell.driver.name.clone())));
     }
-    let expectations = expect::read(raw.expect, &raw.matrix, &strategies, &cells, &schedule)
-        .map_err(|e| loc.at(e))?;
+    let expectations =
+        expect::read(raw.expect, &matrix, &strategies, &cells, &schedule).map_err(|e| loc.at(e))?;
     let mut warnings = expect::warnings(path, &cells, &expectations);
     warnings.extend(strategy::warnings(path, &strategies, &schedule));
     Ok(Scenario {
         warnings,
-        name: path
-            .file_stem()
-            .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned()),
+        name,
         file: path.to_path_buf(),
         description: raw.description.trim().to_string(),
         imds: raw.imds.into(),

@@ -26,7 +26,9 @@ pub struct RawScenario {
     pub seed: Option<u64>,
     #[serde(default)]
     pub generate: Vec<Spanned<RawGenerate>>,
-    pub matrix: RawMatrix,
+    /// Absent in a `[handler]` scenario (one of the two is required).
+    pub matrix: Option<RawMatrix>,
+    pub handler: Option<Spanned<super::handler::RawHandler>>,
     #[serde(default)]
     pub strategy: BTreeMap<String, Spanned<RawStrategy>>,
     #[serde(default)]

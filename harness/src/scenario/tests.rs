@@ -463,3 +463,82 @@ fn imds_requests_expectations_are_read_and_checked_at_their_place() {
         "{e}"
     );
 }
+
+const HANDLER: &str = r#"description = "spot"
+[[schedule]]
+at = "2s"
+notice = "spot-interruption(terminate, 2m)"
+[handler]
+name = "drain"
+command = ["python3", "./h.py", "--interval", "0.5"]
+notice_within = "3s"
+"#;
+
+#[test]
+fn a_handler_scenario_is_one_cell_judged_on_its_notice() {
+    let s = parse(Path::new("s/h.toml"), HANDLER).unwrap();
+    assert_eq!(s.cells.len(), 1);
+    let cell = &s.cells[0];
+    assert_eq!(cell.id(), "drain/notice");
+    let spec = cell.handler.as_ref().unwrap();
+    assert_eq!(spec.path, "/latest/meta-data/spot/instance-action");
+    assert_eq!(spec.notice_at, Duration::from_secs(2));
+    assert_eq!(spec.notice_within, Duration::from_secs(3));
+    assert_eq!(spec.deadline(), Duration::from_secs(6));
+    assert_eq!(spec.command[0], "python3");
+    assert!(
+        spec.command[1].ends_with("/s/./h.py") && Path::new(&spec.command[1]).is_absolute(),
+        "{:?}",
+        spec.command
+    );
+    assert!(s.expectations.is_empty());
+}
+
+#[test]
+fn handler_refusals_name_the_line_and_column() {
+    // No notice to notice: at the [handler] table.
+    let e = err(&HANDLER.replace(
+        "notice = \"spot-interruption(terminate, 2m)\"",
+        "state = \"up\"",
+    ));
+    assert!(
+        e.starts_with(
+            "s/x.toml:5:1: a [handler] scenario needs a [[schedule]] step with a `notice`"
+        ),
+        "{e}"
+    );
+    // Both kinds, and neither.
+    let e = err(&format!(
+        "{HANDLER}[matrix]\ndrivers = [\"boto3\"]\nstrategies = [\"s\"]\n"
+    ));
+    assert!(
+        e.starts_with("s/x.toml:5:1: a scenario has either a [matrix]"),
+        "{e}"
+    );
+    assert!(e.ends_with("not both"), "{e}");
+    let e = err("description = \"x\"\n");
+    assert!(e.starts_with("s/x.toml:1:1: a scenario has either"), "{e}");
+    // Keys of matrix scenarios, at the first of them.
+    let e = err(&format!("{HANDLER}[[expect]]\nrecovers = true\n"));
+    assert!(e.starts_with("s/x.toml:9:1: [[expect]], [strategy.NAME] and [driver.NAME] are for [matrix] scenarios"), "{e}");
+    // Bad values, at the value.
+    let e = err(&HANDLER.replace("notice_within = \"3s\"", "notice_within = \"0s\""));
+    assert!(
+        e.starts_with("s/x.toml:8:17: `notice_within` must be more than 0s"),
+        "{e}"
+    );
+    let e = err(&HANDLER.replace("notice_within = \"3s\"", "notice_within = \"soon\""));
+    assert!(e.starts_with("s/x.toml:8:17:"), "{e}");
+    let e = err(&HANDLER.replace("[\"python3\", \"./h.py\", \"--interval\", \"0.5\"]", "[]"));
+    assert!(
+        e.starts_with("s/x.toml:7:11: `command` is the program"),
+        "{e}"
+    );
+    let e = err(&HANDLER.replace("\"drain\"", "\"a b\""));
+    assert!(e.starts_with("s/x.toml:6:8: `name` `a b` must be"), "{e}");
+    let e = err(&HANDLER.replace("notice_within", "notice_witin"));
+    assert!(
+        e.starts_with("s/x.toml:8:1: unknown field `notice_witin`"),
+        "{e}"
+    );
+}

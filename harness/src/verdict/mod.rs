@@ -85,6 +85,10 @@ pub struct Verdict {
     /// checks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub imds_requests: Vec<crate::scenario::imds_requests::SeenRequest>,
+    /// A `[handler]` cell's notice and when the program first saw it (the time to
+    /// notice); `None` for SDK cells. Filled in by the runner ([`crate::handler`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<crate::handler::NoticeSeen>,
 }
 
 impl Verdict {
