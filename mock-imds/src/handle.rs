@@ -603,7 +603,9 @@ impl MockImds {
     /// Serves `config` from the next request on: identity, paths, tags, user data,
     /// `HttpTokens`, `HttpEndpoint`, hop limit. Open connections, the faults, the
     /// schedule, the notices, tokens and credentials stay; the role and credential
-    /// lifetimes are the ones the mock started with (they shape the credential store).
+    /// lifetimes are the ones the mock started with (they shape the credential store), and
+    /// so is `token_ttl_header` unless set since ([`MockImds::set_token_ttl_header`]): a
+    /// runtime setting, like the faults.
     pub fn reconfigure(&self, config: ImdsConfig) {
         self.switch.instance().reconfigure(config);
     }
