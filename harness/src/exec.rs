@@ -169,7 +169,8 @@ impl Summary {
                 | EventKind::CredentialsRotated { .. }
                 | EventKind::FaultLifted { .. }
                 | EventKind::Notice { .. }
-                | EventKind::ConfigReload { .. } => {}
+                | EventKind::ConfigReload { .. }
+                | EventKind::TokenFileRotated { .. } => {}
             }
         }
         s

@@ -147,6 +147,11 @@ fn transitions(schedule: &Schedule, end: Duration, timeline: &Timeline, out: &mu
                 asked_at,
                 scheduled: true,
                 ..
+            }
+            | EventKind::TokenFileRotated {
+                asked_at,
+                scheduled: true,
+                ..
             } if !changes_state && *asked_at == step => Some(e.at),
             _ => None,
         });

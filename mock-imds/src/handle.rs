@@ -23,10 +23,11 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::clock::{Clock, ClockRangeError, SignedDuration};
 use crate::config::ImdsConfig;
+use crate::container::{Container, ContainerConfig, ContainerEndpoints, TokenFiles};
 use crate::credentials::{CredentialStore, IssuedCredentials};
 use crate::ec2_http::SERVER;
 use crate::events::{Event, EventKind, EventLog, Events, Mark};
-use crate::fault::{socket_mode, Change, FaultSpec, ImdsState, Target};
+use crate::fault::{socket_mode, socket_mode_on, Change, FaultSpec, ImdsState, Target};
 use crate::imds::Imds;
 use crate::listener::{Handler, Listener, SocketMode};
 use crate::schedule::Schedule;
@@ -49,6 +50,7 @@ pub struct MockImdsBuilder {
     event_capacity: usize,
     defer_schedule: bool,
     clock: Option<Arc<Clock>>,
+    container: Option<ContainerConfig>,
 }
 
 impl Default for MockImdsBuilder {
@@ -67,6 +69,7 @@ impl Default for MockImdsBuilder {
             event_capacity: crate::events::DEFAULT_CAPACITY,
             defer_schedule: false,
             clock: None,
+            container: None,
         }
     }
 }
@@ -138,6 +141,17 @@ impl MockImdsBuilder {
         self
     }
 
+    /// Also serve the container credentials endpoints (the ECS agent's and the EKS Pod
+    /// Identity agent's, see [`crate::container`]) on a listener of their own at
+    /// `config.bind`, from the same credential store, clock, faults (`… on container`) and
+    /// event log; the token files are written at start.
+    /// [`MockImds::container_endpoints`] and [`MockImds::container_env`] say how to reach
+    /// them.
+    pub fn container(mut self, config: ContainerConfig) -> Self {
+        self.container = Some(config);
+        self
+    }
+
     /// Also serve the HTTP control API (see [`crate::control`]) on `addr`.
     pub fn control(mut self, addr: SocketAddr) -> Self {
         self.control_addr = Some(addr);
@@ -205,7 +219,7 @@ impl MockImdsBuilder {
         ));
         let ttl_header = imds.ttl_header();
         let (lifted_tx, mut lifted_rx) = tokio::sync::mpsc::unbounded_channel();
-        imds.announce_lifted_to(lifted_tx);
+        imds.announce_lifted_to(lifted_tx.clone());
         let sts = Arc::new(Sts::new(
             self.config.identity.clone(),
             credentials.clone(),
@@ -228,12 +242,50 @@ impl MockImdsBuilder {
         let sts_listener = Listener::start(self.sts_addr, sts_handler, SocketMode::Open, None)
             .await
             .map_err(|e| named("STS", self.sts_addr, e))?;
+        let container = match self.container {
+            None => None,
+            Some(config) => {
+                let files = Arc::new(
+                    TokenFiles::create(
+                        config.token_dir.as_deref(),
+                        config.ecs_authorization_token.as_deref().unwrap_or(""),
+                        config.token_lifetime,
+                        clock.now(),
+                    )
+                    .map_err(|e| {
+                        std::io::Error::new(e.kind(), format!("container token files: {e}"))
+                    })?,
+                );
+                let bind = config.bind;
+                let service = Arc::new(Container::new(
+                    config.clone(),
+                    credentials.clone(),
+                    state_tx.subscribe(),
+                    events.clone(),
+                    seed,
+                    clock.clone(),
+                    files.clone(),
+                    self.config.identity.account_id.clone(),
+                ));
+                service.announce_lifted_to(lifted_tx.clone());
+                let handler: Handler = Arc::new(move |req, _| {
+                    let service = service.clone();
+                    Box::pin(async move { service.handle(req).await })
+                });
+                let mode = socket_mode_on(&initial, &Target::Container);
+                let listener = Listener::start(bind, handler, mode, None)
+                    .await
+                    .map_err(|e| named("container", bind, e))?;
+                let endpoints = ContainerEndpoints::new(listener.local_addr(), &config, &files);
+                Some((listener, files, endpoints))
+            }
+        };
         events.record(EventKind::Transition {
             state: initial,
             asked_at: Duration::ZERO,
             scheduled: self.schedule.is_some(),
         });
-        let switch = Arc::new(Switch::new(
+        let mut switch = Switch::new(
             state_tx,
             imds_listener,
             events.clone(),
@@ -241,7 +293,15 @@ impl MockImdsBuilder {
             credentials.clone(),
             ttl_header,
             instance,
-        ));
+        );
+        let container_endpoints = match container {
+            Some((listener, files, endpoints)) => {
+                switch = switch.with_container(listener, files);
+                Some(endpoints)
+            }
+            None => None,
+        };
+        let switch = Arc::new(switch);
         // Counted faults that ran out are cleared by the switch. The task holds the switch
         // weakly (the switch owns the listener, whose handlers own the sender), and ends
         // with the mock.
@@ -267,6 +327,9 @@ impl MockImdsBuilder {
             if let Some(notice) = &step.change.notice {
                 switch.post_notice(Some(Duration::ZERO), notice);
             }
+            if step.change.rotate_token {
+                switch.rotate_token(Some(Duration::ZERO));
+            }
         }
         match self.schedule {
             Some(schedule) if self.defer_schedule => switch.defer(schedule),
@@ -286,6 +349,7 @@ impl MockImdsBuilder {
         };
         Ok(MockImds {
             switch,
+            container: container_endpoints,
             sts_listener,
             events,
             credentials,
@@ -308,6 +372,8 @@ fn named(which: &str, addr: SocketAddr, err: std::io::Error) -> std::io::Error {
 #[derive(Debug)]
 pub struct MockImds {
     switch: Arc<Switch>,
+    /// How to reach the container endpoints, when served.
+    container: Option<ContainerEndpoints>,
     sts_listener: Listener,
     events: EventLog,
     credentials: Option<Arc<CredentialStore>>,
@@ -430,6 +496,65 @@ impl MockImds {
             ],
             unset: crate::sdk_env::DIVERTING_VARIABLES,
         }
+    }
+
+    /// How to reach the container credentials endpoints (URLs, token, token files), when
+    /// the mock serves them ([`MockImdsBuilder::container`]).
+    pub fn container_endpoints(&self) -> Option<&ContainerEndpoints> {
+        self.container.as_ref()
+    }
+
+    /// The variables that point an SDK's container credential provider at this mock's
+    /// `surface`, or `None` without container endpoints (or, for
+    /// [`ContainerSurface::EcsRelativeUri`], when the ECS path takes a token: the
+    /// relative URI carries none). Set them beside [`Self::sdk_env`]'s (whose `unset` list
+    /// names them too: set these after unsetting).
+    pub fn container_env(&self, surface: ContainerSurface) -> Option<Vec<(&'static str, String)>> {
+        let c = self.container.as_ref()?;
+        let file = |p: &std::path::Path| p.display().to_string();
+        Some(match surface {
+            ContainerSurface::EcsRelativeUri => {
+                if c.ecs_token.is_some() {
+                    return None;
+                }
+                vec![(
+                    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                    c.ecs_relative_uri.clone(),
+                )]
+            }
+            ContainerSurface::EcsToken => vec![
+                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", c.ecs_full_uri.clone()),
+                ("AWS_CONTAINER_AUTHORIZATION_TOKEN", c.ecs_token.clone()?),
+            ],
+            ContainerSurface::EcsTokenFile => vec![
+                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", c.ecs_full_uri.clone()),
+                (
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                    file(&c.ecs_token_file),
+                ),
+            ],
+            ContainerSurface::PodIdentity => vec![
+                (
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                    c.pod_identity_uri.clone(),
+                ),
+                (
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                    file(&c.pod_identity_token_file),
+                ),
+            ],
+        })
+    }
+
+    /// Writes a new Pod Identity service-account token over the token file, as the
+    /// kubelet rotates it (new `iat` and `exp`, written to a temporary file and renamed);
+    /// the old token stays accepted until its `exp`. Logged as `token-file-rotated`.
+    /// `None` without container endpoints.
+    ///
+    /// # Errors
+    /// The write or rename error, inside the `Some`.
+    pub fn rotate_token(&self) -> Option<std::io::Result<crate::container::ServiceAccountToken>> {
+        self.switch.rotate_token(None)
     }
 
     /// The seed of the RNG behind fault probabilities and jitter.
@@ -671,4 +796,18 @@ impl Drop for FaultGuard {
             });
         }
     }
+}
+
+/// Which container credential provider an SDK is pointed at ([`MockImds::container_env`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContainerSurface {
+    /// ECS, `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (SDKs prepend `169.254.170.2`, so
+    /// only in a link-local network namespace).
+    EcsRelativeUri,
+    /// ECS, `AWS_CONTAINER_CREDENTIALS_FULL_URI` + `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
+    EcsToken,
+    /// ECS, `AWS_CONTAINER_CREDENTIALS_FULL_URI` + `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`.
+    EcsTokenFile,
+    /// EKS Pod Identity: `FULL_URI` `…/v1/credentials` + the service-account token file.
+    PodIdentity,
 }

@@ -37,6 +37,9 @@
 //! - `metadata`: the metadata tree (listings and leaves) as EC2 serves it.
 //! - `ec2_http`: EC2's response shapes (error pages, `text/plain` bodies).
 //! - `imds`: EC2's IMDS: one request → one response, once the faults have had their say.
+//! - [`container`]: the ECS agent's and the EKS Pod Identity agent's credentials
+//!   endpoints on a listener of their own ([`ContainerConfig`]), and the token files
+//!   (the Pod Identity JWT the mock rotates as the kubelet does).
 //! - `listener`: the TCP side: bind, accept, refuse (close the socket), kill connections.
 //! - `sigv4_check`: checks a SigV4-signed request against the credential store.
 //! - [`sts`]: the fake STS endpoint (`GetCallerIdentity`) and its call ids.
@@ -59,6 +62,7 @@ mod bounds;
 pub mod clock;
 pub mod config;
 pub mod config_watch;
+pub mod container;
 pub mod control;
 mod credentials;
 mod ec2_http;
@@ -88,11 +92,12 @@ pub use config::{
     check_credential_times, ConfigError, HttpEndpoint, HttpTokens, ImdsConfig, InstanceIdentity,
 };
 pub use config_watch::{read_config_file, ConfigWatch};
+pub use container::{ContainerConfig, ContainerEndpoints, ServiceAccountToken};
 pub use control::{ControlClient, ControlClientError};
 pub use credentials::{CredentialStore, IssuedCredentials};
 pub use events::{Event, EventKind, EventLog, EventType, Events, Mark, StsOutcome};
 pub use fault::{Change, Fault, FaultSpec, ImdsState, ParseFaultError, Target};
-pub use handle::{FaultGuard, MockImds, MockImdsBuilder, SdkEnv};
+pub use handle::{ContainerSurface, FaultGuard, MockImds, MockImdsBuilder, SdkEnv};
 pub use schedule::{
     expand_tables, foreign_key, DurationRange, GenerateError, GenerateTable, Generator, LayerError,
     Schedule, ScheduleError, ScheduleFile, Step, StepChange, StepTable, GENERATOR_KEYS,

@@ -10,9 +10,10 @@ use tokio::time::Instant;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::clock::{Clock, ClockRangeError, SignedDuration};
+use crate::container::{ServiceAccountToken, TokenFiles};
 use crate::credentials::{CredentialStore, IssuedCredentials};
 use crate::events::{EventKind, EventLog};
-use crate::fault::{socket_mode, Change, ImdsState, Lifted};
+use crate::fault::{socket_mode, socket_mode_on, Change, ImdsState, Lifted, Target};
 use crate::instance::Instance;
 use crate::listener::{Listener, SocketMode};
 use crate::notice::Notice;
@@ -35,10 +36,13 @@ pub struct TransitionError {
 pub(crate) struct Switch {
     state: watch::Sender<Arc<ImdsState>>,
     listener: Listener,
+    /// The container credentials listener and its token files, when the mock serves the
+    /// container endpoints ([`Switch::with_container`]).
+    container: Option<(Listener, Arc<TokenFiles>)>,
     events: EventLog,
-    /// Serializes transitions; holds the socket's current mode, so a switch between
-    /// request-level faults never waits for the listener task.
-    socket: tokio::sync::Mutex<SocketMode>,
+    /// Serializes transitions; holds the sockets' current modes (IMDS, container), so a
+    /// switch between request-level faults never waits for a listener task.
+    socket: tokio::sync::Mutex<(SocketMode, SocketMode)>,
     /// The running schedule; replacing or dropping it stops it.
     schedule: Mutex<Option<AbortOnDropHandle<()>>>,
     /// A schedule waiting for [`Switch::start_deferred`].
@@ -78,8 +82,9 @@ impl Switch {
         Self {
             state,
             listener,
+            container: None,
             events,
-            socket: tokio::sync::Mutex::new(mode),
+            socket: tokio::sync::Mutex::new((mode, SocketMode::Open)),
             schedule: Mutex::new(None),
             deferred: Mutex::new(None),
             runtime: tokio::runtime::Handle::current(),
@@ -121,6 +126,39 @@ impl Switch {
             scheduled: step.is_some(),
         });
         at
+    }
+
+    /// Also drives `listener`, the container credentials listener (already in the mode
+    /// the state asks for), and rotates `files`.
+    pub(crate) fn with_container(mut self, listener: Listener, files: Arc<TokenFiles>) -> Self {
+        self.socket.get_mut().1 = socket_mode_on(&self.state.borrow(), &Target::Container);
+        self.container = Some((listener, files));
+        self
+    }
+
+    /// The container credentials listener and token files, if served.
+    pub(crate) fn container(&self) -> Option<&(Listener, Arc<TokenFiles>)> {
+        self.container.as_ref()
+    }
+
+    /// Writes a new Pod Identity service-account token over the token file (as the kubelet
+    /// rotates it), logged as `token-file-rotated`; `None` without container endpoints.
+    /// `step`: as for [`Switch::transition`].
+    pub(crate) fn rotate_token(
+        &self,
+        step: Option<Duration>,
+    ) -> Option<std::io::Result<ServiceAccountToken>> {
+        let (_, files) = self.container.as_ref()?;
+        let asked_at = step.unwrap_or_else(|| self.events.now());
+        let rotated = files.rotate(self.clock.now());
+        if let Ok(token) = &rotated {
+            self.events.record(EventKind::TokenFileRotated {
+                expires_at: crate::credentials::ec2_time(token.expires_at),
+                asked_at,
+                scheduled: step.is_some(),
+            });
+        }
+        Some(rotated)
     }
 
     /// The mock's virtual wall clock.
@@ -216,11 +254,27 @@ impl Switch {
         // the old one), then the socket follows — only when its mode changes, so that
         // switching request-level faults does not queue behind a listener busy accepting.
         let mode = socket_mode(&state);
+        let container_mode = socket_mode_on(&state, &Target::Container);
         self.state.send_replace(Arc::new(state.clone()));
-        if mode != *socket {
+        if let Some((listener, _)) = &self.container {
+            if container_mode != socket.1 {
+                if let Err(source) = listener.apply(container_mode).await {
+                    socket.1 = SocketMode::Refuse;
+                    self.events.record(EventKind::TransitionFailed {
+                        state: state.clone(),
+                        asked_at,
+                        scheduled: step.is_some(),
+                        error: format!("container listener: {source}"),
+                    });
+                    return Err(TransitionError { state, source });
+                }
+                socket.1 = container_mode;
+            }
+        }
+        if mode != socket.0 {
             if let Err(source) = self.listener.apply(mode).await {
                 // The listener is left refusing connections.
-                *socket = SocketMode::Refuse;
+                socket.0 = SocketMode::Refuse;
                 self.events.record(EventKind::TransitionFailed {
                     state: state.clone(),
                     asked_at,
@@ -229,7 +283,7 @@ impl Switch {
                 });
                 return Err(TransitionError { state, source });
             }
-            *socket = mode;
+            socket.0 = mode;
         }
         self.events.record(EventKind::Transition {
             state,
@@ -272,6 +326,9 @@ impl Switch {
                     }
                     if let Some(notice) = &step.change.notice {
                         switch.post_notice(Some(asked_at), notice);
+                    }
+                    if step.change.rotate_token {
+                        switch.rotate_token(Some(asked_at));
                     }
                 }
                 if group.iter().any(|s| s.state().is_some()) {

@@ -77,6 +77,9 @@ pub fn timeline_text(timeline: &Timeline) -> String {
                     None => format!("IMDS  config {path} reloaded"),
                     Some(why) => format!("IMDS  config {path} NOT reloaded: {why}"),
                 },
+                EventKind::TokenFileRotated { expires_at, .. } => {
+                    format!("POD   service-account token file rotated, expires {expires_at}")
+                }
                 EventKind::StsRequest {
                     action,
                     access_key_id,

@@ -81,6 +81,8 @@ pub struct RawStep {
     #[serde(default)]
     pub rotate: bool,
     pub notice: Option<mock_imds::notice::Notice>,
+    #[serde(default)]
+    pub rotate_token: bool,
 }
 
 /// One `[[generate]]` table: which keys a kind needs is checked by [`super::schedule`].

@@ -61,6 +61,7 @@ pub(super) fn read(
             clock: s.clock,
             rotate: s.rotate,
             notice: s.notice.clone(),
+            rotate_token: s.rotate_token,
         };
         if change.is_empty() {
             return Err(At::new(spanned.span(), ScheduleProblem::Empty));

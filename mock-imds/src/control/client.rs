@@ -282,6 +282,7 @@ impl ControlClient {
                     clock: s.change.clock.map(|by| by.to_string()),
                     rotate: s.change.rotate,
                     notice: s.change.notice.as_ref().map(ToString::to_string),
+                    rotate_token: s.change.rotate_token,
                 })
                 .collect(),
         };
@@ -357,6 +358,18 @@ impl ControlClient {
             notice: notice.to_string(),
         };
         self.json(Method::POST, "/notice", Some(&body)).await
+    }
+
+    /// `POST /rotate-token`: writes a new Pod Identity service-account token over the
+    /// token file, as the kubelet does; the file and the new token's expiry.
+    ///
+    /// # Errors
+    /// [`ControlClientError::Api`] (400) when the mock serves no container endpoints;
+    /// else as [`Self::state`].
+    pub async fn rotate_token(
+        &self,
+    ) -> Result<crate::control::wire::RotateTokenAnswer, ControlClientError> {
+        self.json(Method::POST, "/rotate-token", None::<&()>).await
     }
 
     /// `DELETE /schedule`: stops the running schedule.

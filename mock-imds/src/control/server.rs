@@ -31,7 +31,7 @@ pub(crate) enum ControlError {
     #[error("{0}")]
     BadRequest(String),
     /// No such endpoint: 404.
-    #[error("no such control endpoint {0}; see GET /state, POST /faults, DELETE /faults, POST /schedule, GET /events, POST /reset, GET /clock, POST /clock, POST /rotate, GET/PUT /token-ttl-header, POST /notice")]
+    #[error("no such control endpoint {0}; see GET /state, POST /faults, DELETE /faults, POST /schedule, GET /events, POST /reset, GET /clock, POST /clock, POST /rotate, POST /rotate-token, GET/PUT /token-ttl-header, POST /notice")]
     NotFound(String),
     /// The endpoint does not take this method: 405.
     #[error("{method} is not allowed on {path}")]
@@ -47,6 +47,9 @@ pub(crate) enum ControlError {
     /// The answer could not be encoded: 500.
     #[error("cannot encode the events: {0}")]
     Encode(serde_json::Error),
+    /// The mock could not do what was asked (a token file not written): 500.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ControlError {
@@ -55,7 +58,7 @@ impl ControlError {
             ControlError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ControlError::NotFound(_) => StatusCode::NOT_FOUND,
             ControlError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ControlError::Transition(_) | ControlError::Encode(_) => {
+            ControlError::Transition(_) | ControlError::Encode(_) | ControlError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -239,10 +242,29 @@ async fn route(control: &Control, req: Request<Incoming>) -> Result<HttpResponse
                 },
             ))
         }
+        (&Method::POST, "/rotate-token") => {
+            empty_body(req, "POST /rotate-token").await?;
+            let token = switch
+                .rotate_token(None)
+                .ok_or_else(|| bad("the mock serves no container endpoints, so there is no token file to rotate"))?
+                .map_err(|e| ControlError::Internal(format!("writing the token file: {e}")))?;
+            let file = switch
+                .container()
+                .map(|(_, files)| files.pod_identity_token_path().display().to_string())
+                .unwrap_or_default();
+            Ok(json(
+                StatusCode::OK,
+                &crate::control::wire::RotateTokenAnswer {
+                    token_file: file,
+                    expires_at: ec2_time(token.expires_at),
+                },
+            ))
+        }
         (
             _,
             "/state" | "/faults" | "/schedule" | "/events" | "/reset" | "/clock" | "/rotate"
-            | "/notice",
+            | "/notice"
+            | "/rotate-token",
         ) => Err(ControlError::MethodNotAllowed { method, path }),
         _ => Err(ControlError::NotFound(path)),
     }
@@ -335,6 +357,7 @@ fn schedule_of(steps: Vec<StepRequest>) -> Result<Schedule, String> {
                 clock,
                 rotate: s.rotate,
                 notice,
+                rotate_token: s.rotate_token,
             };
             if change.is_empty() {
                 return Err(format!(

@@ -43,6 +43,10 @@ pub struct StepRequest {
     /// Replace the credentials (after the step's clock jump, if any).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rotate: bool,
+    /// Write a new Pod Identity service-account token over the token file (after
+    /// `rotate`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rotate_token: bool,
     /// A notice to post (`spot-interruption(terminate, 2m)`, `rebalance`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
@@ -99,6 +103,15 @@ pub struct RotateAnswer {
     pub access_key_id: String,
     /// The new set's `Expiration`, RFC 3339 UTC on the virtual clock.
     pub expiration: String,
+}
+
+/// The answer to `POST /rotate-token`: the new Pod Identity token's file and expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotateTokenAnswer {
+    /// The token file written (renamed over the old one).
+    pub token_file: String,
+    /// The new token's `exp`, RFC 3339 UTC on the virtual clock.
+    pub expires_at: String,
 }
 
 /// The answer to `GET /state` and to every change.

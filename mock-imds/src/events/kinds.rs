@@ -19,11 +19,13 @@ pub struct Event {
 }
 
 impl Event {
-    /// True for a role credentials document (not the role listing) answered 200: one
+    /// True for a role credentials document (not the role listing; on IMDS or a container
+    /// endpoint) answered 200: one
     /// credential fetch by a client.
     pub fn is_credential_fetch(&self) -> bool {
         matches!(&self.kind, EventKind::ImdsRequest { path, status: Some(200), .. }
-            if crate::fault::is_credentials_path(path) && !path.ends_with('/'))
+            if (crate::fault::is_credentials_path(path) && !path.ends_with('/'))
+                || crate::container::is_credentials_path(path))
     }
 }
 
@@ -165,6 +167,20 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "is_false")]
         scheduled: bool,
     },
+    /// A new Pod Identity service-account token was written over the token file, as the
+    /// kubelet rotates it (a schedule step's `rotate_token`, `MockImds::rotate_token`,
+    /// `POST /rotate-token`); the old token stays accepted until its `exp`.
+    TokenFileRotated {
+        /// The new token's `exp`, RFC 3339 on the virtual clock.
+        expires_at: String,
+        /// When it was asked for: a schedule step's own time, else when it happened;
+        /// serialized as `asked_at_ms`.
+        #[serde(default, rename = "asked_at_ms", with = "crate::ms")]
+        asked_at: Duration,
+        /// True when a schedule step asked for it.
+        #[serde(default, skip_serializing_if = "is_false")]
+        scheduled: bool,
+    },
     /// The watched instance config file changed ([`crate::config_watch`]): served from
     /// the next request on, or, with `error`, not taken (the old config stays).
     ConfigReload {
@@ -208,6 +224,7 @@ impl EventKind {
             EventKind::FaultLifted { .. } => EventType::FaultLifted,
             EventKind::Notice { .. } => EventType::Notice,
             EventKind::ConfigReload { .. } => EventType::ConfigReload,
+            EventKind::TokenFileRotated { .. } => EventType::TokenFileRotated,
         }
     }
 }
@@ -235,4 +252,6 @@ pub enum EventType {
     Notice,
     /// [`EventKind::ConfigReload`].
     ConfigReload,
+    /// [`EventKind::TokenFileRotated`].
+    TokenFileRotated,
 }

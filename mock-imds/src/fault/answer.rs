@@ -35,7 +35,7 @@ pub(crate) async fn interpret(fault: &Answer, target: &Target, draws: &Draws) ->
                 .filter(|s| !s.is_informational())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Flow::Answer(match body {
-                None => ec2_http::error_page(status),
+                None => error_page(target, status),
                 Some(body) => ec2_http::with_body(status, "text/plain", body.clone().into()),
             })
         }
@@ -47,10 +47,23 @@ pub(crate) async fn interpret(fault: &Answer, target: &Target, draws: &Draws) ->
         Answer::EmptyReply => Flow::Close(ConnectionClosed::Close),
         Answer::Throttle { per_second } => {
             if draws.throttled(target, *per_second) {
-                Flow::Answer(ec2_http::error_page(StatusCode::TOO_MANY_REQUESTS))
+                Flow::Answer(error_page(target, StatusCode::TOO_MANY_REQUESTS))
             } else {
                 Flow::Continue
             }
         }
+    }
+}
+
+/// The answer a bodyless `status(N)` (or `throttle`) gives on `target`: EC2's error page
+/// on IMDS; on `container`, what both container agents (Go servers) answer through
+/// `http.Error`: the status text and a newline as `text/plain; charset=utf-8` (the
+/// Pod Identity agent's errors, the ECS agent's rate limiter's 429).
+fn error_page(target: &Target, status: StatusCode) -> HttpResponse {
+    match target {
+        Target::Container => {
+            crate::container::go_error(status, status.canonical_reason().unwrap_or("Error"))
+        }
+        _ => ec2_http::error_page(status),
     }
 }

@@ -33,7 +33,7 @@ pub enum Layer {
 pub enum Targets {
     /// Any target.
     Any,
-    /// Only `listener` (the fault acts on the socket).
+    /// Only `listener` or `container` (the fault acts on a listener's socket).
     ListenerOnly,
     /// `credentials` or a `path(GLOB)`: the fault replaces the role credentials document,
     /// which only the credentials paths serve; on `token` it would never act, and on
@@ -48,7 +48,7 @@ impl Targets {
     pub fn allow(self, target: &Target) -> bool {
         match self {
             Targets::Any => true,
-            Targets::ListenerOnly => *target == Target::Listener,
+            Targets::ListenerOnly => matches!(target, Target::Listener | Target::Container),
             Targets::CredentialsDocument => {
                 matches!(target, Target::Credentials | Target::Path(_))
             }
@@ -61,7 +61,7 @@ impl Targets {
         match self {
             Targets::Any => String::new(),
             Targets::ListenerOnly => {
-                format!("`{fault}` acts on the socket, so its target can only be `listener`")
+                format!("`{fault}` acts on the socket, so its target can only be `listener` or `container`")
             }
             Targets::CredentialsDocument => format!(
                 "`{fault}` replaces the role credentials document, so its target can only be `credentials` or a `path(GLOB)` (the token request never serves that document, and `listener` would change only the credentials paths too)"

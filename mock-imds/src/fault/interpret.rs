@@ -8,7 +8,8 @@ use super::body::{self, Stage};
 use super::catalogue::view::{Answer, Body, Document, Layered};
 use super::count::{Counts, Lifted, Ticket};
 use super::draw::Draws;
-use super::state::ImdsState;
+use super::state::{FaultSpec, ImdsState};
+use super::target::Target;
 use super::{answer, document, socket};
 use crate::credentials::RoleDocument;
 use crate::ec2_http::HttpResponse;
@@ -57,13 +58,36 @@ impl Interpreter {
         state: &ImdsState,
         path: &str,
     ) -> Result<Met, ConnectionClosed> {
+        self.meet_all(state, state.matching(path)).await
+    }
+
+    /// Meets the fault on `target` only (the container listener's requests meet the
+    /// `container` fault and no other), as [`Self::meet`] does.
+    ///
+    /// # Errors
+    /// As [`Self::meet`].
+    pub(crate) async fn meet_on(
+        &self,
+        state: &ImdsState,
+        target: &Target,
+    ) -> Result<Met, ConnectionClosed> {
+        self.meet_all(state, state.fault_on(target).into_iter())
+            .await
+    }
+
+    /// The pass over `specs`, faults of `state` (whose arming numbers count them).
+    async fn meet_all<'a>(
+        &self,
+        state: &ImdsState,
+        specs: impl Iterator<Item = &'a FaultSpec>,
+    ) -> Result<Met, ConnectionClosed> {
         let mut met = Met {
             answer: None,
             document: None,
             body: Vec::new(),
             counts: self.counts.clone(),
         };
-        for spec in state.matching(path) {
+        for spec in specs {
             // A counted fault that has run out is gone (its clearing transition may not
             // be in force yet), and draws nothing.
             let ticket = Ticket::of(state, spec);

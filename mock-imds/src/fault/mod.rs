@@ -70,7 +70,7 @@ mod target;
 pub use catalogue::{Fault, FaultKind, Layer, Targets, BINARY_BODY, CATALOGUE};
 pub(crate) use count::Lifted;
 pub(crate) use interpret::{Interpreter, Met};
-pub(crate) use socket::mode as socket_mode;
+pub(crate) use socket::{mode as socket_mode, mode_on as socket_mode_on};
 pub use state::{Change, FaultSpec, ImdsState};
 pub use syntax::ParseFaultError;
 pub(crate) use target::glob_match;

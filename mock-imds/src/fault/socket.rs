@@ -3,6 +3,7 @@
 
 use super::catalogue::view::Socket;
 use super::state::ImdsState;
+use super::target::Target;
 use crate::listener::{ConnectionClosed, SocketMode};
 
 /// What a socket fault does.
@@ -30,9 +31,15 @@ pub(crate) fn interpret(fault: &Socket) -> Effect {
     }
 }
 
-/// The mode the listening socket must be in for `state`.
+/// The mode the IMDS listening socket must be in for `state`.
 pub(crate) fn mode(state: &ImdsState) -> SocketMode {
-    match state.socket_fault().map(|f| f.layered()) {
+    mode_on(state, &Target::Listener)
+}
+
+/// The mode `target`'s listening socket (`listener` or `container`) must be in for
+/// `state`.
+pub(crate) fn mode_on(state: &ImdsState, target: &Target) -> SocketMode {
+    match state.socket_fault_on(target).map(|f| f.layered()) {
         Some(super::catalogue::view::Layered::Socket(fault)) => interpret(&fault).mode,
         _ => SocketMode::Open,
     }

@@ -189,10 +189,16 @@ impl ImdsState {
         self.faults.values().filter(move |s| s.target.matches(path))
     }
 
-    /// The fault on the socket (`refuse` or `drop-syn`), if any.
+    /// The fault on the IMDS socket (`refuse` or `drop-syn`), if any.
     pub fn socket_fault(&self) -> Option<&Fault> {
+        self.socket_fault_on(&Target::Listener)
+    }
+
+    /// The socket fault on `target`'s listener (`listener`: IMDS, `container`: the
+    /// container credentials endpoint), if any.
+    pub fn socket_fault_on(&self, target: &Target) -> Option<&Fault> {
         self.faults
-            .get(&Target::Listener)
+            .get(target)
             .map(|s| &s.fault)
             .filter(|f| f.is_socket_level())
     }

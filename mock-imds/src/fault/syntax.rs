@@ -5,7 +5,7 @@
 //! STATE  = "up" | SPEC ("; " SPEC)*
 //! CHANGE = "up" | "up on " TARGET | SPEC
 //! SPEC   = FAULT [" on " TARGET] [" p=" PROBABILITY] [" times=" COUNT]
-//! TARGET = "listener" | "token" | "credentials" | "path(" GLOB ")"
+//! TARGET = "listener" | "token" | "credentials" | "path(" GLOB ")" | "container"
 //! ```
 //!
 //! Each fault's own syntax (`status(N)`, `latency(DELAY, JITTER)`, …) is in its row of
@@ -47,6 +47,7 @@ impl FromStr for Target {
             "listener" => Ok(Target::Listener),
             "token" => Ok(Target::Token),
             "credentials" => Ok(Target::Credentials),
+            "container" => Ok(Target::Container),
             other => match split_call(other) {
                 Some(("path", glob)) if glob.contains(';') => Err(
                     "a path glob cannot contain `;`, which separates the faults of a state".into(),
@@ -177,6 +178,7 @@ impl fmt::Display for Target {
             Target::Listener => f.write_str("listener"),
             Target::Token => f.write_str("token"),
             Target::Credentials => f.write_str("credentials"),
+            Target::Container => f.write_str("container"),
             Target::Path(glob) => write!(f, "path({glob})"),
         }
     }

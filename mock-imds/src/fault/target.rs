@@ -11,8 +11,12 @@ pub enum Target {
     Credentials,
     /// `PUT /latest/api/token`.
     Token,
-    /// Everything, including the socket.
+    /// Everything on the IMDS listener, including the socket.
     Listener,
+    /// Everything on the container credentials listener (the ECS agent's and the EKS Pod
+    /// Identity agent's endpoints, see `crate::container`), its socket included. IMDS
+    /// requests never meet it, and container requests meet only it.
+    Container,
 }
 
 impl Target {
@@ -20,6 +24,8 @@ impl Target {
     pub fn matches(&self, path: &str) -> bool {
         match self {
             Target::Listener => true,
+            // Met only by the container listener's requests, which ask for it by name.
+            Target::Container => false,
             Target::Token => path == "/latest/api/token",
             Target::Credentials => is_credentials_path(path),
             Target::Path(glob) => glob_match(glob.as_bytes(), path.as_bytes()),

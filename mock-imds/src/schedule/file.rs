@@ -60,6 +60,9 @@ pub struct StepTable {
     pub rotate: bool,
     /// A notice to post (`spot-interruption(terminate, 2m)`, `rebalance`, …).
     pub notice: Option<Spanned<String>>,
+    /// Write a new Pod Identity service-account token over the token file.
+    #[serde(default)]
+    pub rotate_token: bool,
 }
 
 impl StepTable {
@@ -90,6 +93,7 @@ impl StepTable {
             clock,
             rotate: t.rotate,
             notice,
+            rotate_token: t.rotate_token,
         };
         if change.is_empty() {
             return Err(ConfigError::at(

@@ -242,6 +242,7 @@ mod tests {
                     clock: Some(by),
                     rotate: true,
                     notice: None,
+                    rotate_token: false,
                 },
             ),
         );

@@ -41,12 +41,20 @@ pub struct StepChange {
     /// Post a notice (after the clock jump, so its time is on the jumped clock).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<crate::notice::Notice>,
+    /// Write a new Pod Identity service-account token over the token file, as the kubelet
+    /// does (the old one stays accepted until its `exp`); applied after `rotate`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub rotate_token: bool,
 }
 
 impl StepChange {
     /// True when the step changes nothing.
     pub fn is_empty(&self) -> bool {
-        self.state.is_none() && self.clock.is_none() && !self.rotate && self.notice.is_none()
+        self.state.is_none()
+            && self.clock.is_none()
+            && !self.rotate
+            && self.notice.is_none()
+            && !self.rotate_token
     }
 }
 
@@ -72,6 +80,9 @@ impl fmt::Display for StepChange {
         }
         if let Some(notice) = &self.notice {
             parts.push(format!("notice {notice}"));
+        }
+        if self.rotate_token {
+            parts.push("rotate-token".to_string());
         }
         if let Some(state) = &self.state {
             parts.push(state.to_string());
@@ -142,7 +153,7 @@ pub enum ScheduleError {
     #[error("two schedule steps at {} change the same target: give each its own time", humantime::format_duration(*.0))]
     Conflict(Duration),
     /// A step that changes nothing.
-    #[error("the schedule step at {} changes nothing: give it a `state`, a `clock` jump or `rotate = true`", humantime::format_duration(*.0))]
+    #[error("the schedule step at {} changes nothing: give it a `state`, a `clock` jump, `rotate = true` or `rotate_token = true`", humantime::format_duration(*.0))]
     Empty(Duration),
 }
 
@@ -323,6 +334,7 @@ mod tests {
                 clock: Some(jump),
                 rotate: true,
                 notice: None,
+                rotate_token: false,
             },
         );
         assert_eq!(both.change.to_string(), "clock +5h 52m, rotate, refuse");

@@ -82,6 +82,9 @@ enum CtlAction {
         /// The notice (quote it for the shell).
         notice: String,
     },
+    /// Write a new EKS Pod Identity service-account token over the token file, as the
+    /// kubelet rotates it (the old token is accepted until its `exp`).
+    RotateToken,
     /// Print the events so far as NDJSON.
     Events {
         /// Only events at or after this many milliseconds on the mock's clock.
@@ -224,6 +227,14 @@ pub async fn main(args: CtlArgs) -> anyhow::Result<()> {
         CtlAction::Notice { notice } => {
             let answer = client.post_notice(&notice).await.map_err(reached)?;
             println!("notice: {} (time {})", answer.notice, answer.time);
+            return Ok(());
+        }
+        CtlAction::RotateToken => {
+            let answer = client.rotate_token().await.map_err(reached)?;
+            println!(
+                "token rotated: {} (expires {})",
+                answer.token_file, answer.expires_at
+            );
             return Ok(());
         }
         CtlAction::Events { since_ms } => {

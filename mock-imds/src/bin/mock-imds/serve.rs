@@ -71,6 +71,39 @@ pub struct ServeArgs {
     /// starts `serve` with a pipe for stdin stops it by closing the pipe, or by dying.
     #[arg(long)]
     stop_on_stdin_eof: bool,
+    /// Also serve the container credentials endpoints (the ECS agent's
+    /// `/v2/credentials/<id>` and the EKS Pod Identity agent's `/v1/credentials`) on this
+    /// port (0 picks a free one); the banner prints the variables for `--container-surface`.
+    #[arg(long)]
+    container_port: Option<u16>,
+    /// Which container provider the banner's `export` line points an SDK at.
+    #[arg(long, value_enum, default_value_t = Surface::PodIdentity, requires = "container_port")]
+    container_surface: Surface,
+    /// Lifetime of each Pod Identity service-account token (its `exp` after `iat`),
+    /// e.g. `24h`, `2m`.
+    #[arg(long, default_value = "24h", value_parser = mock_imds::parse_bounded_duration, requires = "container_port")]
+    token_lifetime: std::time::Duration,
+}
+
+/// `--container-surface`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Surface {
+    /// EKS Pod Identity: `FULL_URI` `…/v1/credentials` and the service-account token file.
+    PodIdentity,
+    /// ECS: `FULL_URI` and `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
+    EcsToken,
+    /// ECS: `FULL_URI` and `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`.
+    EcsTokenFile,
+}
+
+impl From<Surface> for mock_imds::ContainerSurface {
+    fn from(s: Surface) -> Self {
+        match s {
+            Surface::PodIdentity => Self::PodIdentity,
+            Surface::EcsToken => Self::EcsToken,
+            Surface::EcsTokenFile => Self::EcsTokenFile,
+        }
+    }
 }
 
 /// `--print-endpoints`: the banner for people, or one JSON line for programs.
@@ -149,7 +182,7 @@ async fn event_writer(
 }
 
 /// The banner: endpoints, state, seed, options, and the lines that point an SDK here.
-fn banner(imds: &MockImds, options: &str) -> String {
+fn banner(imds: &MockImds, options: &str, surface: Surface) -> String {
     let env = imds.sdk_env();
     let (endpoints, settings) = env.set.split_at(2);
     let mut out = format!(
@@ -167,6 +200,20 @@ fn banner(imds: &MockImds, options: &str) -> String {
     let settings: Vec<String> = settings.iter().map(|(n, v)| format!("{n}={v}")).collect();
     out.push_str(&format!("export {}\n", settings.join(" ")));
     out.push_str(&format!("unset {}\n", env.unset.join(" ")));
+    if let (Some(c), Some(vars)) = (
+        imds.container_endpoints(),
+        imds.container_env(surface.into()),
+    ) {
+        out.push_str(&format!(
+            "container endpoint: {}  (ECS: {}  Pod Identity: {}, token file {})\n# or take credentials from the container endpoint instead of IMDS:\n",
+            c.base,
+            c.ecs_full_uri,
+            c.pod_identity_uri,
+            c.pod_identity_token_file.display()
+        ));
+        let vars: Vec<String> = vars.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        out.push_str(&format!("export {}\n", vars.join(" ")));
+    }
     if let Some(control) = imds.control_endpoint() {
         let port = control.rsplit(':').next().unwrap_or_default();
         out.push_str(&format!(
@@ -178,7 +225,7 @@ fn banner(imds: &MockImds, options: &str) -> String {
 }
 
 /// The endpoints as one JSON line (`--print-endpoints json`), newline-terminated.
-fn endpoints_json(imds: &MockImds) -> String {
+fn endpoints_json(imds: &MockImds, surface: Surface) -> String {
     let env = imds.sdk_env();
     let set: serde_json::Map<String, serde_json::Value> = env
         .set
@@ -193,6 +240,18 @@ fn endpoints_json(imds: &MockImds) -> String {
         "state": imds.state().to_string(),
         "env": set,
         "unset": env.unset,
+        "container": imds.container_endpoints().map(|c| serde_json::json!({
+            "base": c.base,
+            "ecs_full_uri": c.ecs_full_uri,
+            "ecs_token": c.ecs_token,
+            "ecs_token_file": c.ecs_token_file,
+            "pod_identity_uri": c.pod_identity_uri,
+            "pod_identity_token_file": c.pod_identity_token_file,
+            "env": imds.container_env(surface.into()).map(|vars| vars
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), serde_json::Value::from(v)))
+                .collect::<serde_json::Map<_, _>>()),
+        })),
     });
     format!("{line}\n")
 }
@@ -238,6 +297,13 @@ pub async fn main(args: ServeArgs) -> anyhow::Result<()> {
         .control(SocketAddr::from(([127, 0, 0, 1], args.control_port)))
         .initial_state(args.state.clone())
         .event_capacity(args.event_capacity);
+    if let Some(port) = args.container_port {
+        builder = builder.container(mock_imds::ContainerConfig {
+            bind: SocketAddr::new(args.host, port),
+            token_lifetime: args.token_lifetime,
+            ..mock_imds::ContainerConfig::default()
+        });
+    }
     let mut seed = args.seed;
     if let Some(path) = &args.schedule {
         let file = crate::read_schedule_file(path)?;
@@ -281,8 +347,8 @@ pub async fn main(args: ServeArgs) -> anyhow::Result<()> {
     });
     // Whoever started us may stop reading our output; serving goes on regardless.
     let printed = match args.print_endpoints {
-        PrintEndpoints::Text => banner(&imds, &options),
-        PrintEndpoints::Json => endpoints_json(&imds),
+        PrintEndpoints::Text => banner(&imds, &options, args.container_surface),
+        PrintEndpoints::Json => endpoints_json(&imds, args.container_surface),
     };
     crate::out::print(&printed);
     let stdin_closed = stdin_eof(args.stop_on_stdin_eof);
