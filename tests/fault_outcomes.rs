@@ -38,6 +38,7 @@ async fn probe(kind: DriverKind, config: ImdsConfig, fault: &str) -> (String, us
             passthrough: Default::default(),
             seed: 0,
             clock: Default::default(),
+            container_env: Vec::new(),
         })
         .await
         .unwrap();

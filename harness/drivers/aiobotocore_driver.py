@@ -55,6 +55,8 @@ class Driver:
                 os.environ["AWS_DEFAULT_REGION"] = request["region"]
             for name, value in (request.get("env") or {}).items():
                 os.environ[name] = value
+            for name, value in (request.get("container_env") or {}).items():
+                os.environ[name] = value
             self.new_session()
             return {"ok": True}
         if op == "new_session":

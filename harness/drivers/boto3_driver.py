@@ -156,6 +156,9 @@ def main():
                 # botocore's settings, already mapped to its variables by the harness.
                 for name, value in (request.get("env") or {}).items():
                     os.environ[name] = value
+                # The container credential provider's variables ([endpoint]), from the mock.
+                for name, value in (request.get("container_env") or {}).items():
+                    os.environ[name] = value
                 session = boto3.session.Session(region_name=request["region"])
                 answer({"ok": True})
             elif op == "new_session":

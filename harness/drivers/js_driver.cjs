@@ -61,6 +61,8 @@ async function handle(request) {
       if (request.region !== null && request.region !== undefined) process.env.AWS_REGION = request.region;
       // The SDK's own variables passed through (AWS_EC2_METADATA_DISABLED, ...).
       for (const [name, value] of Object.entries(request.env || {})) process.env[name] = String(value);
+      // The container credential provider's variables ([endpoint]), from the mock.
+      for (const [name, value] of Object.entries(request.container_env || {})) process.env[name] = value;
       return { ok: true };
     }
     case 'new_session':

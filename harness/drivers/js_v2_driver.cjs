@@ -64,7 +64,12 @@ async function handle(request) {
       if (request.seed !== undefined && request.seed !== null) Math.random = seededRandom(request.seed);
       // The SDK's own variables passed through (AWS_EC2_METADATA_DISABLED, ...).
       for (const [name, value] of Object.entries(request.env || {})) process.env[name] = String(value);
+      // The container credential provider's variables ([endpoint]), from the mock; with
+      // them the chain is the SDK's own order: the container provider, then IMDS.
+      const containerEnv = Object.entries(request.container_env || {});
+      for (const [name, value] of containerEnv) process.env[name] = value;
       AWS.CredentialProviderChain.defaultProviders = [() => new AWS.EC2MetadataCredentials(metadataOptions())];
+      if (containerEnv.length > 0) AWS.CredentialProviderChain.defaultProviders.unshift(() => new AWS.ECSCredentials());
       newGlobalConfig();
       return { ok: true };
     }

@@ -69,6 +69,8 @@ $stdin.each_line do |line|
       srand(request['seed']) unless request['seed'].nil?
       ENV['AWS_EC2_METADATA_SERVICE_ENDPOINT'] = "http://#{imds.host}"
       ENV['AWS_REGION'] = request['region']
+      # The container credential provider's variables ([endpoint]), from the mock.
+      (request['container_env'] || {}).each { |name, value| ENV[name] = value }
       answer(ok: true)
     when 'new_session'
       answer(ok: true)

@@ -110,6 +110,7 @@ async fn blocked_call_is_a_driver_error_at(kind: DriverKind, imds: &str, expect:
             passthrough: Default::default(),
             seed: 0,
             clock: Default::default(),
+            container_env: Vec::new(),
         })
         .await
         .unwrap();
@@ -238,6 +239,7 @@ async fn ruby_driver_refuses_an_imds_endpoint_off_port_80() {
             passthrough: Default::default(),
             seed: 0,
             clock: Default::default(),
+            container_env: Vec::new(),
         })
         .await
         .expect_err("an IMDS endpoint off port 80 must be refused");

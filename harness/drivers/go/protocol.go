@@ -23,6 +23,8 @@ type request struct {
 	Settings     json.RawMessage `json:"settings"`
 	Seed         *uint64         `json:"seed"`
 	CallID       *string         `json:"call_id"`
+	// ContainerEnv: the container credential provider's variables ([endpoint]).
+	ContainerEnv map[string]string `json:"container_env"`
 }
 
 // sdkError is an SDK error as the harness reports it: the SDK's own name and message.

@@ -69,6 +69,9 @@ func (g *goV1) configure(r request) error {
 		sdkSeededRand.Seed(int64(*r.Seed))
 	}
 	os.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", strings.TrimRight(r.ImdsEndpoint, "/")+"/")
+	for name, value := range r.ContainerEnv {
+		os.Setenv(name, value)
+	}
 	return g.newSession()
 }
 

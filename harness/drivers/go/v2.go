@@ -92,6 +92,9 @@ func (g *goV2) configure(r request) error {
 		}
 	}
 	os.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", strings.TrimRight(r.ImdsEndpoint, "/"))
+	for name, value := range r.ContainerEnv {
+		os.Setenv(name, value)
+	}
 	return g.newSession()
 }
 

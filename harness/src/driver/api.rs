@@ -115,6 +115,13 @@ pub struct Endpoints {
     /// it, plus the driver's `clock_offset_s`. Child drivers follow it through
     /// libfaketime instead (see [`crate::driver::clock`]).
     pub clock: std::sync::Arc<mock_imds::Clock>,
+    /// The SDK's own container credential provider variables, set from the mock (never
+    /// from the host) when the scenario's `[endpoint]` is a container endpoint:
+    /// `AWS_CONTAINER_CREDENTIALS_FULL_URI` and `AWS_CONTAINER_AUTHORIZATION_TOKEN` or
+    /// `…_TOKEN_FILE` (see `mock_imds::MockImds::container_env`); empty for IMDS. Child
+    /// drivers get them as the `container_env` object of `configure` and put them in the
+    /// SDK's environment.
+    pub container_env: Vec<(String, String)>,
 }
 
 /// Default for [`DriverSetup::operation_timeout`]: 60 s.

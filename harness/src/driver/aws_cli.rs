@@ -154,6 +154,7 @@ impl Driver for AwsCliDriver {
                 format!("{}{call_id}", mock_imds::sts::CALL_ID_USER_AGENT_PREFIX),
             );
         cmd.envs(super::jsonl::child_env(endpoints));
+        cmd.envs(endpoints.container_env.iter().map(|(k, v)| (k, v)));
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         let out = cmd
             .output()

@@ -4,10 +4,13 @@
 //! object per line each way:
 //!
 //! - greeting (child → harness, once): `{"ready": true, "sdk": "boto3 1.43.11 (botocore 1.43.11)"}`
-//! - `{"op": "configure", "imds_endpoint", "sts_endpoint", "region", "settings", "seed", "env"}` →
-//!   `{"ok": true}` (the child seeds its language's random number generator with `seed`,
-//!   sets `env`'s variables in its own environment; `region` is `null` when the SDK is to
-//!   find it itself; the cell's profile is already in the file `AWS_CONFIG_FILE` names)
+//! - `{"op": "configure", "imds_endpoint", "sts_endpoint", "region", "settings", "seed", "env",
+//!   "container_env"}` → `{"ok": true}` (the child seeds its language's random number
+//!   generator with `seed`, sets `env`'s variables in its own environment; `region` is
+//!   `null` when the SDK is to find it itself; the cell's profile is already in the file
+//!   `AWS_CONFIG_FILE` names; `container_env`, `{NAME: VALUE}`, holds the container
+//!   credential provider's variables when the scenario's `[endpoint]` is a container
+//!   endpoint, which the child puts into its environment too)
 //! - `{"op": "new_session"}` → `{"ok": true}`
 //! - `{"op": "new_client"}` → `{"ok": true, "credentials_resolved": bool|null}` or `{"error": {…}}`
 //! - `{"op": "call", "call_id": "…"}` → `{"arn", "access_key_id"}` or
@@ -138,6 +141,11 @@ impl Driver for JsonLinesDriver {
             "settings": endpoints.settings,
             "seed": endpoints.seed,
             "env": child_env(endpoints),
+            "container_env": endpoints
+                .container_env
+                .iter()
+                .cloned()
+                .collect::<std::collections::BTreeMap<_, _>>(),
         }))
         .await
         .map(drop)

@@ -52,7 +52,13 @@ pub fn timeline_text(timeline: &Timeline) -> String {
                     latency,
                     ..
                 } => format!(
-                    "IMDS  {method} {path} → {}{} ({})",
+                    "{}  {method} {path} → {}{} ({})",
+                    // The container endpoints' credentials requests (ECS, Pod Identity).
+                    if mock_imds::container::is_credentials_path(path) {
+                        "CONT"
+                    } else {
+                        "IMDS"
+                    },
                     status.map_or("no answer".to_string(), |s| s.to_string()),
                     if *token_present { " (token)" } else { "" },
                     fmt_ms(*latency)

@@ -27,6 +27,9 @@ use crate::verdict::Verdict;
 /// an in-process driver that hangs.
 pub const OPERATION_TIMEOUT_GRACE: Duration = Duration::from_secs(30);
 
+/// Why `rust-sdk` cannot take a container endpoint (measured on aws-config 1.13.0).
+pub const RUST_SDK_CONTAINER: &str = "`rust-sdk` runs in this process, and aws-config's     `EcsCredentialsProvider` reads AWS_CONTAINER_* only from the process environment     (`ProviderConfig::with_env` is crate-private in aws-config 1.13), which the cells of a     run share; leave it out of `[endpoint]` container scenarios";
+
 /// The region every client uses.
 pub const REGION: &str = "us-east-1";
 
@@ -47,6 +50,10 @@ async fn start_mocks(
             .clock(clock.clone())
             .seed(scenario.seed)
             .schedule(scenario.schedule.clone());
+        let builder = match scenario.endpoint.container_config() {
+            Some(config) => builder.container(config),
+            None => builder,
+        };
         match runtime.spawn(builder.start()).await {
             Err(e) => return Err(format!("could not start mock-imds: {e}")),
             Ok(Ok(mock)) => return Ok(mock),
@@ -113,6 +120,10 @@ async fn run_cell_inner(
         ));
         return result;
     }
+    if scenario.endpoint.surface().is_some() && cell.driver.kind == DriverKind::RustSdk {
+        result.outcome = CellOutcome::SetupError(RUST_SDK_CONTAINER.to_string());
+        return result;
+    }
     let cell_clock = if moves && cell.driver.kind != DriverKind::RustSdk {
         match CellClock::faked(cell.driver.settings.clock_offset()) {
             Ok(clock) => clock,
@@ -163,6 +174,7 @@ async fn run_cell_inner(
         nonce: &nonce,
         limit,
         gate,
+        surface: scenario.endpoint.surface(),
     };
     let played = play(driver.as_mut(), &stage, starting, &mut driver_events).await;
     // A schedule step at or just before the end of the run may still be taking effect:
@@ -245,6 +257,8 @@ struct Stage<'a> {
     limit: Duration,
     /// Where the cell waits for the others to be ready.
     gate: &'a StartGate,
+    /// The container surface the driver is pointed at (`[endpoint]`), if any.
+    surface: Option<mock_imds::ContainerSurface>,
 }
 
 /// Configures the driver, waits at the gate, starts the schedule clock, and makes the
@@ -262,6 +276,7 @@ async fn play(
         nonce,
         limit,
         gate,
+        surface,
     } = *stage;
     let clock = mock.event_log();
     let kind = &cell.driver.kind;
@@ -273,6 +288,12 @@ async fn play(
         passthrough: cell.driver.passthrough.clone(),
         seed,
         clock: mock.clock().clone(),
+        container_env: surface
+            .and_then(|surface| mock.container_env(surface))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value))
+            .collect(),
     };
     timed(driver.configure(&endpoints), "configure", kind, limit).await?;
     // The driver is ready (interpreter up, SDK imported, first session made); once every

@@ -45,6 +45,7 @@ pub mod diag;
 #[cfg(test)]
 mod discover_tests;
 pub mod driver;
+pub mod endpoint;
 pub mod error_kinds;
 pub mod expect;
 pub mod handler;
@@ -62,6 +63,7 @@ use mock_imds::{Generator, Schedule};
 
 pub use diag::line_column;
 use diag::{At, Span};
+pub use endpoint::EndpointSettings;
 pub use expect::{Expectation, Premise, UnknownPremise};
 pub use imds::ImdsSettings;
 pub use matrix::Cell;
@@ -79,6 +81,8 @@ pub struct Scenario {
     pub description: String,
     /// IMDS options.
     pub imds: ImdsSettings,
+    /// The credentials surface the cells take (`[endpoint]`; default IMDS).
+    pub endpoint: EndpointSettings,
     /// The IMDS schedule on the scenario clock: explicit steps and expanded generators.
     pub schedule: Schedule,
     /// The seed that expanded the generators and seeds the mock's fault draws.
@@ -149,6 +153,12 @@ pub enum Problem {
     /// `[imds]`: credential times that cannot mean anything.
     #[error("{0}")]
     Imds(String),
+    /// `[endpoint]`.
+    #[error(transparent)]
+    Endpoint(#[from] endpoint::EndpointProblem),
+    /// `rust-sdk` in a scenario whose `[endpoint]` is a container endpoint.
+    #[error("{}", crate::runner::cell::RUST_SDK_CONTAINER)]
+    RustSdkContainer,
     /// A driver in the matrix whose clock the scenario's `clock` steps cannot move.
     #[error("`{0}` cannot follow the cell clock this scenario's `clock` steps jump: Go programs read the time without libc, so libfaketime does not reach them; leave it out of this matrix")]
     ClockUnreachable(String),
@@ -233,6 +243,7 @@ pub fn parse_with_seed(
             });
         loc.error(at.map(|start| start..start), Problem::Imds(why))
     })?;
+    let endpoint = EndpointSettings::read(raw.endpoint.as_ref()).map_err(|e| loc.at(e))?;
     let (schedule, generators) =
         schedule::read(&raw.schedule, &raw.generate, seed).map_err(|e| loc.at(e))?;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
@@ -258,6 +269,7 @@ pub fn parse_with_seed(
                 file: path.to_path_buf(),
                 description: raw.description.trim().to_string(),
                 imds: raw.imds.into(),
+                endpoint,
                 schedule,
                 seed,
                 generators,
@@ -294,6 +306,19 @@ pub fn parse_with_seed(
             .map(|d| d.span());
         return Err(loc.error(at, Problem::ClockUnreachable(cell.driver.name.clone())));
     }
+    if endpoint.surface().is_some() {
+        if let Some(cell) = cells
+            .iter()
+            .find(|c| c.driver.kind == crate::driver::DriverKind::RustSdk)
+        {
+            let at = matrix
+                .drivers
+                .iter()
+                .find(|d| *d.get_ref() == cell.driver.name)
+                .map(|d| d.span());
+            return Err(loc.error(at, Problem::RustSdkContainer));
+        }
+    }
     let expectations =
         expect::read(raw.expect, &matrix, &strategies, &cells, &schedule).map_err(|e| loc.at(e))?;
     let mut warnings = expect::warnings(path, &cells, &expectations);
@@ -304,6 +329,7 @@ pub fn parse_with_seed(
         file: path.to_path_buf(),
         description: raw.description.trim().to_string(),
         imds: raw.imds.into(),
+        endpoint,
         schedule,
         seed,
         generators,

@@ -21,6 +21,7 @@ pub struct RawScenario {
     pub description: String,
     #[serde(default)]
     pub imds: RawImds,
+    pub endpoint: Option<super::endpoint::RawEndpoint>,
     #[serde(default)]
     pub schedule: Vec<Spanned<RawStep>>,
     pub seed: Option<u64>,

@@ -542,3 +542,53 @@ fn handler_refusals_name_the_line_and_column() {
         "{e}"
     );
 }
+
+const POD: &str = r#"
+[endpoint]
+kind = "pod-identity"
+token_lifetime = "1h"
+[matrix]
+drivers = ["boto3"]
+strategies = ["call-retry"]
+[strategy.call-retry]
+attempts = 1
+[[expect]]
+recovers = true
+"#;
+
+#[test]
+fn endpoint_chooses_the_surface_and_refuses_what_loopback_cannot_do() {
+    let s = parse(Path::new("p.toml"), POD).unwrap();
+    assert_eq!(
+        s.endpoint,
+        EndpointSettings::Container {
+            surface: mock_imds::ContainerSurface::PodIdentity,
+            token_lifetime: Duration::from_secs(3600),
+        }
+    );
+    let default = parse(Path::new("g.toml"), GOOD).unwrap();
+    assert_eq!(default.endpoint, EndpointSettings::Imds);
+    let ecs = POD.replace(
+        "kind = \"pod-identity\"\ntoken_lifetime = \"1h\"",
+        "kind = \"ecs\"\ntoken = \"file\"",
+    );
+    assert_eq!(
+        parse(Path::new("e.toml"), &ecs).unwrap().endpoint.surface(),
+        Some(mock_imds::ContainerSurface::EcsTokenFile)
+    );
+    let relative = POD.replace(
+        "kind = \"pod-identity\"\ntoken_lifetime = \"1h\"",
+        "kind = \"ecs\"\nuri = \"relative\"",
+    );
+    let e = err(&relative);
+    assert!(e.starts_with("s/x.toml:4:7: "), "{e}");
+    assert!(e.contains("link-local mode"), "{e}");
+    let e = err(&POD.replace("pod-identity", "eks"));
+    assert!(e.starts_with("s/x.toml:3:8: "), "{e}");
+    assert!(e.contains("`imds`, `ecs`"), "{e}");
+    let e = err(&POD.replace("token_lifetime = \"1h\"", "uri = \"full\""));
+    assert!(e.contains("`uri` applies only to `kind = \"ecs\"`"), "{e}");
+    let e = err(&POD.replace("[\"boto3\"]", "[\"boto3\", \"rust-sdk\"]"));
+    assert!(e.starts_with("s/x.toml:6:21: "), "{e}");
+    assert!(e.contains("EcsCredentialsProvider"), "{e}");
+}

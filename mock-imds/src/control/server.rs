@@ -263,8 +263,7 @@ async fn route(control: &Control, req: Request<Incoming>) -> Result<HttpResponse
         (
             _,
             "/state" | "/faults" | "/schedule" | "/events" | "/reset" | "/clock" | "/rotate"
-            | "/notice"
-            | "/rotate-token",
+            | "/notice" | "/rotate-token",
         ) => Err(ControlError::MethodNotAllowed { method, path }),
         _ => Err(ControlError::NotFound(path)),
     }
