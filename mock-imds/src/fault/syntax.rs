@@ -23,7 +23,7 @@ use super::target::Target;
 
 /// Text that is not a valid fault, target, state or change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid fault `{input}`: {reason}; expected `up`, `up on TARGET` or `FAULT [on TARGET] [p=0..1] [times=N]` with FAULT one of {faults} and TARGET one of listener, token, credentials, path(GLOB)", faults = fault_usage())]
+#[error("invalid fault `{input}`: {reason}; expected `up`, `up on TARGET` or `FAULT [on TARGET] [p=0..1] [times=N]` with FAULT one of {faults} and TARGET one of listener, token, credentials, path(GLOB), container", faults = fault_usage())]
 pub struct ParseFaultError {
     /// The text that failed to parse.
     pub input: String,
@@ -333,7 +333,7 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.ends_with(" and TARGET one of listener, token, credentials, path(GLOB)"),
+            err.ends_with(" and TARGET one of listener, token, credentials, path(GLOB), container"),
             "{err}"
         );
     }

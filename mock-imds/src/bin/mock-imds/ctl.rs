@@ -40,7 +40,7 @@ enum CtlAction {
         /// The fault spec.
         spec: String,
     },
-    /// Remove the fault on one target (listener, token, credentials, path(GLOB)), or all;
+    /// Remove the fault on one target (listener, token, credentials, path(GLOB), container), or all;
     /// a running schedule goes on (see `stop`, `up`).
     Clear {
         /// The target; all when omitted.
