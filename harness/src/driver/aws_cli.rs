@@ -2,7 +2,8 @@
 //! `aws sts get-caller-identity` process per call — by nature a new client every call,
 //! so every strategy behaves like `client-retry`. The error kind is botocore's exception
 //! name where the CLI's message shows it (`Unable to locate credentials` →
-//! `NoCredentialsError`, `An error occurred (ExpiredToken)` → `ExpiredToken`), else
+//! `NoCredentialsError`, `An error occurred (ExpiredToken)` → `ExpiredToken`, `Error when
+//! retrieving credentials from` → `CredentialRetrievalError`), else
 //! `exit N`.
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,12 @@ pub fn error_kind(stderr: &str, status: Option<i32>) -> String {
     }
     if stderr.contains("Could not connect to the endpoint URL") {
         return "EndpointConnectionError".into();
+    }
+    // botocore's CredentialRetrievalError: "Error when retrieving credentials from
+    // {provider}: {error_msg}" (botocore/exceptions.py), e.g. the container provider's
+    // "… from container-role: Error retrieving metadata: Received non 200 response 429 …".
+    if stderr.contains("Error when retrieving credentials from ") {
+        return "CredentialRetrievalError".into();
     }
     format!(
         "exit {}",
@@ -199,6 +206,11 @@ mod tests {
         assert_eq!(
             error_kind("An error occurred (ExpiredToken) when calling the GetCallerIdentity operation: expired", Some(254)),
             "ExpiredToken"
+        );
+        // Measured here: the CLI on a container endpoint answering 429.
+        assert_eq!(
+            error_kind("\nError when retrieving credentials from container-role: Error retrieving metadata: Received non 200 response 429 from container metadata: Too Many Requests\n", Some(255)),
+            "CredentialRetrievalError"
         );
         assert_eq!(error_kind("something else", Some(3)), "exit 3");
     }
