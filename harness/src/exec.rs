@@ -242,6 +242,11 @@ pub enum ExecError {
 /// this long ([`crate::handler`]), and stop it (SIGKILL) if it is still running that
 /// long plus 1 s after the notice's step: a termination handler polls until it sees one.
 ///
+/// `container`: also serve the container credentials endpoints (`mock_imds::container`)
+/// and give the command the SDK variables for that surface
+/// ([`MockImds::container_env`]: `AWS_CONTAINER_CREDENTIALS_FULL_URI` and the token or
+/// token file), so its SDK takes credentials from them before IMDS; `None`: IMDS only.
+///
 /// # Errors
 /// [`ExecError`]: the mocks or the command could not be started.
 pub async fn run(
@@ -249,6 +254,7 @@ pub async fn run(
     schedule: Schedule,
     config: ImdsConfig,
     notice_within: Option<Duration>,
+    container: Option<mock_imds::ContainerSurface>,
 ) -> Result<ExecReport, ExecError> {
     let (program, args) = command.split_first().ok_or(ExecError::NoCommand)?;
     let home = tempfile::Builder::new()
@@ -274,14 +280,26 @@ pub async fn run(
         .stdin(std::process::Stdio::inherit())
         .stdout(std::process::Stdio::inherit())
         .stderr(std::process::Stdio::inherit());
-    let mock = MockImds::builder()
+    let mut builder = MockImds::builder()
         .config(config)
         .epoch(tokio::time::Instant::now())
         .clock(clock.clock().clone())
-        .schedule(schedule.clone())
+        .schedule(schedule.clone());
+    if container.is_some() {
+        builder = builder.container(mock_imds::ContainerConfig::default());
+    }
+    let mock = builder
         .start()
         .await
         .map_err(|e| ExecError::Mock(e.to_string()))?;
+    if let Some(surface) = container {
+        let env = mock.container_env(surface).ok_or_else(|| {
+            ExecError::Mock(format!(
+                "the container endpoints cannot serve {surface:?} on loopback"
+            ))
+        })?;
+        cmd.envs(env);
+    }
     cmd.env(
         "AWS_EC2_METADATA_SERVICE_ENDPOINT",
         format!("{}/", mock.endpoint()),

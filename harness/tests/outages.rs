@@ -539,3 +539,51 @@ fn no_outage_is_not_called_a_recovery() {
         "{explained}"
     );
 }
+
+/// `exec --endpoint ecs` gives the command the ECS variables of the container endpoint
+/// the mock serves beside IMDS (FULL_URI on loopback + its authorization token), and
+/// `… on container` windows reach it: a 429 for the first second, then the credentials
+/// document for the token (issue #13 item 2).
+#[test]
+fn exec_gives_the_command_the_container_endpoint_variables() {
+    let out = harness()
+        .args([
+            "exec",
+            "--endpoint",
+            "ecs",
+            "--schedule",
+            "status(429) on container 0s..1s",
+            "--",
+            "sh",
+            "-c",
+            r#"get() { curl -s -m 2 -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" -w ' %{http_code}' "$AWS_CONTAINER_CREDENTIALS_FULL_URI" | tr -d '\n'; echo; }; get; sleep 1.5; get"#,
+        ])
+        .output()
+        .unwrap();
+    let stdout = ok(&out, &[0]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", text(&out));
+    assert_eq!(lines[0], "Too Many Requests 429", "{}", text(&out));
+    assert!(
+        lines[1].contains("\"AccessKeyId\":\"ASIAMOCK"),
+        "{}",
+        text(&out)
+    );
+    assert!(lines[1].ends_with(" 200"), "{}", text(&out));
+    assert!(stderr.contains("IMDS requests: 2"), "{stderr}");
+    assert!(stderr.contains("2 × GET /v2/credentials/"), "{stderr}");
+
+    // Without --endpoint the command gets no container variable.
+    let out = harness()
+        .args([
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "echo \"[${AWS_CONTAINER_CREDENTIALS_FULL_URI-}]\"",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out, &[0]).trim(), "[]", "{}", text(&out));
+}

@@ -25,9 +25,41 @@ pub struct ExecArgs {
     /// long plus 1 s after the notice's step. Exit status 0 on pass, 1 otherwise.
     #[arg(long, value_name = "DURATION", value_parser = harness::scenario::parse_duration)]
     notice_within: Option<std::time::Duration>,
+    /// Where the command's SDK takes credentials from: `imds` (default), or a container
+    /// endpoint served beside IMDS on loopback, with the SDK's own variables set:
+    /// `ecs` (`AWS_CONTAINER_CREDENTIALS_FULL_URI` + `AWS_CONTAINER_AUTHORIZATION_TOKEN`),
+    /// `ecs-token-file` (… + `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`) or `pod-identity`
+    /// (`…/v1/credentials` + the service-account token file the mock rotates). Faults
+    /// reach it as `… on container`.
+    #[arg(long, value_enum, default_value_t = Endpoint::Imds)]
+    endpoint: Endpoint,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true)]
     command: Vec<String>,
+}
+
+/// `--endpoint`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Endpoint {
+    /// EC2 IMDS only.
+    Imds,
+    /// ECS, FULL_URI with the token in AWS_CONTAINER_AUTHORIZATION_TOKEN.
+    Ecs,
+    /// ECS, FULL_URI with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
+    EcsTokenFile,
+    /// EKS Pod Identity.
+    PodIdentity,
+}
+
+impl Endpoint {
+    fn surface(self) -> Option<mock_imds::ContainerSurface> {
+        match self {
+            Endpoint::Imds => None,
+            Endpoint::Ecs => Some(mock_imds::ContainerSurface::EcsToken),
+            Endpoint::EcsTokenFile => Some(mock_imds::ContainerSurface::EcsTokenFile),
+            Endpoint::PodIdentity => Some(mock_imds::ContainerSurface::PodIdentity),
+        }
+    }
 }
 
 /// The schedule the windows and the schedule file give: each window and the file a
@@ -68,7 +100,7 @@ pub fn run(args: ExecArgs) -> Result<(), CliError> {
     let outcome = runtime.block_on(async {
         let interrupted = cells::interrupt_listener();
         tokio::select! {
-            outcome = exec::run(&args.command, schedule, config, args.notice_within) => Some(outcome),
+            outcome = exec::run(&args.command, schedule, config, args.notice_within, args.endpoint.surface()) => Some(outcome),
             _ = interrupted => None,
         }
     });
