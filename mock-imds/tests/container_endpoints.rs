@@ -284,3 +284,35 @@ async fn container_env_names_the_sdk_variables() {
         .container_env(ContainerSurface::EcsToken)
         .is_none());
 }
+
+/// A counted `container` fault (`times=N`) lifts itself after N container requests, as
+/// on IMDS: the container listener announces it to the switch like IMDS does.
+#[tokio::test]
+async fn a_counted_container_fault_lifts_itself() {
+    let imds = mock(Duration::from_secs(3600)).await;
+    let c = imds.container_endpoints().unwrap().clone();
+    let jwt = std::fs::read_to_string(&c.pod_identity_token_file).unwrap();
+    imds.inject(Fault::status(429).on(Target::Container).times(2))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let (status, _, _) = get(&c.base, "/v1/credentials", Some(&jwt)).await.unwrap();
+        assert_eq!(status, 429);
+    }
+    // The lift is a transition the switch puts in force shortly after the last request.
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    while imds.state().to_string() != "up" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still {}",
+            imds.state()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, _, body) = get(&c.base, "/v1/credentials", Some(&jwt)).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(imds
+        .events()
+        .iter()
+        .any(|e| matches!(e.kind, mock_imds::EventKind::FaultLifted { after: 2, .. })));
+}
