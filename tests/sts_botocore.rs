@@ -441,7 +441,10 @@ async fn botocore_signed_requests_are_judged_like_sts_would() {
             })
             .collect();
         let logged = match case.expect {
-            Expect::Accepted => StsOutcome::Accepted { arn: ARN.into() },
+            Expect::Accepted => StsOutcome::Accepted {
+                arn: ARN.into(),
+                issued_access_key_id: None,
+            },
             Expect::Rejected(code, _) => StsOutcome::Rejected { code: code.into() },
         };
         if outcomes != [logged.clone()] {

@@ -69,7 +69,10 @@ pub fn sts(at: u64, call_id: Option<&str>, accepted: bool) -> Event {
             call_id: call_id.map(str::to_string),
             user_agent: None,
             outcome: if accepted {
-                StsOutcome::Accepted { arn: "arn".into() }
+                StsOutcome::Accepted {
+                    arn: "arn".into(),
+                    issued_access_key_id: None,
+                }
             } else {
                 StsOutcome::Rejected {
                     code: "InvalidClientTokenId".into(),

@@ -337,25 +337,37 @@ impl CredentialStore {
     }
 
     fn mint(&self, now: DateTime<Utc>) -> IssuedCredentials {
-        const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-        let mut rng = rand::rng();
-        let suffix: String = (0..12)
-            .map(|_| BASE32[rng.random_range(0..BASE32.len())] as char)
-            .collect();
-        let lifetime = chrono::Duration::from_std(self.lifetime).unwrap_or(chrono::Duration::MAX);
-        IssuedCredentials {
-            access_key_id: format!("{ACCESS_KEY_PREFIX}{suffix}"),
-            secret_access_key: Alphanumeric.sample_string(&mut rng, 40),
-            session_token: format!(
-                "IQoJb3JpZ2luX2VjEMOCK{}",
-                Alphanumeric.sample_string(&mut rng, 300)
-            ),
-            role_name: self.role_name.clone(),
-            issued_at: now,
-            expiration: now
-                .checked_add_signed(lifetime)
-                .unwrap_or(DateTime::<Utc>::MAX_UTC),
-        }
+        mint(&self.role_name, now, self.lifetime)
+    }
+}
+
+/// A fresh set of credentials for `role_name`, issued at `issued_at` and living
+/// `lifetime`: an `ASIAMOCK` key id, a 40-character secret and a session token shaped
+/// like real STS/EC2 tokens (`IQoJb3JpZ2luX2Vj…`). Used for instance credentials and for
+/// the sessions the fake STS issues on `AssumeRole`.
+pub(crate) fn mint(
+    role_name: &str,
+    issued_at: DateTime<Utc>,
+    lifetime: Duration,
+) -> IssuedCredentials {
+    const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut rng = rand::rng();
+    let suffix: String = (0..12)
+        .map(|_| BASE32[rng.random_range(0..BASE32.len())] as char)
+        .collect();
+    let lifetime = chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::MAX);
+    IssuedCredentials {
+        access_key_id: format!("{ACCESS_KEY_PREFIX}{suffix}"),
+        secret_access_key: Alphanumeric.sample_string(&mut rng, 40),
+        session_token: format!(
+            "IQoJb3JpZ2luX2VjEMOCK{}",
+            Alphanumeric.sample_string(&mut rng, 300)
+        ),
+        role_name: role_name.to_string(),
+        issued_at,
+        expiration: issued_at
+            .checked_add_signed(lifetime)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
     }
 }
 

@@ -31,7 +31,7 @@ use crate::fault::{socket_mode, socket_mode_on, Change, FaultSpec, ImdsState, Ta
 use crate::imds::Imds;
 use crate::listener::{Handler, Listener, SocketMode};
 use crate::schedule::Schedule;
-use crate::sts::Sts;
+use crate::sts::{AssumedSession, SessionStore, Sts};
 use crate::switch::{Switch, TransitionError};
 
 /// Configures and starts a [`MockImds`]. The settings do not depend on the order they
@@ -220,9 +220,11 @@ impl MockImdsBuilder {
         let ttl_header = imds.ttl_header();
         let (lifted_tx, mut lifted_rx) = tokio::sync::mpsc::unbounded_channel();
         imds.announce_lifted_to(lifted_tx.clone());
+        let sessions = Arc::new(SessionStore::default());
         let sts = Arc::new(Sts::new(
             self.config.identity.clone(),
             credentials.clone(),
+            sessions.clone(),
             events.clone(),
             clock.clone(),
         ));
@@ -353,6 +355,7 @@ impl MockImdsBuilder {
             sts_listener,
             events,
             credentials,
+            sessions,
             seed,
             control,
         })
@@ -377,6 +380,7 @@ pub struct MockImds {
     sts_listener: Listener,
     events: EventLog,
     credentials: Option<Arc<CredentialStore>>,
+    sessions: Arc<SessionStore>,
     seed: u64,
     control: Option<ControlThread>,
 }
@@ -747,6 +751,12 @@ impl MockImds {
         report: impl Fn(crate::config_watch::ReloadOutcome<'_>) + Send + Sync + 'static,
     ) -> crate::config_watch::ConfigWatch {
         crate::config_watch::spawn(self.switch.clone(), path, every, adjust, report)
+    }
+
+    /// Every role session the fake STS issued on `AssumeRole`, oldest first (expired
+    /// ones included: STS still recognises their keys, answering `ExpiredToken`).
+    pub fn assumed_sessions(&self) -> Vec<Arc<AssumedSession>> {
+        self.sessions.all()
     }
 }
 

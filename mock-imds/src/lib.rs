@@ -42,7 +42,8 @@
 //!   (the Pod Identity JWT the mock rotates as the kubelet does).
 //! - `listener`: the TCP side: bind, accept, refuse (close the socket), kill connections.
 //! - `sigv4_check`: checks a SigV4-signed request against the credential store.
-//! - [`sts`]: the fake STS endpoint (`GetCallerIdentity`) and its call ids.
+//! - [`sts`]: the fake STS endpoint (`GetCallerIdentity`, `AssumeRole` with role
+//!   chaining: [`AssumedSession`]) and its call ids.
 //! - `switch`: the state in force and the schedule runner; every change goes through it.
 //! - `handle`: [`MockImds::builder`] and the [`MockImds`] handle a test holds.
 //! - `sdk_env`: the variables that divert an SDK from the mock
@@ -103,7 +104,7 @@ pub use schedule::{
     Schedule, ScheduleError, ScheduleFile, Step, StepChange, StepTable, GENERATOR_KEYS,
 };
 pub use sdk_env::DIVERTING_VARIABLES;
-pub use sts::CALL_ID_HEADER;
+pub use sts::{AssumedSession, CALL_ID_HEADER};
 pub use switch::TransitionError;
 pub use ttl_header::TokenTtlHeader;
 

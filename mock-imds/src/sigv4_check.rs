@@ -14,7 +14,7 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use http::HeaderMap;
 
-use crate::credentials::{CredentialStore, IssuedCredentials};
+use crate::credentials::IssuedCredentials;
 
 /// How far `X-Amz-Date` may be from the server's clock (AWS allows 15 minutes).
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
@@ -126,8 +126,9 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, SignatureError>
     })
 }
 
-/// Checks `method uri headers body` against `store` at wall-clock `now`; returns the
-/// credentials that signed it.
+/// Checks `method uri headers body` at wall-clock `now` against the credentials
+/// `lookup` finds for the signature's access key id (the instance store, then the
+/// sessions STS issued); returns the credentials that signed it.
 ///
 /// `uri` is the request target as received (path and query). Checks, in STS's order:
 /// authorization present and well formed, key known, session token matches, credentials
@@ -140,15 +141,13 @@ pub fn verify(
     uri: &str,
     headers: &HeaderMap,
     body: &[u8],
-    store: &CredentialStore,
+    lookup: &dyn Fn(&str) -> Option<Arc<IssuedCredentials>>,
     now: DateTime<Utc>,
 ) -> Result<(Authorization, Arc<IssuedCredentials>), SignatureError> {
     let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let auth_value = header_str("authorization").ok_or(SignatureError::Missing)?;
     let auth = parse_authorization(auth_value)?;
-    let creds = store
-        .lookup(&auth.access_key_id)
-        .ok_or(SignatureError::UnknownAccessKey)?;
+    let creds = lookup(&auth.access_key_id).ok_or(SignatureError::UnknownAccessKey)?;
     if header_str("x-amz-security-token") != Some(creds.session_token.as_str()) {
         return Err(SignatureError::WrongSessionToken);
     }
@@ -262,6 +261,8 @@ mod tests {
         headers
     }
 
+    use crate::credentials::CredentialStore;
+
     fn store() -> (CredentialStore, Arc<IssuedCredentials>) {
         let store =
             CredentialStore::new("role", Duration::from_secs(3600), Duration::from_secs(60));
@@ -281,7 +282,7 @@ mod tests {
             SystemTime::now(),
             BODY,
         );
-        let (auth, who) = verify("POST", "/", &h, BODY, &store, Utc::now()).unwrap();
+        let (auth, who) = verify("POST", "/", &h, BODY, &|k| store.lookup(k), Utc::now()).unwrap();
         assert_eq!(who.access_key_id, c.access_key_id);
         assert_eq!(auth.service, "sts");
     }
@@ -292,20 +293,44 @@ mod tests {
         let now = SystemTime::now();
         let wrong_secret = signed(&c, "not-the-secret", &c.session_token, now, BODY);
         assert_eq!(
-            verify("POST", "/", &wrong_secret, BODY, &store, Utc::now()).unwrap_err(),
+            verify(
+                "POST",
+                "/",
+                &wrong_secret,
+                BODY,
+                &|k| store.lookup(k),
+                Utc::now()
+            )
+            .unwrap_err(),
             SignatureError::Mismatch
         );
 
         let good = signed(&c, &c.secret_access_key, &c.session_token, now, BODY);
         let tampered = b"Action=GetCallerIdentity&Version=2011-06-16";
         assert_eq!(
-            verify("POST", "/", &good, tampered, &store, Utc::now()).unwrap_err(),
+            verify(
+                "POST",
+                "/",
+                &good,
+                tampered,
+                &|k| store.lookup(k),
+                Utc::now()
+            )
+            .unwrap_err(),
             SignatureError::Mismatch
         );
 
         let wrong_token = signed(&c, &c.secret_access_key, "other-token", now, BODY);
         assert_eq!(
-            verify("POST", "/", &wrong_token, BODY, &store, Utc::now()).unwrap_err(),
+            verify(
+                "POST",
+                "/",
+                &wrong_token,
+                BODY,
+                &|k| store.lookup(k),
+                Utc::now()
+            )
+            .unwrap_err(),
             SignatureError::WrongSessionToken
         );
 
@@ -315,7 +340,15 @@ mod tests {
             .unwrap()
             .replace(&c.access_key_id, "ASIAMOCKAAAAAAAAAAAA");
         unknown.insert("authorization", HeaderValue::from_str(&auth).unwrap());
-        let err = verify("POST", "/", &unknown, BODY, &store, Utc::now()).unwrap_err();
+        let err = verify(
+            "POST",
+            "/",
+            &unknown,
+            BODY,
+            &|k| store.lookup(k),
+            Utc::now(),
+        )
+        .unwrap_err();
         assert_eq!(err, SignatureError::UnknownAccessKey);
         assert_eq!(err.sts_code(), ("InvalidClientTokenId", 403));
 
@@ -327,18 +360,18 @@ mod tests {
             BODY,
         );
         assert!(matches!(
-            verify("POST", "/", &old, BODY, &store, Utc::now()),
+            verify("POST", "/", &old, BODY, &|k| store.lookup(k), Utc::now()),
             Err(SignatureError::Stale(_))
         ));
 
         let later = Utc::now() + chrono::Duration::hours(2);
-        let expired = verify("POST", "/", &good, BODY, &store, later).unwrap_err();
+        let expired = verify("POST", "/", &good, BODY, &|k| store.lookup(k), later).unwrap_err();
         assert_eq!(expired.sts_code(), ("ExpiredToken", 403));
 
         let mut none = good.clone();
         none.remove("authorization");
         assert_eq!(
-            verify("POST", "/", &none, BODY, &store, Utc::now()).unwrap_err(),
+            verify("POST", "/", &none, BODY, &|k| store.lookup(k), Utc::now()).unwrap_err(),
             SignatureError::Missing
         );
     }

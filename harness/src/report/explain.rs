@@ -99,7 +99,7 @@ pub fn timeline_text(timeline: &Timeline) -> String {
                         .map_or(String::new(), |id| format!(" (call {id})")),
                     access_key_id.as_deref().unwrap_or("nobody"),
                     match outcome {
-                        StsOutcome::Accepted { arn } => format!("accepted ({arn})"),
+                        StsOutcome::Accepted { arn, .. } => format!("accepted ({arn})"),
                         StsOutcome::Rejected { code } => format!("rejected ({code})"),
                     }
                 ),

@@ -35,8 +35,12 @@ impl Event {
 pub enum StsOutcome {
     /// Signature and session token matched credentials mock-imds issued.
     Accepted {
-        /// The caller's assumed-role ARN, as returned.
+        /// The caller's assumed-role ARN, as returned (`GetCallerIdentity`), or the ARN
+        /// of the session issued (`AssumeRole`).
         arn: String,
+        /// The access key of the session an `AssumeRole` issued (serialized only then).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        issued_access_key_id: Option<String>,
     },
     /// Rejected with this STS error code (`InvalidClientTokenId`, …).
     Rejected {

@@ -1,11 +1,27 @@
-//! The fake STS: `GetCallerIdentity` over the AWS Query protocol, accepting only
-//! requests signed (SigV4) with credentials that mock-imds issued.
+//! The fake STS: `GetCallerIdentity` and `AssumeRole` over the AWS Query protocol,
+//! accepting only requests signed (SigV4) with credentials that mock-imds issued: the
+//! instance's, or a session an earlier `AssumeRole` issued (role chaining).
 //!
-//! Responses imitate real STS: on success the `GetCallerIdentityResult` with the
-//! assumed-role ARN `arn:aws:sts::<account>:assumed-role/<role>/<instance-id>`; on failure
-//! an `ErrorResponse` with the code real STS uses (`InvalidClientTokenId`,
-//! `SignatureDoesNotMatch`, `ExpiredToken`, `MissingAuthenticationToken`,
-//! `IncompleteSignature`, `InvalidAction`).
+//! Responses imitate real STS: `GetCallerIdentityResult` with the caller's assumed-role
+//! ARN (`arn:aws:sts::<account>:assumed-role/<role>/<instance-id>` for the instance's
+//! credentials, `…/<assumed role>/<session name>` for a session's); `AssumeRoleResult`
+//! with `Credentials` and `AssumedRoleUser`; on failure an `ErrorResponse` with the code
+//! real STS uses (`InvalidClientTokenId`, `SignatureDoesNotMatch`, `ExpiredToken`,
+//! `MissingAuthenticationToken`, `IncompleteSignature`, `InvalidAction`,
+//! `ValidationError`, `AccessDenied`).
+//!
+//! - `assume_role.rs`: `AssumeRole`'s parameters and STS's validation of them.
+//! - `sessions.rs`: the sessions issued ([`AssumedSession`]), looked up by access key.
+
+mod assume_role;
+mod sessions;
+
+pub use assume_role::{
+    DEFAULT_DURATION_SECONDS, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS,
+    ROLE_CHAINING_LIMIT_SECONDS,
+};
+pub use sessions::AssumedSession;
+pub(crate) use sessions::SessionStore;
 
 use std::sync::Arc;
 
@@ -16,7 +32,7 @@ use rand::distr::{Alphanumeric, SampleString};
 
 use crate::clock::Clock;
 use crate::config::InstanceIdentity;
-use crate::credentials::CredentialStore;
+use crate::credentials::{ec2_time, CredentialStore, IssuedCredentials};
 use crate::ec2_http::{self, HttpResponse};
 use crate::events::{EventKind, EventLog, StsOutcome};
 use crate::sigv4_check::{self, parse_authorization};
@@ -53,6 +69,14 @@ pub fn call_id(headers: &http::HeaderMap) -> Option<String> {
     valid(&id).then_some(id)
 }
 
+/// True for an STS action a credential provider makes on its own before a client's call
+/// (`AssumeRole`, role chaining from instance credentials), rather than the client call
+/// itself: a harness tying STS calls to a driver's attempts leaves these out (they carry
+/// no call id: the SDK's internal STS client is not the driver's).
+pub fn is_credential_action(action: &str) -> bool {
+    action == "AssumeRole"
+}
+
 /// Largest request body read (bytes); larger gets 413.
 pub const MAX_BODY: usize = 64 * 1024;
 
@@ -63,6 +87,8 @@ const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 pub(crate) struct Sts {
     identity: InstanceIdentity,
     credentials: Option<Arc<CredentialStore>>,
+    /// The sessions `AssumeRole` issued (shared with the handle, which lists them).
+    sessions: Arc<SessionStore>,
     events: EventLog,
     /// The virtual wall clock: the `X-Amz-Date` skew check, credential expiry and the
     /// `Date` header.
@@ -70,17 +96,19 @@ pub(crate) struct Sts {
 }
 
 impl Sts {
-    /// A fake STS trusting `credentials` (none: every key is unknown), telling time by
-    /// `clock`.
+    /// A fake STS trusting `credentials` (none: every key is unknown) and the sessions it
+    /// issues into `sessions`, telling time by `clock`.
     pub(crate) fn new(
         identity: InstanceIdentity,
         credentials: Option<Arc<CredentialStore>>,
+        sessions: Arc<SessionStore>,
         events: EventLog,
         clock: Arc<Clock>,
     ) -> Self {
         Self {
             identity,
             credentials,
+            sessions,
             events,
             clock,
         }
@@ -123,7 +151,7 @@ impl Sts {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
 
         let now = self.clock.now();
-        let (mut response, outcome) = self.answer(&parts, &body, &action, now);
+        let (mut response, outcome) = self.answer(&parts, &body, &params, &action, now);
         // The virtual time (hyper would stamp the real one): SDKs that correct their
         // clock skew from it (JS v3) must see the mock's clock.
         if let Ok(date) =
@@ -148,6 +176,7 @@ impl Sts {
         &self,
         parts: &http::request::Parts,
         body: &Bytes,
+        params: &[(String, String)],
         action: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> (HttpResponse, StsOutcome) {
@@ -159,12 +188,17 @@ impl Sts {
                 "The security token included in the request is invalid.",
             );
         };
+        let lookup = |key: &str| -> Option<Arc<IssuedCredentials>> {
+            store
+                .lookup(key)
+                .or_else(|| self.sessions.lookup(key).map(|s| s.credentials.clone()))
+        };
         let verified = sigv4_check::verify(
             parts.method.as_str(),
             target,
             &parts.headers,
             body,
-            store,
+            &lookup,
             now,
         );
         let creds = match verified {
@@ -174,29 +208,111 @@ impl Sts {
                 return error(status, code, &err.to_string());
             }
         };
-        if action != "GetCallerIdentity" {
-            return error(
+        let session = self.sessions.lookup(&creds.access_key_id);
+        match action {
+            "GetCallerIdentity" => self.caller_identity(&creds, session.as_deref()),
+            "AssumeRole" => self.assume_role(params, &creds, session.as_deref(), now),
+            _ => error(
                 400,
                 "InvalidAction",
                 &format!("Could not find operation {action} for version 2011-06-15"),
-            );
+            ),
         }
+    }
+
+    /// The caller's ARN: the session's, or the instance role's.
+    fn caller_arn(&self, creds: &IssuedCredentials, session: Option<&AssumedSession>) -> String {
+        match session {
+            Some(s) => s.arn.clone(),
+            None => format!(
+                "arn:aws:sts::{}:assumed-role/{}/{}",
+                self.identity.account_id, creds.role_name, self.identity.instance_id
+            ),
+        }
+    }
+
+    fn caller_identity(
+        &self,
+        creds: &IssuedCredentials,
+        session: Option<&AssumedSession>,
+    ) -> (HttpResponse, StsOutcome) {
         let id = &self.identity;
-        let arn = format!(
-            "arn:aws:sts::{}:assumed-role/{}/{}",
-            id.account_id, creds.role_name, id.instance_id
-        );
+        let arn = self.caller_arn(creds, session);
+        let (user_id, account) = match session {
+            Some(s) => (s.assumed_role_id.clone(), s.account_id.clone()),
+            None => (
+                format!("AROAMOCKROLEID:{}", id.instance_id),
+                id.account_id.clone(),
+            ),
+        };
         let body = format!(
-            "<GetCallerIdentityResponse xmlns=\"{XMLNS}\">\n  <GetCallerIdentityResult>\n    <Arn>{arn}</Arn>\n    <UserId>AROAMOCKROLEID:{instance}</UserId>\n    <Account>{account}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{rid}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n",
-            instance = id.instance_id,
-            account = id.account_id,
+            "<GetCallerIdentityResponse xmlns=\"{XMLNS}\">\n  <GetCallerIdentityResult>\n    <Arn>{arn}</Arn>\n    <UserId>{user_id}</UserId>\n    <Account>{account}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{rid}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n",
+            arn = xml_text(&arn),
+            user_id = xml_text(&user_id),
             rid = request_id(),
         );
         (
             ec2_http::with_body(StatusCode::OK, "text/xml", Bytes::from(body)),
-            StsOutcome::Accepted { arn },
+            StsOutcome::Accepted {
+                arn,
+                issued_access_key_id: None,
+            },
         )
     }
+
+    /// `AssumeRole` with credentials already verified: validate, then issue a session
+    /// that lives `DurationSeconds` on the virtual clock.
+    fn assume_role(
+        &self,
+        params: &[(String, String)],
+        creds: &IssuedCredentials,
+        session: Option<&AssumedSession>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> (HttpResponse, StsOutcome) {
+        let req = match assume_role::parse(params) {
+            Ok(req) => req,
+            Err(refusal) => return error(400, refusal.code, &refusal.message),
+        };
+        let Some(role) = assume_role::role_arn(&req.role_arn) else {
+            // What STS answers for an ARN naming no role it could assume (aws-vault#668:
+            // a mistyped ARN got "not authorized", not a validation error).
+            return error(
+                403,
+                "AccessDenied",
+                &format!(
+                    "User: {} is not authorized to perform: sts:AssumeRole on resource: {}",
+                    self.caller_arn(creds, session),
+                    req.role_arn
+                ),
+            );
+        };
+        let issued = self.sessions.issue(&req, &role, &creds.access_key_id, now);
+        let c = &issued.credentials;
+        let body = format!(
+            "<AssumeRoleResponse xmlns=\"{XMLNS}\">\n  <AssumeRoleResult>\n    <AssumedRoleUser>\n      <AssumedRoleId>{id}</AssumedRoleId>\n      <Arn>{arn}</Arn>\n    </AssumedRoleUser>\n    <Credentials>\n      <AccessKeyId>{key}</AccessKeyId>\n      <SecretAccessKey>{secret}</SecretAccessKey>\n      <SessionToken>{token}</SessionToken>\n      <Expiration>{expiration}</Expiration>\n    </Credentials>\n  </AssumeRoleResult>\n  <ResponseMetadata>\n    <RequestId>{rid}</RequestId>\n  </ResponseMetadata>\n</AssumeRoleResponse>\n",
+            id = xml_text(&issued.assumed_role_id),
+            arn = xml_text(&issued.arn),
+            key = c.access_key_id,
+            secret = c.secret_access_key,
+            token = c.session_token,
+            expiration = ec2_time(c.expiration),
+            rid = request_id(),
+        );
+        (
+            ec2_http::with_body(StatusCode::OK, "text/xml", Bytes::from(body)),
+            StsOutcome::Accepted {
+                arn: issued.arn.clone(),
+                issued_access_key_id: Some(c.access_key_id.clone()),
+            },
+        )
+    }
+}
+
+/// `text` escaped for an XML text node.
+fn xml_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn request_id() -> String {
@@ -207,10 +323,7 @@ fn request_id() -> String {
 
 fn error(status: u16, code: &str, message: &str) -> (HttpResponse, StsOutcome) {
     let sender = if status >= 500 { "Receiver" } else { "Sender" };
-    let message = message
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let message = xml_text(message);
     let body = format!(
         "<ErrorResponse xmlns=\"{XMLNS}\">\n  <Error>\n    <Type>{sender}</Type>\n    <Code>{code}</Code>\n    <Message>{message}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
         request_id()
