@@ -121,8 +121,10 @@ pub struct Summary {
     pub imds_requests: Vec<(String, usize)>,
     /// Role credentials documents served (status 200).
     pub credential_fetches: usize,
-    /// STS calls accepted.
+    /// STS calls accepted (a credential provider's own `AssumeRole` not included).
     pub sts_accepted: usize,
+    /// Sessions STS issued on `AssumeRole` (role chaining).
+    pub sts_sessions_issued: usize,
     /// STS calls rejected, by error code.
     pub sts_rejected: Vec<(String, usize)>,
     /// Access keys that signed accepted calls, in first-use order.
@@ -149,10 +151,14 @@ impl Summary {
                     }
                 }
                 EventKind::StsRequest {
+                    action,
                     access_key_id,
                     outcome,
                     ..
                 } => match outcome {
+                    StsOutcome::Accepted { .. } if mock_imds::sts::is_credential_action(action) => {
+                        s.sts_sessions_issued += 1
+                    }
                     StsOutcome::Accepted { .. } => {
                         s.sts_accepted += 1;
                         if let Some(key) = access_key_id {

@@ -15,7 +15,9 @@
 //!   only (its `clock-jump`/`credentials-rotated` event) before any call that started
 //!   after its time;
 //! - every STS call carries a call id of this cell (`<nonce>.<attempt>`): a call without
-//!   one cannot be tied to an attempt, and one with another cell's nonce is cross-talk;
+//!   one cannot be tied to an attempt, and one with another cell's nonce is cross-talk (a
+//!   credential provider's own `AssumeRole` may carry none:
+//!   [`mock_imds::sts::is_credential_action`]);
 //! - when the schedule opens with an outage, the cell's first operation started before it
 //!   ended (else the client was made after the outage, not during it);
 //! - no call in flight when the clock jumped was rejected by STS: such a call may have
@@ -226,8 +228,14 @@ fn call_ids(nonce: &str, timeline: &Timeline, out: &mut Vec<String>) {
     let prefix = format!("{nonce}.");
     let (mut anonymous, mut foreign) = (0, Vec::new());
     for e in timeline.mock_events() {
-        if let EventKind::StsRequest { call_id, .. } = &e.kind {
+        if let EventKind::StsRequest {
+            call_id, action, ..
+        } = &e.kind
+        {
             match call_id {
+                // A credential provider's own AssumeRole is made by the SDK's internal
+                // STS client, which carries no call id of the driver's.
+                None if mock_imds::sts::is_credential_action(action) => {}
                 None => anonymous += 1,
                 Some(id) if !id.starts_with(&prefix) => {
                     if !foreign.contains(id) {
@@ -499,6 +507,43 @@ mod tests {
                 .contains("STS calls of another run reached this cell's mock (call ids beef.3")),
             "{problems:?}"
         );
+    }
+
+    /// A credential provider's own AssumeRole (role chaining) comes from the SDK's
+    /// internal STS client, without the driver's call id: not a problem. One carrying
+    /// another cell's id still is.
+    #[test]
+    fn an_assume_role_without_a_call_id_is_no_problem() {
+        let assume = |at: u64, id: Option<&str>| {
+            let mut e = sts(at, id, true);
+            if let EventKind::StsRequest { action, .. } = &mut e.kind {
+                *action = "AssumeRole".into();
+            }
+            e
+        };
+        let t = Timeline::merge(
+            vec![
+                transition_asked(0, 0, "refuse"),
+                transition_asked(2000, 2000, "up"),
+                assume(2550, None),
+                sts(2600, Some("cafe.2"), true),
+            ],
+            vec![
+                attempt(0, "cafe.1", 10, false),
+                attempt(2500, "cafe.2", 200, true),
+            ],
+        );
+        assert!(check(&schedule(TRAP), "cafe", &[], &t).is_empty());
+        let t = Timeline::merge(
+            vec![
+                transition_asked(0, 0, "refuse"),
+                transition_asked(2000, 2000, "up"),
+                assume(2550, Some("beef.2")),
+            ],
+            vec![attempt(0, "cafe.1", 10, false)],
+        );
+        let problems = check(&schedule(TRAP), "cafe", &[], &t);
+        assert_eq!(problems.len(), 1, "{problems:?}");
     }
 
     #[test]

@@ -57,6 +57,13 @@ pub fn render(report: &ExecReport) -> String {
     }
     let _ = writeln!(out, "credential fetches: {}", summary.credential_fetches);
     let _ = writeln!(out, "STS calls accepted: {}", summary.sts_accepted);
+    if summary.sts_sessions_issued > 0 {
+        let _ = writeln!(
+            out,
+            "STS sessions issued (AssumeRole): {}",
+            summary.sts_sessions_issued
+        );
+    }
     for (code, n) in &summary.sts_rejected {
         let _ = writeln!(out, "STS calls rejected: {n} × {code}");
     }

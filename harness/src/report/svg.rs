@@ -90,10 +90,11 @@ fn accepted_at(timeline: &crate::timeline::Timeline, call_id: &str) -> Option<Du
     }
     timeline.mock_events().find_map(|e| match &e.kind {
         EventKind::StsRequest {
+            action,
             outcome: StsOutcome::Accepted { .. },
             call_id: Some(id),
             ..
-        } if id == call_id => Some(e.at),
+        } if id == call_id && !mock_imds::sts::is_credential_action(action) => Some(e.at),
         _ => None,
     })
 }

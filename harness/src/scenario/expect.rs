@@ -60,6 +60,12 @@ pub struct Expectation {
     pub premise: Option<Premise>,
     /// Every IMDS request of the cell, in order (see [`super::imds_requests`]).
     pub imds_requests: Option<RequestSequence>,
+    /// The caller ARN STS must have answered to every verified successful call (and
+    /// to one at least): `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`. With a
+    /// chained role (`role_arn` + `credential_source = "Ec2InstanceMetadata"`) it is the
+    /// assumed role's session, which only credentials from the fake STS's `AssumeRole`
+    /// can show.
+    pub caller_arn: Option<String>,
 }
 
 /// What the run must have shown before a cell's verdict counts, beyond the automatic
@@ -190,6 +196,18 @@ impl Expectation {
                 ));
             }
         }
+        if let Some(want) = &self.caller_arn {
+            match verdict.caller_arns.as_slice() {
+                [] => failures.push(format!(
+                    "expected calls answered as {want}, but STS accepted no call of a successful attempt"
+                )),
+                [only] if only == want => {}
+                seen => failures.push(format!(
+                    "expected every accepted call answered as {want}, STS answered {}",
+                    seen.join(", ")
+                )),
+            }
+        }
         if let Some(want) = self.keys_used {
             if verdict.keys_used.len() != want {
                 failures.push(format!(
@@ -307,6 +325,9 @@ impl fmt::Display for Expectation {
         if let Some(n) = self.keys_used {
             parts.push(format!("{n} signing keys"));
         }
+        if let Some(arn) = &self.caller_arn {
+            parts.push(format!("called as {arn}"));
+        }
         if let Some(n) = self.sts_rejections {
             parts.push(format!("{n} STS rejections"));
         }
@@ -362,8 +383,11 @@ pub enum ExpectError {
         count: u32,
     },
     /// No key that checks anything.
-    #[error("this [[expect]] checks nothing: give it recovers, within, within_attempts, error_kind, outcome, imds_requests_after_recovery, keys_used, sts_rejections or imds_requests")]
+    #[error("this [[expect]] checks nothing: give it recovers, within, within_attempts, error_kind, outcome, imds_requests_after_recovery, keys_used, sts_rejections, caller_arn or imds_requests")]
     ChecksNothing,
+    /// `caller_arn` is not an assumed-role ARN.
+    #[error("`caller_arn = \"{0}\"` is not what STS answers a role session: expected arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION")]
+    CallerArn(String),
     /// `within` with `recovers = false`.
     #[error("`within` bounds the time to recover, so it cannot go with `recovers = false`")]
     WithinWithoutRecovery,
@@ -457,7 +481,18 @@ pub(super) fn read(
             ),
             None => None,
         };
+        let caller_arn = match &e.caller_arn {
+            Some(arn) if !is_assumed_role_arn(arn.get_ref()) => {
+                return Err(At::new(
+                    arn.span(),
+                    ExpectError::CallerArn(arn.get_ref().clone()),
+                ))
+            }
+            Some(arn) => Some(arn.get_ref().clone()),
+            None => None,
+        };
         let expectation = Expectation {
+            caller_arn,
             imds_requests,
             driver,
             strategy,
@@ -488,6 +523,7 @@ pub(super) fn read(
             && expectation.outcome.is_none()
             && expectation.imds_v1_requests_after_recovery.is_none()
             && expectation.imds_requests.is_none()
+            && expectation.caller_arn.is_none()
         {
             return Err(whole(ExpectError::ChecksNothing));
         }
@@ -567,6 +603,13 @@ fn contradiction(a: &Expectation, b: &Expectation) -> Option<String> {
         if x != y {
             return Some(format!(
                 "one expects recovery, the other none (recovers = {x} / {y}, or a `within` that needs recovery)"
+            ));
+        }
+    }
+    if let (Some(x), Some(y)) = (&a.caller_arn, &b.caller_arn) {
+        if x != y {
+            return Some(format!(
+                "every call cannot be answered as both {x} and {y} (caller_arn)"
             ));
         }
     }
@@ -668,6 +711,22 @@ pub fn warnings(path: &Path, cells: &[Cell], expectations: &[Expectation]) -> Ve
     warnings
 }
 
+/// `arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION`, the shape of every caller ARN
+/// the fake STS answers (a 12-digit account, role and session non-empty).
+fn is_assumed_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ["arn", partition, "sts", "", account, resource] = parts.as_slice() else {
+        return false;
+    };
+    let mut resource = resource.splitn(3, '/');
+    !partition.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource.next() == Some("assumed-role")
+        && resource.next().is_some_and(|r| !r.is_empty())
+        && resource.next().is_some_and(|s| !s.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -730,6 +789,37 @@ mod tests {
                     .to_string()
             ]
         );
+    }
+
+    #[test]
+    fn caller_arn_holds_only_when_every_verified_call_was_answered_so() {
+        let arn = "arn:aws:sts::123456789012:assumed-role/chained/s";
+        let want = Expectation {
+            caller_arn: Some(arn.into()),
+            ..Expectation::default()
+        };
+        let mut v = recovered();
+        v.caller_arns = vec![arn.into()];
+        assert!(want.check(&v).is_empty());
+        v.caller_arns = vec![
+            "arn:aws:sts::123456789012:assumed-role/mock-role/i-0".into(),
+            arn.into(),
+        ];
+        assert_eq!(
+            want.check(&v),
+            vec![format!("expected every accepted call answered as {arn}, STS answered arn:aws:sts::123456789012:assumed-role/mock-role/i-0, {arn}")]
+        );
+        v.caller_arns.clear();
+        assert_eq!(want.check(&v).len(), 1);
+        assert!(is_assumed_role_arn(arn));
+        for bad in [
+            "arn:aws:iam::123456789012:role/chained",
+            "arn:aws:sts::1234:assumed-role/chained/s",
+            "arn:aws:sts::123456789012:assumed-role/chained",
+            "arn:aws:sts::123456789012:assumed-role//s",
+        ] {
+            assert!(!is_assumed_role_arn(bad), "{bad}");
+        }
     }
 
     #[test]

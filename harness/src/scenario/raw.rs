@@ -158,6 +158,7 @@ pub struct RawExpect {
     pub outage: Option<Spanned<u32>>,
     pub premise: Option<Spanned<String>>,
     pub imds_requests: Option<Spanned<Vec<super::imds_requests::RawRequestPattern>>>,
+    pub caller_arn: Option<Spanned<String>>,
 }
 
 /// A duration written as text in humantime's syntax: `"500ms"`, `"2s"`, `"1m 30s"`.

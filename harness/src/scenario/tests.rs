@@ -459,7 +459,34 @@ fn imds_requests_expectations_are_read_and_checked_at_their_place() {
         "[[expect]]\nimds_requests = [{ path = \"/\", header = \"x\" }]\n",
     ));
     assert!(
-        e.contains("unknown field `header`, expected one of `method`, `path`, `status`, `token`, `token_ttl_seconds`, `user_agent`, `count`"),
+        e.contains(
+            "unknown field `header`, expected one of `method`, `path`, `status`, `token`, `token_ttl_seconds`, `user_agent`, `count`"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn caller_arn_is_read_and_a_bad_one_named_at_its_place() {
+    let with = |expect: &str| {
+        format!(
+            "[matrix]\ndrivers = [\"rust-sdk\"]\nstrategies = [\"call-retry\"]\n[strategy.call-retry]\nattempts = 2\ninterval = \"100ms\"\n{expect}"
+        )
+    };
+    let s = parse(
+        Path::new("s/x.toml"),
+        &with("[[expect]]\ncaller_arn = \"arn:aws:sts::210987654321:assumed-role/chained/s1\"\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        s.expectations[0].caller_arn.as_deref(),
+        Some("arn:aws:sts::210987654321:assumed-role/chained/s1")
+    );
+    let e = err(&with(
+        "[[expect]]\ncaller_arn = \"arn:aws:iam::210987654321:role/chained\"\n",
+    ));
+    assert!(
+        e.starts_with("s/x.toml:8:14: `caller_arn = \"arn:aws:iam::210987654321:role/chained\"` is not what STS answers a role session"),
         "{e}"
     );
 }

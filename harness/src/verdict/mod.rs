@@ -63,6 +63,12 @@ pub struct Verdict {
     /// one key is "kept using the old credentials", two is "fetched new ones".
     #[serde(default)]
     pub keys_used: Vec<String>,
+    /// Every distinct caller ARN STS answered to accepted calls of attempts the SDK
+    /// reported ok, in order of first answer: `…:assumed-role/<instance role>/<instance
+    /// id>` for instance credentials, `…:assumed-role/<role>/<session>` for credentials
+    /// chained through `AssumeRole` (the mock's own record, not the driver's claim).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caller_arns: Vec<String>,
     /// The longest client creation (botocore resolves credentials there, so an outage
     /// makes it slow); serialized as `longest_client_creation_ms`.
     #[serde(
@@ -109,16 +115,20 @@ impl Verdict {
 
     /// Derives the verdict from a cell's timeline.
     pub fn from_timeline(timeline: &Timeline) -> Self {
-        // Accepted STS calls: (arrival, signing key, call id).
-        let accepted: Vec<(Duration, Option<String>, Option<String>)> = timeline
+        // Accepted STS calls: (arrival, signing key, call id, caller ARN). A credential
+        // provider's own `AssumeRole` is not a call of the driver's.
+        let accepted: Vec<(Duration, Option<String>, Option<String>, &str)> = timeline
             .mock_events()
             .filter_map(|e| match &e.kind {
                 EventKind::StsRequest {
-                    outcome: StsOutcome::Accepted { .. },
+                    action,
+                    outcome: StsOutcome::Accepted { arn, .. },
                     access_key_id,
                     call_id,
                     ..
-                } => Some((e.at, access_key_id.clone(), call_id.clone())),
+                } if !mock_imds::sts::is_credential_action(action) => {
+                    Some((e.at, access_key_id.clone(), call_id.clone(), arn.as_str()))
+                }
                 _ => None,
             })
             .collect();
@@ -139,7 +149,8 @@ impl Verdict {
             .map(|a| a.call_id)
             .collect();
         let mut keys_used: Vec<String> = Vec::new();
-        for (_, key, call_id) in &accepted {
+        let mut caller_arns: Vec<String> = Vec::new();
+        for (_, key, call_id, arn) in &accepted {
             let of_ok_attempt = call_id
                 .as_deref()
                 .is_some_and(|id| ok_call_ids.contains(&id));
@@ -147,6 +158,9 @@ impl Verdict {
                 if !keys_used.contains(key) {
                     keys_used.push(key.clone());
                 }
+            }
+            if of_ok_attempt && !caller_arns.iter().any(|a| a == arn) {
+                caller_arns.push(arn.to_string());
             }
         }
         let longest_client_creation = timeline
@@ -170,13 +184,13 @@ impl Verdict {
                     *v.error_kinds.entry(kind.clone()).or_default() += 1
                 }
                 CallOutcome::Ok { access_key_id, .. } => {
-                    let seen = accepted.iter().find(|(_, key, call_id)| {
+                    let seen = accepted.iter().find(|(_, key, call_id, _)| {
                         !a.call_id.is_empty()
                             && call_id.as_deref() == Some(a.call_id)
                             && (access_key_id.is_none() || key.as_ref() == access_key_id.as_ref())
                     });
                     match seen {
-                        Some((at, key, _)) if !v.recovered => {
+                        Some((at, key, _, _)) if !v.recovered => {
                             v.recovered = true;
                             v.first_success_attempt = Some(a.attempt);
                             v.access_key_id = key.clone();
@@ -238,6 +252,7 @@ impl Verdict {
             };
         }
         v.keys_used = keys_used;
+        v.caller_arns = caller_arns;
         v.sts_rejections = sts_rejections;
         v.longest_client_creation = longest_client_creation;
         v.outages = outages(timeline);
@@ -405,6 +420,49 @@ mod tests {
         assert!(!v.recovered);
         assert_eq!(v.unverified_successes, 1);
         assert!(v.keys_used.is_empty());
+    }
+
+    /// A credential provider's `AssumeRole` carrying the attempt's call id (botocore puts
+    /// the AWS CLI's call id in every client's User-Agent) is not the attempt's call: it
+    /// neither verifies the attempt nor names its key or caller; the chained call does.
+    #[test]
+    fn an_assume_role_is_not_the_attempts_call_and_the_chained_caller_is_reported() {
+        let assume = |at: u64| mock_imds::Event {
+            at: ms(at),
+            kind: EventKind::StsRequest {
+                action: "AssumeRole".into(),
+                access_key_id: Some("ASIAMOCKINSTANCE0000".into()),
+                call_id: Some("n.1".into()),
+                user_agent: None,
+                outcome: StsOutcome::Accepted {
+                    arn: "arn:aws:sts::123456789012:assumed-role/chained/s".into(),
+                    issued_access_key_id: Some("ASIAMOCKAAAAAAAAAAAA".into()),
+                },
+            },
+        };
+        let only_assume = Timeline::merge(vec![assume(5)], vec![attempt(0, "n.1", 10, true)]);
+        let v = Verdict::from_timeline(&only_assume);
+        assert!(!v.recovered, "{v:?}");
+        assert_eq!(v.unverified_successes, 1);
+        assert!(v.keys_used.is_empty() && v.caller_arns.is_empty(), "{v:?}");
+
+        let mut chained = sts(8, Some("n.1"), true);
+        if let EventKind::StsRequest {
+            outcome: StsOutcome::Accepted { arn, .. },
+            ..
+        } = &mut chained.kind
+        {
+            *arn = "arn:aws:sts::123456789012:assumed-role/chained/s".into();
+        }
+        let t = Timeline::merge(vec![assume(5), chained], vec![attempt(0, "n.1", 10, true)]);
+        let v = Verdict::from_timeline(&t);
+        assert!(v.recovered, "{v:?}");
+        assert_eq!(v.keys_used, vec!["ASIAMOCKAAAAAAAAAAAA".to_string()]);
+        assert_eq!(
+            v.caller_arns,
+            vec!["arn:aws:sts::123456789012:assumed-role/chained/s".to_string()]
+        );
+        assert_eq!(v.accepted_calls, 1);
     }
 
     /// "IMDS requests after recovery" counts from the last recovery to the end of the

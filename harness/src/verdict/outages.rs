@@ -251,11 +251,13 @@ fn accepted_attempts(timeline: &Timeline) -> BTreeMap<u32, Duration> {
         }
         let at = timeline.mock_events().find_map(|e| match &e.kind {
             EventKind::StsRequest {
+                action,
                 outcome: StsOutcome::Accepted { .. },
                 access_key_id: key,
                 call_id: Some(id),
                 ..
             } if id == a.call_id
+                && !mock_imds::sts::is_credential_action(action)
                 && (access_key_id.is_none() || key.as_ref() == access_key_id.as_ref()) =>
             {
                 Some(e.at)
