@@ -341,7 +341,7 @@ impl MockImdsBuilder {
         let control = match self.control_addr {
             None => None,
             Some(addr) => {
-                let handler = crate::control::handler(switch.clone(), seed);
+                let handler = crate::control::handler(switch.clone(), seed, sessions.clone());
                 Some(
                     ControlThread::start(addr, handler)
                         .await

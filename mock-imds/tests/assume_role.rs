@@ -1,6 +1,6 @@
 //! `AssumeRole` through the wire: a `mock-imds serve` child, instance credentials fetched
 //! from its IMDS over HTTP, requests signed with `aws-sigv4` as an SDK signs them, and
-//! `mock-imds ctl` (clock jumps, events) driving and reading it.
+//! `mock-imds ctl` (clock jumps, events, sessions) driving and reading it.
 
 mod support;
 
@@ -328,5 +328,22 @@ async fn chained_sessions_are_issued_accepted_and_expire_on_the_virtual_clock() 
         events[1].get("issued_access_key_id").is_none(),
         "{}",
         events[1]
+    );
+
+    // ctl sessions: both sessions, oldest first, each with the key that assumed it.
+    let listed = ctl(&serve.control_port, &["sessions"]);
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(
+        lines[0].starts_with(&format!("{} {arn} (expires ", hop1.id))
+            && lines[0].ends_with(&format!(", assumed by {})", instance.id)),
+        "{listed}"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "{} arn:aws:sts::123456789012:assumed-role/second/hop-2",
+            hop2.id
+        )) && lines[1].ends_with(&format!(", assumed by {})", hop1.id)),
+        "{listed}"
     );
 }

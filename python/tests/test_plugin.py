@@ -17,7 +17,7 @@ import urllib.request
 
 import boto3
 import pytest
-from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import ClientError, NoCredentialsError
 
 from mock_imds import ControlError, MockImds, StartError
 
@@ -265,3 +265,30 @@ def test_a_counted_fault_lifts_itself_and_the_ttl_header_mode_changes(mock_imds)
     puts = [e for e in events if e["type"] == "imds-request" and e["method"] == "PUT"]
     assert puts and all(e["user_agent"] == "plugin-test/1" for e in puts)
     assert all(e["token_ttl_seconds"] == "60" for e in puts)
+
+
+def test_assume_role_chains_from_the_instance_credentials(mock_imds):
+    instance = boto3.client("sts")
+    role = "arn:aws:iam::210987654321:role/team/chained"
+    creds = instance.assume_role(RoleArn=role, RoleSessionName="py-chain", DurationSeconds=900)["Credentials"]
+    assert creds["AccessKeyId"].startswith("ASIAMOCK")
+    chained = boto3.client(
+        "sts",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    assert chained.get_caller_identity()["Arn"] == "arn:aws:sts::210987654321:assumed-role/chained/py-chain"
+    [session] = mock_imds.sts_sessions()
+    assert session["access_key_id"] == creds["AccessKeyId"]
+    assert (session["role_arn"], session["session_name"]) == (role, "py-chain")
+    # Role chaining is limited to one hour, as STS says.
+    with pytest.raises(ClientError) as refused:
+        instance.assume_role(RoleArn=role, RoleSessionName="py-chain", DurationSeconds=7200)
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    assert "role chaining" in refused.value.response["Error"]["Message"]
+    # 16 minutes on: the 15-minute session has expired.
+    mock_imds.clock("+16m")
+    with pytest.raises(ClientError) as expired:
+        chained.get_caller_identity()
+    assert expired.value.response["Error"]["Code"] == "ExpiredToken"

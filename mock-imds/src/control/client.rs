@@ -317,6 +317,17 @@ impl ControlClient {
         self.json(Method::POST, "/rotate", None::<&()>).await
     }
 
+    /// `GET /sts/sessions`: the role sessions the fake STS issued on `AssumeRole`, oldest
+    /// first.
+    ///
+    /// # Errors
+    /// As [`Self::state`].
+    pub async fn sts_sessions(
+        &self,
+    ) -> Result<Vec<super::wire::StsSessionAnswer>, ControlClientError> {
+        self.json(Method::GET, "/sts/sessions", None::<&()>).await
+    }
+
     /// `GET /token-ttl-header`: what the token answer's TTL header says.
     ///
     /// # Errors

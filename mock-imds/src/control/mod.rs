@@ -16,6 +16,7 @@
 //! | `GET /clock` | — | `{"now": "2026-12-02T13:00:00.123Z", "offset_ms": 21120000}` (the virtual wall clock, RFC 3339 UTC) |
 //! | `POST /clock` `{"by": "+5h52m"}` | jump the virtual wall clock (signed; `-10m` goes back) | the clock after the jump |
 //! | `POST /rotate` (empty body or `{}`) | replace the credentials now | `{"access_key_id": "ASIAMOCK…", "expiration": "2026-12-02T19:00:00Z"}` |
+//! | `GET /sts/sessions` | — | the sessions `AssumeRole` issued, oldest first: `[{"access_key_id", "expiration", "role_arn", "session_name", "arn", "assumed_role_id", "source_access_key_id"}]` (no secrets) |
 //! | `GET /token-ttl-header` | — | `{"token_ttl_header": "echo"}` (what the token answer's TTL header says: `"echo"`, `"absent"` or seconds, e.g. `600`) |
 //! | `PUT /token-ttl-header` `{"token_ttl_header": "absent"}` | set it, from the next token on | the same |
 //! | `POST /notice` `{"notice": "spot-interruption(terminate, 2m)"}` | post a notice ([`crate::notice`]) on the virtual clock | `{"notice": "spot-interruption(terminate, 2m)", "time": "2026-12-02T10:02:00Z"}` |

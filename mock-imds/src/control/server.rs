@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::wire::{
     ClockAnswer, ClockRequest, ErrorAnswer, FaultRequest, NoticeAnswer, NoticeRequest,
     RotateAnswer, ScheduleAnswer, ScheduleRequest, StateAnswer, StateRequest, StepRequest,
-    TokenTtlHeaderBody, CONTROL_HEADER, MAX_BODY,
+    StsSessionAnswer, TokenTtlHeaderBody, CONTROL_HEADER, MAX_BODY,
 };
 use crate::clock::SignedDuration;
 use crate::credentials::ec2_time;
@@ -22,6 +22,7 @@ use crate::ec2_http::{self, HttpResponse};
 use crate::fault::{Change, ImdsState, Target};
 use crate::listener::Handler;
 use crate::schedule::{Schedule, Step, StepChange};
+use crate::sts::SessionStore;
 use crate::switch::{Switch, TransitionError};
 
 /// Why a control request failed; each maps to its status and an `{"error": "…"}` body.
@@ -31,7 +32,7 @@ pub(crate) enum ControlError {
     #[error("{0}")]
     BadRequest(String),
     /// No such endpoint: 404.
-    #[error("no such control endpoint {0}; see GET /state, POST /faults, DELETE /faults, POST /schedule, GET /events, POST /reset, GET /clock, POST /clock, POST /rotate, POST /rotate-token, GET/PUT /token-ttl-header, POST /notice")]
+    #[error("no such control endpoint {0}; see GET /state, POST /faults, DELETE /faults, POST /schedule, GET /events, POST /reset, GET /clock, POST /clock, POST /rotate, POST /rotate-token, GET/PUT /token-ttl-header, POST /notice, GET /sts/sessions")]
     NotFound(String),
     /// The endpoint does not take this method: 405.
     #[error("{method} is not allowed on {path}")]
@@ -78,16 +79,23 @@ fn bad(message: impl std::fmt::Display) -> ControlError {
     ControlError::BadRequest(message.to_string())
 }
 
-/// What the control API acts on: the mock's switch, and the seed it reports.
+/// What the control API acts on: the mock's switch, the seed it reports, and the
+/// sessions the fake STS issued.
 #[derive(Debug)]
 struct Control {
     switch: Arc<Switch>,
     seed: u64,
+    sessions: Arc<SessionStore>,
 }
 
-/// The control API for the mock behind `switch`, as a listener handler.
-pub(crate) fn handler(switch: Arc<Switch>, seed: u64) -> Handler {
-    let control = Arc::new(Control { switch, seed });
+/// The control API for the mock behind `switch` (and its STS's `sessions`), as a
+/// listener handler.
+pub(crate) fn handler(switch: Arc<Switch>, seed: u64, sessions: Arc<SessionStore>) -> Handler {
+    let control = Arc::new(Control {
+        switch,
+        seed,
+        sessions,
+    });
     Arc::new(move |req, _| {
         let control = control.clone();
         Box::pin(async move {
@@ -209,6 +217,23 @@ async fn route(control: &Control, req: Request<Incoming>) -> Result<HttpResponse
             switch.set_token_ttl_header(b.token_ttl_header);
             Ok(json(StatusCode::OK, &b))
         }
+        (&Method::GET, "/sts/sessions") => {
+            let sessions: Vec<StsSessionAnswer> = control
+                .sessions
+                .all()
+                .iter()
+                .map(|s| StsSessionAnswer {
+                    access_key_id: s.credentials.access_key_id.clone(),
+                    expiration: ec2_time(s.credentials.expiration),
+                    role_arn: s.role_arn.clone(),
+                    session_name: s.session_name.clone(),
+                    arn: s.arn.clone(),
+                    assumed_role_id: s.assumed_role_id.clone(),
+                    source_access_key_id: s.source_access_key_id.clone(),
+                })
+                .collect();
+            Ok(json(StatusCode::OK, &sessions))
+        }
         (&Method::GET, "/clock") => Ok(control.clock()),
         (&Method::POST, "/clock") => {
             let b: ClockRequest = body(req, r#"{"by": "+5h52m"}"#).await?;
@@ -263,7 +288,7 @@ async fn route(control: &Control, req: Request<Incoming>) -> Result<HttpResponse
         (
             _,
             "/state" | "/faults" | "/schedule" | "/events" | "/reset" | "/clock" | "/rotate"
-            | "/notice" | "/rotate-token",
+            | "/notice" | "/rotate-token" | "/sts/sessions",
         ) => Err(ControlError::MethodNotAllowed { method, path }),
         _ => Err(ControlError::NotFound(path)),
     }

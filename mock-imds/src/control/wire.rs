@@ -114,6 +114,26 @@ pub struct RotateTokenAnswer {
     pub expires_at: String,
 }
 
+/// One entry of the answer to `GET /sts/sessions`: a role session the fake STS issued on
+/// `AssumeRole` (no secret, no token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StsSessionAnswer {
+    /// The session's access key id.
+    pub access_key_id: String,
+    /// Its `Expiration`, RFC 3339 UTC on the virtual clock.
+    pub expiration: String,
+    /// The role ARN as requested.
+    pub role_arn: String,
+    /// The `RoleSessionName`.
+    pub session_name: String,
+    /// `AssumedRoleUser.Arn` (what `GetCallerIdentity` answers the session).
+    pub arn: String,
+    /// `AssumedRoleUser.AssumedRoleId`.
+    pub assumed_role_id: String,
+    /// The key that signed the `AssumeRole` (the instance's, or a session's: chaining).
+    pub source_access_key_id: String,
+}
+
 /// The answer to `GET /state` and to every change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateAnswer {

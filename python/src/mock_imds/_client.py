@@ -358,6 +358,14 @@ class MockImds:
         answer = self._object("POST", "/rotate")
         return Rotation(access_key_id=answer["access_key_id"], expiration=rfc3339(answer["expiration"]))
 
+    def sts_sessions(self) -> List[Dict[str, Any]]:
+        """The role sessions the fake STS issued on `AssumeRole` (`GET /sts/sessions`),
+        oldest first, each a dict with `access_key_id`, `expiration` (RFC 3339, on the
+        mock's clock), `role_arn`, `session_name`, `arn` (what `GetCallerIdentity`
+        answers the session), `assumed_role_id` and `source_access_key_id` (the key that
+        signed the `AssumeRole`: the instance's, or a session's when chained)."""
+        return list(self._call("GET", "/sts/sessions"))
+
     def token_ttl_header(self, mode: Union[None, str, int] = None) -> Union[str, int]:
         """What the token answer's `X-aws-ec2-metadata-token-ttl-seconds` header says:
         `"echo"` (the TTL granted, as EC2), `"absent"`, or seconds (`600`); with `mode`,

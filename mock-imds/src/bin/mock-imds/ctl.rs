@@ -85,6 +85,9 @@ enum CtlAction {
     /// Write a new EKS Pod Identity service-account token over the token file, as the
     /// kubelet rotates it (the old token is accepted until its `exp`).
     RotateToken,
+    /// Print the role sessions the fake STS issued on `AssumeRole`, one a line: key,
+    /// assumed-role ARN, expiry and the key that signed the `AssumeRole`.
+    Sessions,
     /// Print the events so far as NDJSON.
     Events {
         /// Only events at or after this many milliseconds on the mock's clock.
@@ -202,6 +205,15 @@ pub async fn main(args: CtlArgs) -> anyhow::Result<()> {
             };
             let answer = answer.map_err(reached)?;
             println!("now: {} (offset {} ms)", answer.now, answer.offset_ms);
+            return Ok(());
+        }
+        CtlAction::Sessions => {
+            for s in client.sts_sessions().await.map_err(reached)? {
+                println!(
+                    "{} {} (expires {}, assumed by {})",
+                    s.access_key_id, s.arn, s.expiration, s.source_access_key_id
+                );
+            }
             return Ok(());
         }
         CtlAction::Rotate => {
