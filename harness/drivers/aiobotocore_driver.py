@@ -19,7 +19,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import loopback_guard  # noqa: E402,F401  (refuses non-loopback connections)
-from boto3_driver import CallId, answer, driver_fault, error_of  # noqa: E402
+from boto3_driver import SDK_LOG, CallId, answer, driver_fault, error_of, held_credentials  # noqa: E402
 
 
 class Driver:
@@ -99,8 +99,10 @@ class Driver:
             creds = getattr(self.client._request_signer, "_credentials", None)
             # aiobotocore's refreshable credentials give their key only through the
             # coroutine (the call just refreshed them if needed).
-            key = (await creds.get_frozen_credentials()).access_key if creds is not None else None
-            return {"arn": response.get("Arn"), "access_key_id": key}
+            frozen = (await creds.get_frozen_credentials()) if creds is not None else None
+            key = frozen.access_key if frozen is not None else None
+            account = getattr(frozen, "account_id", None)
+            return dict({"arn": response.get("Arn"), "access_key_id": key}, **held_credentials(creds, account))
         if op == "drop_client":
             await self.close_client()
             return {"ok": True}
@@ -112,6 +114,7 @@ def main():
     import botocore
 
     answer({"ready": True, "sdk": "aiobotocore %s (botocore %s)" % (aiobotocore.__version__, botocore.__version__)})
+    SDK_LOG.install()
     loop = asyncio.new_event_loop()
     driver = Driver()
     for line in sys.stdin:

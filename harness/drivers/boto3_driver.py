@@ -11,7 +11,11 @@ Reads one JSON object per line on stdin and answers one per line on stdout:
       -> {"ok": true, "credentials_resolved": bool}  or  {"error": {...}}
   {"op": "call", "call_id": ID} (sts.get_caller_identity on the current client; every
                                STS request of the call carries x-mock-imds-call-id: ID)
-      -> {"arn": ..., "access_key_id": ...}  or  {"error": {"kind": ..., "message": ...}}
+      -> {"arn", "access_key_id", "expiration", "account_id"}  or  {"error": {"kind", "message"}}
+                               (expiration, account_id: the credentials as botocore holds
+                               them after the call, or null)
+  Any answer may carry "sdk_warnings": [{"level", "logger", "message"}], what botocore
+  logged during the operation (see SdkLog).
   {"op": "drop_client"}        -> {"ok": true}
 
 Error kinds are boto3's own names: the exception class (NoCredentialsError,
@@ -24,7 +28,9 @@ reported as an SDK error kind, so an expectation cannot hold because the driver 
 Every connection to a non-loopback address is refused (loopback_guard).
 """
 
+import datetime
 import json
+import logging
 import os
 import random
 import sys
@@ -32,8 +38,56 @@ import traceback
 
 
 def answer(obj):
+    """Writes one answer line, with what botocore logged since the last one (as
+    "sdk_warnings", when anything was)."""
+    if SDK_LOG.records and "ready" not in obj:
+        obj = dict(obj, sdk_warnings=SDK_LOG.take())
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
+
+
+class SdkLog(logging.Handler):
+    """Collects what botocore logs as warnings: every record of WARNING and above from a
+    `botocore.*` logger, and the INFO records of `botocore.utils`, the IMDS fetcher's
+    logger, which logs its static-stability extension at INFO ("Attempting credential
+    expiration extension due to a credential service availability issue...",
+    InstanceMetadataFetcher._evaluate_expiration in botocore/utils.py)."""
+
+    def __init__(self):
+        super().__init__(level=logging.INFO)
+        self.records = []
+
+    def emit(self, record):
+        if record.levelno >= logging.WARNING or record.name == "botocore.utils":
+            try:
+                message = record.getMessage()
+            except Exception:  # a malformed record of the SDK's: keep its template
+                message = str(record.msg)
+            self.records.append({"level": record.levelname, "logger": record.name, "message": message})
+
+    def take(self):
+        taken, self.records = self.records, []
+        return taken
+
+    def install(self):
+        log = logging.getLogger("botocore")
+        log.addHandler(self)
+        if log.getEffectiveLevel() > logging.INFO:
+            log.setLevel(logging.INFO)
+
+
+SDK_LOG = SdkLog()
+
+
+def held_credentials(creds, account_id=None):
+    """The expiry and account id of botocore credentials as botocore holds them, read
+    without the refreshing properties: {"expiration": RFC 3339 or None, "account_id"}."""
+    fields = vars(creds) if creds is not None else {}
+    expiry = fields.get("_expiry_time")
+    if expiry is not None and expiry.tzinfo is None:
+        expiry = expiry.replace(tzinfo=datetime.timezone.utc)
+    account = account_id or fields.get("_account_id") or fields.get("account_id")
+    return {"expiration": expiry.isoformat() if expiry is not None else None, "account_id": account}
 
 
 DRIVER_FILES = ("boto3_driver.py", "aiobotocore_driver.py", "loopback_guard.py")
@@ -123,6 +177,7 @@ def main():
         sdk = "boto3 %s (botocore %s, awscrt %s, signer %s)" % (
             boto3.__version__, botocore.__version__, awscrt.__version__, where)
     answer({"ready": True, "sdk": sdk})
+    SDK_LOG.install()
 
     session = None
     client = None
@@ -218,7 +273,7 @@ def main():
                 # application never made, which raises inside the mandatory window).
                 fields = vars(creds) if creds is not None else {}
                 key = fields.get("_access_key") or fields.get("access_key")
-                answer({"arn": response.get("Arn"), "access_key_id": key})
+                answer(dict({"arn": response.get("Arn"), "access_key_id": key}, **held_credentials(creds)))
             elif op == "drop_client":
                 client = None
                 answer({"ok": True})

@@ -6,7 +6,7 @@
 // address is refused (js_support.cjs). @aws-sdk/client-sts is found through NODE_PATH.
 'use strict';
 
-const { seededRandom, driverFault: fault, serve, CALL_ID_HEADER } = require('./js_support.cjs');
+const { seededRandom, driverFault: fault, serve, CALL_ID_HEADER, recordingLogger, heldCredentials } = require('./js_support.cjs');
 
 // ---- the SDK ----------------------------------------------------------------------
 const sts = require('@aws-sdk/client-sts');
@@ -69,7 +69,7 @@ async function handle(request) {
       return { ok: true };
     case 'new_client': {
       if (!settings) return { driver_error: 'new_client before configure' };
-      const config = { endpoint: settings.sts_endpoint };
+      const config = { endpoint: settings.sts_endpoint, logger: recordingLogger };
       if (settings.region !== null && settings.region !== undefined) config.region = settings.region;
       const s = settings.settings || {};
       if (s.timeout_ms !== undefined || s.max_retries !== undefined) {
@@ -101,13 +101,15 @@ async function handle(request) {
       try {
         const out = await client.send(new sts.GetCallerIdentityCommand({}));
         let key = null;
+        let held = { expiration: null, account_id: null };
         try {
           const creds = await client.config.credentials();
           key = creds && creds.accessKeyId;
+          held = heldCredentials(creds);
         } catch (e) {
           key = null;
         }
-        return { arn: out.Arn, access_key_id: key };
+        return { arn: out.Arn, access_key_id: key, ...held };
       } catch (e) {
         const fault = driverFault(e);
         return fault ? { driver_error: fault } : { error: errorOf(e) };

@@ -44,8 +44,44 @@ function seededRandom(seed) {
   };
 }
 
+// What the SDK logged as warnings since the last answer: console.warn (the default logger
+// of @smithy/credential-provider-imds's staticStabilityProvider, "Attempting credential
+// expiration extension ...") and the warn/error of the logger the drivers give clients.
+// Each answer carries them as "sdk_warnings" (harness/src/driver/jsonl.rs).
+const sdkWarnings = [];
+function recordWarning(level, logger, args) {
+  const message = args
+    .map((a) => (a instanceof Error ? String(a.stack || a) : typeof a === 'string' ? a : JSON.stringify(a)))
+    .join(' ');
+  sdkWarnings.push({ level, logger, message });
+}
+const consoleWarn = console.warn.bind(console);
+console.warn = (...args) => {
+  recordWarning('warn', 'console', args);
+  consoleWarn(...args);
+};
+// The logger the drivers give clients (and providers): warn recorded, the rest dropped as
+// by the SDK's default NoOpLogger (error is the loggerMiddleware's report of every failed
+// command, not a warning of the SDK's).
+const recordingLogger = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn: (...args) => recordWarning('warn', 'client logger', args),
+  error() {},
+};
+
 function answer(obj) {
+  if (sdkWarnings.length > 0 && !obj.ready) obj = { ...obj, sdk_warnings: sdkWarnings.splice(0) };
   process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+// The credentials as the SDK holds them: {expiration: RFC 3339 | null, account_id}.
+function heldCredentials(creds) {
+  const expiration = creds && creds.expiration instanceof Date && !Number.isNaN(creds.expiration.getTime())
+    ? creds.expiration.toISOString()
+    : null;
+  return { expiration, account_id: (creds && creds.accountId) || null };
 }
 
 // Why `e` is the driver's own problem rather than the SDK's (a connection the loopback
@@ -104,4 +140,4 @@ function serve(greeting, handle) {
   lines.on('close', () => queue.then(() => process.exit(0)));
 }
 
-module.exports = { seededRandom, driverFault, serve, CALL_ID_HEADER };
+module.exports = { seededRandom, driverFault, serve, CALL_ID_HEADER, recordingLogger, heldCredentials, recordWarning };

@@ -13,7 +13,7 @@
 // refused (js_support.cjs); aws-sdk is found through NODE_PATH.
 'use strict';
 
-const { seededRandom, driverFault: fault, serve, CALL_ID_HEADER } = require('./js_support.cjs');
+const { seededRandom, driverFault: fault, serve, CALL_ID_HEADER, recordWarning } = require('./js_support.cjs');
 
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1';
 const AWS = require('aws-sdk');
@@ -46,7 +46,10 @@ function metadataOptions() {
 // EC2MetadataCredentials calls `this.logger.warn` when it extends expired credentials).
 const stderrLogger = {
   log: (...args) => process.stderr.write(args.join(' ') + '\n'),
-  warn: (...args) => process.stderr.write(args.join(' ') + '\n'),
+  warn: (...args) => {
+    recordWarning('warn', 'AWS.config.logger', args);
+    process.stderr.write(args.join(' ') + '\n');
+  },
 };
 
 function newGlobalConfig() {
@@ -92,7 +95,9 @@ async function handle(request) {
       try {
         const out = await req.promise();
         const creds = client.config.credentials;
-        return { arn: out.Arn, access_key_id: (creds && creds.accessKeyId) || null };
+        // v2's credentials hold their expiry as expireTime and no account id.
+        const expiration = creds && creds.expireTime instanceof Date ? creds.expireTime.toISOString() : null;
+        return { arn: out.Arn, access_key_id: (creds && creds.accessKeyId) || null, expiration, account_id: null };
       } catch (e) {
         const problem = driverFault(e);
         return problem ? { driver_error: problem } : { error: errorOf(e) };

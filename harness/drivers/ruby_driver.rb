@@ -13,6 +13,7 @@
 # name (MissingCredentialsError, ...). Every connection to a non-loopback address is
 # refused, and so is any name lookup (ruby_guard.rb); a refusal is answered as driver_error.
 require 'json'
+require 'time'
 require 'uri'
 
 require_relative 'ruby_guard'
@@ -139,7 +140,14 @@ $stdin.each_line do |line|
       end
       creds = client.config.credentials
       key = creds && creds.set? ? creds.credentials.access_key_id : nil
-      answer(arn: out.arn, access_key_id: key)
+      # The expiry the provider holds (RefreshingCredentials' @expiration) and the account
+      # id where this aws-sdk-core's Credentials have one.
+      expiration = creds.respond_to?(:expiration) ? creds.expiration : creds.instance_variable_get(:@expiration)
+      inner = creds && creds.set? ? creds.credentials : nil
+      account = inner.respond_to?(:account_id) ? inner.account_id : nil
+      answer(arn: out.arn, access_key_id: key,
+             expiration: expiration.respond_to?(:utc) ? expiration.utc.iso8601(3) : nil,
+             account_id: account)
     when 'drop_client'
       client = nil
       answer(ok: true)

@@ -55,7 +55,11 @@ pub fn run_end(timeline: &Timeline) -> Duration {
                 event:
                     DriverEvent::Attempt { duration, .. } | DriverEvent::ClientCreated { duration, .. },
             } => Some(*at + *duration),
-            Entry::Mock(_) => None,
+            Entry::Mock(_)
+            | Entry::Driver {
+                event: DriverEvent::SdkWarning { .. },
+                ..
+            } => None,
         })
         .max()
         .unwrap_or_default()

@@ -99,6 +99,7 @@ pub fn attempt(at: u64, call_id: &str, duration: u64, ok: bool) -> (Duration, Dr
                 CallOutcome::Ok {
                     arn: "arn".into(),
                     access_key_id: None,
+                    credentials: None,
                 }
             } else {
                 CallOutcome::Err {

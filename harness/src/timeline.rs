@@ -38,6 +38,15 @@ pub enum DriverEvent {
         /// What the SDK returned.
         outcome: CallOutcome,
     },
+    /// A message the SDK itself logged during the operation for attempt `attempt` (its
+    /// client creation or its call); `at` is when that operation started.
+    SdkWarning {
+        /// The attempt whose operation it was logged in (1-based).
+        attempt: u32,
+        /// What the SDK logged.
+        #[serde(flatten)]
+        warning: crate::driver::SdkWarning,
+    },
 }
 
 /// One attempt as the timeline holds it.
@@ -151,6 +160,17 @@ impl Timeline {
                 call_id,
                 outcome,
             }),
+            _ => None,
+        })
+    }
+
+    /// What the SDKs logged (the `sdk-warning` events), in time order.
+    pub fn sdk_warnings(&self) -> impl Iterator<Item = &crate::driver::SdkWarning> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Driver {
+                event: DriverEvent::SdkWarning { warning, .. },
+                ..
+            } => Some(warning),
             _ => None,
         })
     }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // request is one protocol line from the harness.
@@ -44,7 +45,10 @@ type sdk interface {
 	// newClient creates a client; credentials_resolved is nil (Go resolves lazily).
 	newClient() error
 	// call runs sts:GetCallerIdentity on the current client.
-	call() (arn string, accessKey *string, err error)
+	// expires: when the credentials the SDK holds after the call expire (nil when they
+	// cannot expire or the SDK does not say); neither SDK version here exposes an
+	// account id.
+	call() (arn string, accessKey *string, expires *time.Time, err error)
 	dropClient()
 	// kind is the SDK's own name for err.
 	kind(err error) string
@@ -138,7 +142,7 @@ func main() {
 			}
 			currentCallID.Store(id)
 			takeBlocked()
-			arn, key, err := s.call()
+			arn, key, expires, err := s.call()
 			currentCallID.Store("")
 			if err != nil {
 				answer(errorAnswer(s, err))
@@ -148,7 +152,11 @@ func main() {
 				answer(map[string]string{"driver_error": "the loopback guard blocked a connection (a misrouted endpoint): " + blocked})
 				continue
 			}
-			answer(map[string]interface{}{"arn": arn, "access_key_id": key})
+			var expiration interface{}
+			if expires != nil {
+				expiration = expires.UTC().Format(time.RFC3339Nano)
+			}
+			answer(map[string]interface{}{"arn": arn, "access_key_id": key, "expiration": expiration, "account_id": nil})
 		case "drop_client":
 			s.dropClient()
 			haveClient = false

@@ -102,16 +102,21 @@ func (g *goV1) newClient() error {
 	return nil
 }
 
-func (g *goV1) call() (string, *string, error) {
+func (g *goV1) call() (string, *string, *time.Time, error) {
 	out, err := g.client.GetCallerIdentity(&sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	var key *string
 	if v, err := g.client.Config.Credentials.Get(); err == nil {
 		key = &v.AccessKeyID
 	}
-	return aws.StringValue(out.Arn), key, nil
+	// credentials.Credentials.ExpiresAt: the expiry the cached provider holds.
+	var expires *time.Time
+	if at, err := g.client.Config.Credentials.ExpiresAt(); err == nil {
+		expires = &at
+	}
+	return aws.StringValue(out.Arn), key, expires, nil
 }
 
 func (g *goV1) dropClient() { g.client = nil }

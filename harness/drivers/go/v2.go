@@ -26,6 +26,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -147,17 +148,23 @@ func (g *goV2) newClient() error {
 	return nil
 }
 
-func (g *goV2) call() (string, *string, error) {
+func (g *goV2) call() (string, *string, *time.Time, error) {
 	ctx := context.Background()
 	out, err := g.client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	var key *string
+	var expires *time.Time
 	if creds, err := g.cfg.Credentials.Retrieve(ctx); err == nil {
 		key = &creds.AccessKeyID
+		// aws.Credentials.Expires, as the CredentialsCache holds it.
+		if creds.CanExpire {
+			at := creds.Expires
+			expires = &at
+		}
 	}
-	return aws.ToString(out.Arn), key, nil
+	return aws.ToString(out.Arn), key, expires, nil
 }
 
 func (g *goV2) dropClient() { g.client = nil }

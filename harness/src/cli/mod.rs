@@ -71,10 +71,21 @@ enum Command {
 /// Parses the command line, runs the subcommand, and returns its exit status.
 pub fn main() -> ExitCode {
     sanitize_own_environment();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    {
+        // The harness's own log (RUST_LOG, to stderr), and beside it the in-process Rust
+        // SDK's warnings, routed to the driver whose call logged them.
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        use tracing_subscriber::Layer;
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_filter(tracing_subscriber::EnvFilter::from_default_env()),
+            )
+            .with(harness::driver::rust_log::SdkLogLayer)
+            .init();
+    }
     match dispatch(Cli::parse().command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

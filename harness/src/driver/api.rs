@@ -20,6 +20,10 @@ pub enum CallOutcome {
         arn: String,
         /// The access key the client signed with, where the SDK exposes it.
         access_key_id: Option<String>,
+        /// The credentials as the SDK held them after the call (expiry, account id),
+        /// where the driver can read them; absent from older JSON.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        credentials: Option<HeldCredentials>,
     },
     /// The SDK raised or returned an error.
     Err {
@@ -37,6 +41,76 @@ impl CallOutcome {
     pub fn is_ok(&self) -> bool {
         matches!(self, CallOutcome::Ok { .. })
     }
+}
+
+/// The credentials an SDK held after a successful call, as the SDK holds them (not as
+/// IMDS served them): botocore's `RefreshableCredentials._expiry_time` and `account_id`,
+/// JS `AwsCredentialIdentity.expiration` and `accountId`, the Rust SDK's
+/// `Credentials::expiry()` and `account_id()`, Go's `aws.Credentials.Expires`, Ruby's
+/// `InstanceProfileCredentials#expiration`. Under static stability an SDK extends the
+/// expiry of expired credentials, so [`Self::expiration`] may differ from
+/// [`Self::issued_expiration`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HeldCredentials {
+    /// When the SDK believes the credentials expire, RFC 3339 in UTC with milliseconds
+    /// (`2026-12-02T22:13:05.000Z`); `None` when the SDK exposes no expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<String>,
+    /// The account id the SDK attached to the credentials (from the extended IMDS
+    /// document's `AccountId`); `None` when the SDK has none or exposes none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// The `Expiration` IMDS issued with the access key that signed the call (the mock's
+    /// credential store, looked up by key by the runner); `None` when the key is not
+    /// known (the driver reported none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_expiration: Option<String>,
+}
+
+impl HeldCredentials {
+    /// Reads a driver's `expiration` as the protocol carries it: RFC 3339 text (any
+    /// offset) or milliseconds since the Unix epoch; normalised to RFC 3339 UTC with
+    /// milliseconds. `None` for anything else.
+    pub fn normalise_expiration(value: &serde_json::Value) -> Option<String> {
+        let at = match value {
+            serde_json::Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
+                .ok()?
+                .with_timezone(&chrono::Utc),
+            serde_json::Value::Number(n) => chrono::DateTime::from_timestamp_millis(n.as_i64()?)?,
+            _ => return None,
+        };
+        Some(rfc3339_ms(at))
+    }
+
+    /// Whether the SDK's expiry is later than the one issued: `Some(true)` extended,
+    /// `Some(false)` the same or earlier, `None` when either is unknown.
+    pub fn extended(&self) -> Option<bool> {
+        let parse = |t: &Option<String>| {
+            t.as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        };
+        Some(parse(&self.expiration)? > parse(&self.issued_expiration)?)
+    }
+}
+
+/// `at` as RFC 3339 in UTC with milliseconds and `Z`.
+pub fn rfc3339_ms(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A message the SDK itself logged during a driver operation (botocore's `logging`,
+/// JS v3's `logger.warn`, the Rust SDK's `tracing` at WARN): the timeline's
+/// `sdk-warning` events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SdkWarning {
+    /// The SDK's level name as it logged it (`WARNING`, `INFO`, `warn`).
+    pub level: String,
+    /// The logger or module that logged it (`botocore.utils`,
+    /// `aws_config::imds::credentials`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logger: Option<String>,
+    /// The SDK's message, as formatted.
+    pub message: String,
 }
 
 /// The result of creating a client.
@@ -195,4 +269,10 @@ pub trait Driver: Send {
 
     /// Drops the current client.
     async fn drop_client(&mut self) -> Result<(), DriverError>;
+
+    /// What the SDK logged as warnings since the last time this was asked (the runner
+    /// asks after every operation); empty for drivers that capture no SDK log.
+    fn take_sdk_warnings(&mut self) -> Vec<SdkWarning> {
+        Vec::new()
+    }
 }

@@ -183,6 +183,8 @@ impl Driver for AwsCliDriver {
             return Ok(CallOutcome::Ok {
                 arn: parsed["Arn"].as_str().unwrap_or_default().to_string(),
                 access_key_id: None,
+                // One process per call: the credentials die with it.
+                credentials: None,
             });
         }
         Ok(CallOutcome::Err {

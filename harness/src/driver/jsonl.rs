@@ -13,9 +13,13 @@
 //!   endpoint, which the child puts into its environment too)
 //! - `{"op": "new_session"}` → `{"ok": true}`
 //! - `{"op": "new_client"}` → `{"ok": true, "credentials_resolved": bool|null}` or `{"error": {…}}`
-//! - `{"op": "call", "call_id": "…"}` → `{"arn", "access_key_id"}` or
-//!   `{"error": {"kind", "message"}}`; every STS request of the call carries
-//!   `x-mock-imds-call-id: <call_id>`
+//! - `{"op": "call", "call_id": "…"}` → `{"arn", "access_key_id", "expiration",
+//!   "account_id"}` or `{"error": {"kind", "message"}}`; every STS request of the call
+//!   carries `x-mock-imds-call-id: <call_id>`. `expiration` (RFC 3339 text or ms since the
+//!   Unix epoch) and `account_id` are the credentials as the SDK holds them after the
+//!   call; optional (`null` or absent where the SDK exposes none)
+//! - any answer may carry `"sdk_warnings": [{"level", "logger", "message"}]`: what the SDK
+//!   logged during that operation (optional; recorded as `sdk-warning` events)
 //! - `{"op": "drop_client"}` → `{"ok": true}`
 //! - a problem of the driver itself: `{"driver_error": "…"}`
 
@@ -24,7 +28,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::api::{CallOutcome, ClientOutcome, Driver, DriverError, Endpoints};
+use super::api::{
+    CallOutcome, ClientOutcome, Driver, DriverError, Endpoints, HeldCredentials, SdkWarning,
+};
 use super::child::JsonLinesChild;
 use super::kind::DriverKind;
 
@@ -36,6 +42,7 @@ pub struct JsonLinesDriver {
     version: String,
     timeout: Duration,
     _home: tempfile::TempDir,
+    warnings: Vec<SdkWarning>,
 }
 
 impl JsonLinesDriver {
@@ -73,11 +80,13 @@ impl JsonLinesDriver {
             version,
             timeout,
             _home: home,
+            warnings: Vec::new(),
         })
     }
 
     async fn op(&mut self, request: Value) -> Result<Value, DriverError> {
         let answer = self.child.request(&request, self.timeout).await?;
+        self.warnings.extend(sdk_warnings(&answer));
         if let Some(problem) = answer.get("driver_error").and_then(Value::as_str) {
             return Err(DriverError::Broken {
                 driver: self.kind.clone(),
@@ -105,6 +114,38 @@ pub fn child_env(endpoints: &Endpoints) -> std::collections::BTreeMap<String, St
         .collect();
     env.extend(endpoints.passthrough.env.clone());
     env
+}
+
+/// The `sdk_warnings` of an answer (entries without a message are skipped).
+pub fn sdk_warnings(answer: &Value) -> Vec<SdkWarning> {
+    let Some(list) = answer.get("sdk_warnings").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|w| {
+            Some(SdkWarning {
+                level: w["level"].as_str().unwrap_or("WARNING").to_string(),
+                logger: w["logger"].as_str().map(str::to_string),
+                message: w["message"].as_str()?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The credentials a successful call's answer reports (`None` when it reports neither an
+/// expiry nor an account id).
+pub fn held_credentials(answer: &Value) -> Option<HeldCredentials> {
+    let held = HeldCredentials {
+        expiration: answer
+            .get("expiration")
+            .and_then(HeldCredentials::normalise_expiration),
+        account_id: answer["account_id"]
+            .as_str()
+            .filter(|a| !a.is_empty())
+            .map(str::to_string),
+        issued_expiration: None,
+    };
+    (held.expiration.is_some() || held.account_id.is_some()).then_some(held)
 }
 
 fn error_text(answer: &Value) -> Option<String> {
@@ -173,11 +214,16 @@ impl Driver for JsonLinesDriver {
             None => CallOutcome::Ok {
                 arn: answer["arn"].as_str().unwrap_or("").to_string(),
                 access_key_id: answer["access_key_id"].as_str().map(str::to_string),
+                credentials: held_credentials(&answer),
             },
         })
     }
 
     async fn drop_client(&mut self) -> Result<(), DriverError> {
         self.op(json!({"op": "drop_client"})).await.map(drop)
+    }
+
+    fn take_sdk_warnings(&mut self) -> Vec<SdkWarning> {
+        std::mem::take(&mut self.warnings)
     }
 }

@@ -8,7 +8,8 @@
 //! - [`spec`]: which driver a cell runs (`kind[@version]`, a `[driver.NAME]` table);
 //! - [`settings`]: each SDK's own settings, one typed struct per SDK;
 //! - [`passthrough`]: the SDK's own variables and profile settings, allowlisted per SDK;
-//! - `rust-sdk` ([`rust_sdk`]): the AWS SDK for Rust in this process;
+//! - `rust-sdk` ([`rust_sdk`]): the AWS SDK for Rust in this process (the credentials it
+//!   holds read through [`rust_held`], what it logs through [`rust_log`]);
 //! - `boto3`, `boto3-crt`, `aiobotocore` ([`boto3`]) and `js-v3`, `js-v2` ([`js`]): the
 //!   real SDK in a long-lived child speaking JSON lines ([`jsonl`]; `drivers/*_driver.*`);
 //! - `command` ([`command`]): a program of the user's speaking the same protocol;
@@ -36,6 +37,8 @@ pub mod jsonl;
 pub mod kind;
 pub mod passthrough;
 pub mod ruby;
+pub mod rust_held;
+pub mod rust_log;
 pub mod rust_sdk;
 pub mod settings;
 pub mod settings_go;
@@ -43,8 +46,8 @@ pub mod settings_ruby;
 pub mod spec;
 
 pub use api::{
-    CallOutcome, ClientOutcome, Driver, DriverError, DriverSetup, Endpoints,
-    DEFAULT_OPERATION_TIMEOUT,
+    CallOutcome, ClientOutcome, Driver, DriverError, DriverSetup, Endpoints, HeldCredentials,
+    SdkWarning, DEFAULT_OPERATION_TIMEOUT,
 };
 pub use kind::{DriverKind, UnknownDriver};
 pub use settings::SdkSettings;

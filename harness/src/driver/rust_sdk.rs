@@ -31,6 +31,10 @@ pub struct RustSdkDriver {
     client: Option<aws_sdk_sts::Client>,
     /// The cell's own profile files (`credential_chain = "default"`).
     profile_dir: Option<tempfile::TempDir>,
+    /// The credentials the current client's provider last returned.
+    held: super::rust_held::Held,
+    /// What the SDK logged during this driver's calls.
+    log: super::rust_log::Sink,
 }
 
 impl RustSdkDriver {
@@ -57,7 +61,7 @@ impl RustSdkDriver {
     async fn build_default_chain_client(
         endpoints: &Endpoints,
         dir: &std::path::Path,
-    ) -> Result<aws_sdk_sts::Client, String> {
+    ) -> Result<(aws_sdk_sts::Client, super::rust_held::Held), String> {
         #[allow(deprecated)]
         use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
         let config = dir.join("config");
@@ -84,10 +88,24 @@ impl RustSdkDriver {
             loader = loader.region(Region::new(endpoints.region.clone()));
         }
         let sdk_config = loader.load().await;
-        Ok(aws_sdk_sts::Client::new(&sdk_config))
+        let mut config = aws_sdk_sts::config::Builder::from(&sdk_config);
+        let Some(chain) = sdk_config.credentials_provider() else {
+            return Ok((
+                aws_sdk_sts::Client::from_conf(config.build()),
+                Default::default(),
+            ));
+        };
+        let recording = super::rust_held::Recording::new(chain);
+        let held = recording.handle();
+        config.set_credentials_provider(Some(
+            aws_credential_types::provider::SharedCredentialsProvider::new(recording),
+        ));
+        Ok((aws_sdk_sts::Client::from_conf(config.build()), held))
     }
 
-    fn build_client(endpoints: &Endpoints) -> Result<aws_sdk_sts::Client, String> {
+    fn build_client(
+        endpoints: &Endpoints,
+    ) -> Result<(aws_sdk_sts::Client, super::rust_held::Held), String> {
         let settings = endpoints.settings.rust_sdk();
         let time_source = Self::time_source(endpoints);
         let http = aws_smithy_http_client::Builder::new().build_http();
@@ -112,6 +130,8 @@ impl RustSdkDriver {
             .configure(&provider_config)
             .imds_client(imds)
             .build();
+        let credentials = super::rust_held::Recording::new(credentials);
+        let held = credentials.handle();
         let config = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(endpoints.region.clone()))
@@ -120,7 +140,7 @@ impl RustSdkDriver {
             .http_client(http)
             .time_source(time_source.clone())
             .build();
-        Ok(aws_sdk_sts::Client::from_conf(config))
+        Ok((aws_sdk_sts::Client::from_conf(config), held))
     }
 }
 
@@ -246,12 +266,13 @@ impl Driver for RustSdkDriver {
         } else {
             Self::build_client(endpoints)
         };
-        let client = built.map_err(|message| DriverError::Broken {
+        let (client, held) = built.map_err(|message| DriverError::Broken {
             driver: DriverKind::RustSdk,
             message,
             stderr: String::new(),
         })?;
         self.client = Some(client);
+        self.held = held;
         Ok(ClientOutcome {
             credentials_resolved: None,
             error: None,
@@ -274,12 +295,17 @@ impl Driver for RustSdkDriver {
                 req.headers_mut()
                     .insert(mock_imds::sts::CALL_ID_HEADER, id.clone());
             });
-        Ok(match call.send().await {
-            Ok(output) => CallOutcome::Ok {
-                arn: output.arn().unwrap_or_default().to_string(),
-                // The Rust SDK does not expose the signing key; the STS log has it.
-                access_key_id: None,
-            },
+        use tracing::Instrument;
+        Ok(match call.send().instrument(self.log.span()).await {
+            Ok(output) => {
+                // The set the client's identity cache holds: the last its provider returned.
+                let (key, held) = self.held.read().unzip();
+                CallOutcome::Ok {
+                    arn: output.arn().unwrap_or_default().to_string(),
+                    access_key_id: key,
+                    credentials: held,
+                }
+            }
             Err(err) => CallOutcome::Err {
                 kind: error_kind(&err),
                 message: error_chain(&err),
@@ -290,6 +316,10 @@ impl Driver for RustSdkDriver {
     async fn drop_client(&mut self) -> Result<(), DriverError> {
         self.client = None;
         Ok(())
+    }
+
+    fn take_sdk_warnings(&mut self) -> Vec<super::api::SdkWarning> {
+        self.log.take()
     }
 }
 

@@ -137,15 +137,49 @@ pub fn timeline_text(timeline: &Timeline) -> String {
                     },
                     fmt_ms(*duration),
                     match outcome {
-                        CallOutcome::Ok { arn, .. } => format!("ok, {arn}"),
+                        CallOutcome::Ok {
+                            arn, credentials, ..
+                        } => format!("ok, {arn}{}", held_text(credentials.as_ref())),
                         CallOutcome::Err { kind, message } => format!("{kind}: {message}"),
                     }
+                ),
+                DriverEvent::SdkWarning { attempt, warning } => format!(
+                    "SDK   logged during attempt {attempt}: {} {}{}",
+                    warning.level,
+                    warning
+                        .logger
+                        .as_ref()
+                        .map(|l| format!("{l}: "))
+                        .unwrap_or_default(),
+                    warning.message
                 ),
             },
         };
         let _ = writeln!(out, "{at:>10.1}ms  {line}");
     }
     out
+}
+
+/// The credentials a call reported, as `, holding credentials expiring …` (empty when
+/// it reported none).
+fn held_text(held: Option<&crate::driver::HeldCredentials>) -> String {
+    let Some(h) = held else {
+        return String::new();
+    };
+    let mut parts = Vec::new();
+    if let Some(e) = &h.expiration {
+        parts.push(match (&h.issued_expiration, h.extended()) {
+            (Some(issued), Some(true)) => format!("expiring {e} (extended; IMDS issued {issued})"),
+            (Some(issued), Some(false)) if issued != e => {
+                format!("expiring {e} (IMDS issued {issued})")
+            }
+            _ => format!("expiring {e}"),
+        });
+    }
+    if let Some(a) = &h.account_id {
+        parts.push(format!("account {a}"));
+    }
+    format!(", holding credentials {}", parts.join(", "))
 }
 
 /// What the events say happened, in a sentence or two, with advice where it applies.

@@ -325,6 +325,11 @@ pub fn scenario_svg(scenario: &ScenarioSummary, cells: &[&CellResult]) -> String
                                 mark_at.as_secs_f64() * 1000.0,
                             );
                         }
+                        // What the SDK logged shows in the text timeline, not here.
+                        Entry::Driver {
+                            event: DriverEvent::SdkWarning { .. },
+                            ..
+                        } => {}
                     }
                 }
             }

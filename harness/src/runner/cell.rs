@@ -181,10 +181,11 @@ async fn run_cell_inner(
     // give it its bound, so the check below sees it (or rightly finds it late).
     let end = driver_events
         .iter()
-        .map(|(at, e)| match e {
+        .filter_map(|(at, e)| match e {
             DriverEvent::Attempt { duration, .. } | DriverEvent::ClientCreated { duration, .. } => {
-                *at + *duration
+                Some(*at + *duration)
             }
+            DriverEvent::SdkWarning { .. } => None,
         })
         .max()
         .unwrap_or_default();
@@ -240,6 +241,38 @@ async fn timed<T>(
             ),
             stderr: String::new(),
         }),
+    }
+}
+
+/// Records what the SDK logged during the operation that started at `at` as
+/// `sdk-warning` events of `attempt`.
+fn record_sdk_warnings(
+    driver: &mut dyn Driver,
+    at: Duration,
+    attempt: u32,
+    events: &mut Vec<(Duration, DriverEvent)>,
+) {
+    for warning in driver.take_sdk_warnings() {
+        events.push((at, DriverEvent::SdkWarning { attempt, warning }));
+    }
+}
+
+/// Adds to a successful call's reported credentials the `Expiration` the mock issued with
+/// the access key the driver reported (its credential store, by key), so the verdict can
+/// tell an SDK-extended expiry from the issued one.
+fn add_issued_expiration(outcome: &mut driver::CallOutcome, mock: &MockImds) {
+    let driver::CallOutcome::Ok {
+        access_key_id: Some(key),
+        credentials: Some(held),
+        ..
+    } = outcome
+    else {
+        return;
+    };
+    if let Some(issued) = mock.credentials().and_then(|store| store.lookup(key)) {
+        // As the document serves it: whole seconds (`ec2_time`).
+        use chrono::SubsecRound;
+        held.issued_expiration = Some(driver::api::rfc3339_ms(issued.expiration.trunc_subsecs(0)));
     }
 }
 
@@ -331,11 +364,13 @@ async fn play(
                     outcome,
                 },
             ));
+            record_sdk_warnings(driver, at, attempt, events);
         }
         let call_id = format!("{nonce}.{attempt}");
         let at = clock.now();
-        let (outcome, duration) = timed(driver.call(&call_id), "call", kind, limit).await?;
+        let (mut outcome, duration) = timed(driver.call(&call_id), "call", kind, limit).await?;
         previous_end = Instant::now();
+        add_issued_expiration(&mut outcome, mock);
         let ok = outcome.is_ok();
         events.push((
             at,
@@ -346,6 +381,7 @@ async fn play(
                 outcome,
             },
         ));
+        record_sdk_warnings(driver, at, attempt, events);
         if ok && !strategy.continue_after_success {
             break;
         }

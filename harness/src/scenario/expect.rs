@@ -66,6 +66,18 @@ pub struct Expectation {
     /// assumed role's session, which only credentials from the fake STS's `AssumeRole`
     /// can show.
     pub caller_arn: Option<String>,
+    /// Whether the SDK held, after some successful call, an expiry later than the one
+    /// IMDS issued with those credentials (`true`: it extended them, as static stability
+    /// does) or after none (`false`: every successful call reported the issued expiry or
+    /// an earlier one). See [`super::expect_credentials::check_expiry_extended`].
+    pub expiry_extended: Option<bool>,
+    /// The account id every successful call's credentials must carry as the SDK holds
+    /// them (12 digits; from the extended IMDS document's `AccountId`).
+    pub account_id: Option<String>,
+    /// Globs over the messages the SDK logged: each must match one, and each message one
+    /// of them (`[]`: the SDK logged nothing). See
+    /// [`super::expect_credentials::check_warnings`].
+    pub sdk_warnings: Option<Vec<String>>,
 }
 
 /// What the run must have shown before a cell's verdict counts, beyond the automatic
@@ -251,6 +263,16 @@ impl Expectation {
                 failures.push(why);
             }
         }
+        use super::expect_credentials as reported;
+        if let Some(want) = self.expiry_extended {
+            failures.extend(reported::check_expiry_extended(want, verdict));
+        }
+        if let Some(want) = &self.account_id {
+            failures.extend(reported::check_account_id(want, verdict));
+        }
+        if let Some(want) = &self.sdk_warnings {
+            failures.extend(reported::check_warnings(want, verdict));
+        }
         failures
     }
 }
@@ -343,6 +365,22 @@ impl fmt::Display for Expectation {
         if let Some(r) = &self.imds_requests {
             parts.push(r.to_string());
         }
+        if let Some(x) = self.expiry_extended {
+            parts.push(if x {
+                "expiry extended by the SDK".to_string()
+            } else {
+                "the issued expiry".to_string()
+            });
+        }
+        if let Some(a) = &self.account_id {
+            parts.push(format!("account {a}"));
+        }
+        if let Some(w) = &self.sdk_warnings {
+            parts.push(format!(
+                "SDK warnings {}",
+                super::expect_credentials::describe_warnings(w)
+            ));
+        }
         if let Some(p) = self.premise {
             parts.push(format!("(premise: {p})"));
         }
@@ -371,6 +409,9 @@ pub enum ExpectError {
     /// An `imds_requests` entry with a bad value.
     #[error(transparent)]
     ImdsRequests(RequestPatternError),
+    /// A bad `account_id` or `sdk_warnings` value.
+    #[error(transparent)]
+    Reported(super::expect_credentials::ReportedError),
     /// `outage` without `outcome`.
     #[error("`outage` says which outage `outcome` is about: give `outcome` too")]
     OutageWithoutOutcome,
@@ -383,7 +424,7 @@ pub enum ExpectError {
         count: u32,
     },
     /// No key that checks anything.
-    #[error("this [[expect]] checks nothing: give it recovers, within, within_attempts, error_kind, outcome, imds_requests_after_recovery, keys_used, sts_rejections, caller_arn or imds_requests")]
+    #[error("this [[expect]] checks nothing: give it recovers, within, within_attempts, error_kind, outcome, imds_requests_after_recovery, keys_used, sts_rejections, caller_arn, imds_requests, expiry_extended, account_id or sdk_warnings")]
     ChecksNothing,
     /// `caller_arn` is not an assumed-role ARN.
     #[error("`caller_arn = \"{0}\"` is not what STS answers a role session: expected arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION")]
@@ -491,8 +532,22 @@ pub(super) fn read(
             Some(arn) => Some(arn.get_ref().clone()),
             None => None,
         };
+        use super::expect_credentials as reported;
+        let account_id = match &e.account_id {
+            Some(a) => {
+                Some(reported::read_account_id(a).map_err(|a| a.map(ExpectError::Reported))?)
+            }
+            None => None,
+        };
+        let sdk_warnings = match &e.sdk_warnings {
+            Some(w) => Some(reported::read_warnings(w).map_err(|a| a.map(ExpectError::Reported))?),
+            None => None,
+        };
         let expectation = Expectation {
             caller_arn,
+            expiry_extended: e.expiry_extended,
+            account_id,
+            sdk_warnings,
             imds_requests,
             driver,
             strategy,
@@ -524,6 +579,9 @@ pub(super) fn read(
             && expectation.imds_v1_requests_after_recovery.is_none()
             && expectation.imds_requests.is_none()
             && expectation.caller_arn.is_none()
+            && expectation.expiry_extended.is_none()
+            && expectation.account_id.is_none()
+            && expectation.sdk_warnings.is_none()
         {
             return Err(whole(ExpectError::ChecksNothing));
         }
@@ -644,6 +702,16 @@ fn contradiction(a: &Expectation, b: &Expectation) -> Option<String> {
             if x != y {
                 return Some(format!("{key} cannot be both {x} and {y}"));
             }
+        }
+    }
+    if let (Some(x), Some(y)) = (a.expiry_extended, b.expiry_extended) {
+        if x != y {
+            return Some(format!("expiry_extended cannot be both {x} and {y}"));
+        }
+    }
+    if let (Some(x), Some(y)) = (&a.account_id, &b.account_id) {
+        if x != y {
+            return Some(format!("account_id cannot be both {x} and {y}"));
         }
     }
     if let (Some(x), Some(y)) = (&a.imds_requests, &b.imds_requests) {

@@ -48,6 +48,7 @@ pub mod driver;
 pub mod endpoint;
 pub mod error_kinds;
 pub mod expect;
+pub mod expect_credentials;
 pub mod handler;
 pub mod imds;
 pub mod imds_requests;

@@ -159,6 +159,9 @@ pub struct RawExpect {
     pub premise: Option<Spanned<String>>,
     pub imds_requests: Option<Spanned<Vec<super::imds_requests::RawRequestPattern>>>,
     pub caller_arn: Option<Spanned<String>>,
+    pub expiry_extended: Option<bool>,
+    pub account_id: Option<Spanned<String>>,
+    pub sdk_warnings: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// A duration written as text in humantime's syntax: `"500ms"`, `"2s"`, `"1m 30s"`.

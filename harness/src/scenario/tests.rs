@@ -619,3 +619,49 @@ fn endpoint_chooses_the_surface_and_refuses_what_loopback_cannot_do() {
     assert!(e.starts_with("s/x.toml:6:21: "), "{e}");
     assert!(e.contains("EcsCredentialsProvider"), "{e}");
 }
+
+/// `expiry_extended`, `account_id` and `sdk_warnings` are read into the expectation, and
+/// a bad `account_id` or an empty warning pattern is refused at its line and column.
+#[test]
+fn reported_credentials_keys_are_read_and_refused_at_their_place() {
+    let with = |extra: &str| format!("{GOOD}{extra}");
+    let s = parse(
+        Path::new("s/x.toml"),
+        &with("expiry_extended = true\naccount_id = \"123456789012\"\nsdk_warnings = [\"*expiration extension*\"]\n"),
+    )
+    .unwrap();
+    let e = &s.expectations[1];
+    assert_eq!(e.expiry_extended, Some(true));
+    assert_eq!(e.account_id.as_deref(), Some("123456789012"));
+    assert_eq!(
+        e.sdk_warnings.as_deref(),
+        Some(&["*expiration extension*".to_string()][..])
+    );
+    assert_eq!(
+        e.to_string(),
+        "recovers, within 1s 500ms, expiry extended by the SDK, account 123456789012, SDK warnings [\"*expiration extension*\"]"
+    );
+    let checks_only_warnings = GOOD.replace(
+        "recovers = true\nwithin = \"1500ms\"\n",
+        "sdk_warnings = []\n",
+    );
+    assert_eq!(
+        parse(Path::new("s/x.toml"), &checks_only_warnings)
+            .unwrap()
+            .expectations[1]
+            .sdk_warnings,
+        Some(vec![])
+    );
+    let e = err(&with("account_id = \"12345\"\n"));
+    assert!(
+        e.starts_with("s/x.toml:29:14: account_id `12345` is not an AWS account id: 12 digits"),
+        "{e}"
+    );
+    let e = err(&with("sdk_warnings = [\"*x*\", \"\"]\n"));
+    assert!(
+        e.starts_with("s/x.toml:29:24: an sdk_warnings pattern is empty"),
+        "{e}"
+    );
+    let e = err(&with("expiry_extended = \"yes\"\n"));
+    assert!(e.starts_with("s/x.toml:29:19: "), "{e}");
+}

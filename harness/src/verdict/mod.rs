@@ -95,6 +95,24 @@ pub struct Verdict {
     /// notice); `None` for SDK cells. Filled in by the runner ([`crate::handler`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<crate::handler::NoticeSeen>,
+    /// The credentials the SDK held after each call it answered successfully, in order
+    /// (what `[[expect]] expiry_extended` and `account_id` check).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_credentials: Vec<AttemptCredentials>,
+    /// What the SDK logged (the `sdk-warning` events' messages), in order (what
+    /// `[[expect]] sdk_warnings` checks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sdk_warnings: Vec<String>,
+}
+
+/// The credentials one successful call reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptCredentials {
+    /// The attempt (1-based).
+    pub attempt: u32,
+    /// What the driver reported; `None` when it reports none (the AWS CLI driver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<crate::driver::HeldCredentials>,
 }
 
 impl Verdict {
@@ -280,6 +298,17 @@ impl Verdict {
                 _ => None,
             })
             .collect();
+        v.held_credentials = timeline
+            .attempts()
+            .filter_map(|a| match a.outcome {
+                CallOutcome::Ok { credentials, .. } => Some(AttemptCredentials {
+                    attempt: a.attempt,
+                    credentials: credentials.clone(),
+                }),
+                CallOutcome::Err { .. } => None,
+            })
+            .collect();
+        v.sdk_warnings = timeline.sdk_warnings().map(|w| w.message.clone()).collect();
         v
     }
 }
