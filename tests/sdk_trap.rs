@@ -61,8 +61,10 @@ async fn builtin_suite_reproduces_the_boto3_trap_for_every_outage_kind() {
     let results = run_all(
         &scenarios,
         &RunOptions {
-            // As `.ci/run`'s page run did: 16 cells at a time (this test binary runs alone).
-            jobs: 16,
+            // 8 cells at a time (this test binary runs alone): with the suite at 340 cells,
+            // 16 at once on 2 cores left a schedule step 160 ms late (an inconclusive cell,
+            // which fails CI) in one of two quiet runs.
+            jobs: 8,
             setup: DriverSetup::with_python(common::python()),
         },
         &|_, _| {},

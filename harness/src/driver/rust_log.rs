@@ -5,8 +5,11 @@
 //! by the `imds-harness` binary beside its own log output, hands each WARN (or more
 //! severe) event to the driver whose call is running it: the driver runs each call inside
 //! a [`SPAN`] span carrying its sink's number ([`Sink::span`]), and the layer looks for
-//! that span among the event's ancestors. Events outside such a span are not collected
-//! (in library tests no layer is installed, and nothing is collected).
+//! that span among the event's ancestors. Events outside such a span are not collected.
+//! A program that uses the harness as a library (the suite's own test, tests/sdk_trap.rs)
+//! gets the layer installed as the global subscriber by the first [`Sink`], if it has set
+//! no subscriber of its own; one that has must add [`SdkLogLayer`] to it, or the Rust
+//! SDK's warnings are not seen (an `sdk_warnings` expectation then fails: nothing logged).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,8 +39,21 @@ pub struct Sink {
     warnings: Warnings,
 }
 
+/// Installs [`SdkLogLayer`] as the global `tracing` subscriber, once, unless the program
+/// has set one already (the `imds-harness` binary sets its own, with the layer in it).
+fn install_unless_set() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        let _ = tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(SdkLogLayer),
+        );
+    });
+}
+
 impl Default for Sink {
     fn default() -> Self {
+        install_unless_set();
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
         let warnings = Warnings::default();
