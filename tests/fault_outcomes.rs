@@ -134,7 +134,11 @@ const EXPECTED: &[(&str, Seen, Seen)] = &[
         ("CredentialsNotLoaded | dispatch failure: other: the credential provider was not enabled: could not communicate with IMDS: dispatch failure: io error: client error (SendRequest): connection error: Connection reset by peer (os error 104)", 0),
     ),
     // The Rust SDK's message tells the two apart: a read timeout for `blackhole`, a
-    // connect timeout for `drop-syn`.
+    // connect timeout for `drop-syn` — usually. Its connect and read timeouts are both 1 s
+    // here, and on a loaded machine `drop-syn` has also ended in the read timeout (twice,
+    // both times on a fresh CI machine; with the SYN dropped by the listener's filter, so
+    // most likely the read timer, started first, firing before the connect timer: the
+    // SDK's own race, not a connection). Either is accepted for it, nothing else.
     (
         "blackhole",
         ("NoCredentialsError | Unable to locate credentials", 0),
@@ -143,12 +147,19 @@ const EXPECTED: &[(&str, Seen, Seen)] = &[
     (
         "drop-syn",
         ("NoCredentialsError | Unable to locate credentials", 0),
-        ("CredentialsNotLoaded | dispatch failure: other: the credential provider was not enabled: could not communicate with IMDS: dispatch failure: timeout: client error (Connect): HTTP connect timeout occurred after 1s: timed out", 0),
+        ("CredentialsNotLoaded | dispatch failure: other: the credential provider was not enabled: could not communicate with IMDS: dispatch failure: timeout: client error (Connect): HTTP connect timeout occurred after 1s: timed out ‖ CredentialsNotLoaded | dispatch failure: other: the credential provider was not enabled: could not communicate with IMDS: dispatch failure: timeout: HTTP read timeout occurred after 1s: timed out", 0),
     ),
 ];
 
-/// `actual` is `expected`, or starts with it when `expected` ends in `…`.
+/// `actual` is `expected`, or starts with it when `expected` ends in `…`; `expected` may
+/// list alternatives separated by ` ‖ ` (any one of them).
 fn outcome_matches(expected: &str, actual: &str) -> bool {
+    expected
+        .split(" ‖ ")
+        .any(|one| outcome_matches_one(one, actual))
+}
+
+fn outcome_matches_one(expected: &str, actual: &str) -> bool {
     match expected.strip_suffix('…') {
         Some(prefix) => actual.starts_with(prefix),
         None => actual == expected,
