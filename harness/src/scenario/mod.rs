@@ -251,8 +251,44 @@ pub fn parse_with_seed(
     let name = path
         .file_stem()
         .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
-    let matrix = match (raw.matrix, &raw.handler) {
-        (Some(matrix), None) => matrix,
+    let (cells, expectations, warnings) = match (raw.matrix, &raw.handler) {
+        (Some(matrix), None) => {
+            let strategies = strategy::read(&raw.strategy).map_err(|e| loc.at(e))?;
+            let drivers = driver::read_tables(&raw.driver, dir).map_err(|e| loc.at(e))?;
+            let cells = matrix::cells(&matrix, &strategies, &drivers).map_err(|e| loc.at(e))?;
+            // Where a driver is named in `[matrix] drivers`: errors about a cell point there.
+            let driver_span = |name: &str| {
+                matrix
+                    .drivers
+                    .iter()
+                    .find(|d| d.get_ref() == name)
+                    .map(|d| d.span())
+            };
+            // A clock only some drivers could follow would give those cells a verdict on the
+            // wrong clock (the runner refuses such a cell too, for scenarios built in code).
+            if let Some(cell) = cells.iter().find(|c| {
+                c.driver.kind.ignores_libfaketime()
+                    && (schedule.moves_clock() || c.driver.settings.has_clock_offset())
+            }) {
+                let at = driver_span(&cell.driver.name);
+                return Err(loc.error(at, Problem::ClockUnreachable(cell.driver.name.clone())));
+            }
+            if endpoint.surface().is_some() {
+                if let Some(cell) = cells
+                    .iter()
+                    .find(|c| c.driver.kind == crate::driver::DriverKind::RustSdk)
+                {
+                    return Err(
+                        loc.error(driver_span(&cell.driver.name), Problem::RustSdkContainer)
+                    );
+                }
+            }
+            let expectations = expect::read(raw.expect, &matrix, &strategies, &cells, &schedule)
+                .map_err(|e| loc.at(e))?;
+            let mut warnings = expect::warnings(path, &cells, &expectations);
+            warnings.extend(strategy::warnings(path, &strategies, &schedule));
+            (cells, expectations, warnings)
+        }
         (None, Some(handler)) => {
             // A handler scenario: one cell, judged on its notice (no strategies,
             // drivers or expectations of its own).
@@ -264,19 +300,7 @@ pub fn parse_with_seed(
                 return Err(loc.error(at.map(|a| a..a), handler::HandlerProblem::MatrixKey.into()));
             }
             let spec = handler::read(handler, &schedule, dir).map_err(|e| loc.at(e))?;
-            return Ok(Scenario {
-                warnings: Vec::new(),
-                name,
-                file: path.to_path_buf(),
-                description: raw.description.trim().to_string(),
-                imds: raw.imds.into(),
-                endpoint,
-                schedule,
-                seed,
-                generators,
-                cells: vec![Cell::handler(spec)],
-                expectations: Vec::new(),
-            });
+            (vec![Cell::handler(spec)], Vec::new(), Vec::new())
         }
         (Some(_), Some(handler)) => {
             return Err(loc.error(
@@ -291,39 +315,6 @@ pub fn parse_with_seed(
             ))
         }
     };
-    let strategies = strategy::read(&raw.strategy).map_err(|e| loc.at(e))?;
-    let drivers = driver::read_tables(&raw.driver, dir).map_err(|e| loc.at(e))?;
-    let cells = matrix::cells(&matrix, &strategies, &drivers).map_err(|e| loc.at(e))?;
-    // A clock only some drivers could follow would give those cells a verdict on the
-    // wrong clock (the runner refuses such a cell too, for scenarios built in code).
-    if let Some(cell) = cells.iter().find(|c| {
-        c.driver.kind.ignores_libfaketime()
-            && (schedule.moves_clock() || c.driver.settings.has_clock_offset())
-    }) {
-        let at = matrix
-            .drivers
-            .iter()
-            .find(|d| *d.get_ref() == cell.driver.name)
-            .map(|d| d.span());
-        return Err(loc.error(at, Problem::ClockUnreachable(cell.driver.name.clone())));
-    }
-    if endpoint.surface().is_some() {
-        if let Some(cell) = cells
-            .iter()
-            .find(|c| c.driver.kind == crate::driver::DriverKind::RustSdk)
-        {
-            let at = matrix
-                .drivers
-                .iter()
-                .find(|d| *d.get_ref() == cell.driver.name)
-                .map(|d| d.span());
-            return Err(loc.error(at, Problem::RustSdkContainer));
-        }
-    }
-    let expectations =
-        expect::read(raw.expect, &matrix, &strategies, &cells, &schedule).map_err(|e| loc.at(e))?;
-    let mut warnings = expect::warnings(path, &cells, &expectations);
-    warnings.extend(strategy::warnings(path, &strategies, &schedule));
     Ok(Scenario {
         warnings,
         name,
