@@ -18,7 +18,7 @@ pub struct RunArgs {
     select: Select,
     #[command(flatten)]
     outputs: Outputs,
-    /// Cells run at the same time, at most (default: 8 × the CPU count; lower it on a busy
+    /// Cells run at the same time, at most (default: 4 × the CPU count; lower it on a busy
     /// machine, where a late driver start-up makes a cell inconclusive).
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
