@@ -637,6 +637,28 @@ impl MockImds {
         self.switch.start_deferred();
     }
 
+    /// Waits until every schedule step due by now (on the event log's clock) is in force:
+    /// its jumps, rotations and notices made and its transition's socket in place; up to
+    /// `limit`, returning `false` when a step is still pending then. Returns `true` at
+    /// once when no schedule runs (or its clock has not started) or no step is due.
+    ///
+    /// A harness calls it before each call it makes, so a call meant to come after a step
+    /// (a clock jump, say) never races the step's task: the call starts a few
+    /// milliseconds later instead of meeting the state before the step.
+    pub async fn schedule_caught_up(&self, limit: Duration) -> bool {
+        self.switch.caught_up(limit).await
+    }
+
+    /// Marks an SDK call in flight until the returned guard drops: a scheduled clock jump
+    /// waits (up to [`crate::JUMP_HOLD_LIMIT`], 5 s) until no marked call is in flight,
+    /// so no call is signed on one clock and judged on the other. A real clock does not
+    /// jump hours in the middle of a request; the jump is what a scenario uses to skip
+    /// the hours between calls. The group's state change, if any, is not held: an outage
+    /// starts on time, under the call.
+    pub fn call_in_flight(&self) -> crate::InFlight {
+        self.switch.call_in_flight()
+    }
+
     /// Applies `schedule` on the event log's clock in a background task (replacing any
     /// schedule already running). Steps already in the past are applied at once, in order,
     /// except steps at time zero, which [`MockImdsBuilder::schedule`] applies at start.

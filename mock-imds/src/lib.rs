@@ -105,7 +105,7 @@ pub use schedule::{
 };
 pub use sdk_env::DIVERTING_VARIABLES;
 pub use sts::{AssumedSession, CALL_ID_HEADER};
-pub use switch::TransitionError;
+pub use switch::{InFlight, TransitionError, JUMP_HOLD_LIMIT};
 pub use ttl_header::TokenTtlHeader;
 
 #[doc = include_str!("../../README.md")]

@@ -31,6 +31,21 @@ pub struct TransitionError {
     pub source: std::io::Error,
 }
 
+/// Longest a scheduled clock jump waits for the calls in flight to end (5 s): past it the
+/// clock jumps under the call, and the harness's integrity check judges that call.
+pub const JUMP_HOLD_LIMIT: Duration = Duration::from_secs(5);
+
+/// A call marked in flight ([`crate::MockImds::call_in_flight`]) until this drops.
+#[derive(Debug)]
+#[must_use = "the call is in flight only while the guard lives"]
+pub struct InFlight(watch::Sender<usize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
 /// The state in force, the IMDS listener it drives, and the running schedule.
 #[derive(Debug)]
 pub(crate) struct Switch {
@@ -47,6 +62,12 @@ pub(crate) struct Switch {
     schedule: Mutex<Option<AbortOnDropHandle<()>>>,
     /// A schedule waiting for [`Switch::start_deferred`].
     deferred: Mutex<Option<Schedule>>,
+    /// When the running schedule's next step not yet in force is due, on the event log's
+    /// clock (`None`: no step pending): [`Switch::caught_up`] waits on it.
+    next_due: watch::Sender<Option<Duration>>,
+    /// How many calls a harness has marked in flight ([`Switch::call_in_flight`]): a
+    /// scheduled clock jump waits for none.
+    in_flight: watch::Sender<usize>,
     /// The runtime the mock was started on: its schedule task runs there too, whoever
     /// starts it (a harness keeps its mocks on a runtime of their own, so that in-process
     /// SDK work cannot delay a transition).
@@ -87,6 +108,8 @@ impl Switch {
             socket: tokio::sync::Mutex::new((mode, SocketMode::Open)),
             schedule: Mutex::new(None),
             deferred: Mutex::new(None),
+            next_due: watch::Sender::new(None),
+            in_flight: watch::Sender::new(0),
             runtime: tokio::runtime::Handle::current(),
             clock,
             credentials,
@@ -305,17 +328,47 @@ impl Switch {
         skip_zero: bool,
     ) {
         let switch = self.clone();
+        // The step's time on the event log's clock (a schedule posted to a running mock
+        // starts later than the log's zero).
+        let offset = start.saturating_duration_since(self.events.epoch());
+        let pending = move |schedule: &Schedule, after: Option<Duration>| {
+            schedule
+                .steps()
+                .iter()
+                .map(|s| s.at)
+                .find(|at| !(skip_zero && at.is_zero()) && after.is_none_or(|after| *at > after))
+                .map(|at| offset + at)
+        };
+        // Set before the task first runs, so a caller asking at once already waits.
+        self.next_due.send_replace(pending(&schedule, None));
         let task = self.runtime.spawn(async move {
             for group in schedule.steps().chunk_by(|a, b| a.at == b.at) {
                 if skip_zero && group[0].at.is_zero() {
                     continue;
                 }
                 tokio::time::sleep_until(start + group[0].at).await;
-                // Asked for at the step's time, on the event log's clock (a schedule
-                // posted to a running mock starts later than the log's zero).
-                let asked_at = start.saturating_duration_since(switch.events.epoch()) + group[0].at;
-                // Clock jumps, rotations and notices in the order written, then the
-                // group's state changes as one transition.
+                let asked_at = offset + group[0].at;
+                // Clock jumps, rotations and notices in the order written (a rotation
+                // after a jump is issued on the jumped clock), then the group's state
+                // changes as one transition. While a call is marked in flight, a group
+                // with a jump puts its state in force first, on time, and jumps once
+                // the calls have ended.
+                let changes_state = group.iter().any(|s| s.state().is_some());
+                let transition = || {
+                    switch.transition(Some(asked_at), |s| {
+                        for change in group.iter().filter_map(|step| step.state()) {
+                            s.apply(change);
+                        }
+                    })
+                };
+                let held = group.iter().any(|s| s.change.clock.is_some())
+                    && *switch.in_flight.borrow() > 0;
+                if held {
+                    if changes_state {
+                        let _ = transition().await;
+                    }
+                    switch.quiet(JUMP_HOLD_LIMIT).await;
+                }
                 for step in group {
                     if let Some(by) = step.change.clock {
                         // Out of range: the clock stays; the log shows no jump.
@@ -331,19 +384,40 @@ impl Switch {
                         switch.rotate_token(Some(asked_at));
                     }
                 }
-                if group.iter().any(|s| s.state().is_some()) {
-                    let _ = switch
-                        .transition(Some(asked_at), |s| {
-                            for change in group.iter().filter_map(|step| step.state()) {
-                                s.apply(change);
-                            }
-                        })
-                        .await;
+                if changes_state && !held {
+                    let _ = transition().await;
                 }
+                switch
+                    .next_due
+                    .send_replace(pending(&schedule, Some(group[0].at)));
             }
         });
         // The old task, if any, is aborted as its handle drops.
         *locked(&self.schedule) = Some(AbortOnDropHandle::new(task));
+    }
+
+    /// Marks a call in flight until the guard drops ([`JUMP_HOLD_LIMIT`]).
+    pub(crate) fn call_in_flight(&self) -> InFlight {
+        self.in_flight.send_modify(|n| *n += 1);
+        InFlight(self.in_flight.clone())
+    }
+
+    /// Waits until no call is marked in flight, up to `limit`.
+    async fn quiet(&self, limit: Duration) {
+        let mut calls = self.in_flight.subscribe();
+        let _ = tokio::time::timeout(limit, calls.wait_for(|n| *n == 0)).await;
+    }
+
+    /// Waits until every step of the running schedule due by now (the event log's clock)
+    /// is in force, up to `limit`; `false` when `limit` passed first (a step is late).
+    /// Returns at once when no schedule runs or none is due.
+    pub(crate) async fn caught_up(&self, limit: Duration) -> bool {
+        let mut due = self.next_due.subscribe();
+        let now = self.events.now();
+        let waited =
+            tokio::time::timeout(limit, due.wait_for(|next| next.is_none_or(|at| at > now))).await;
+        // The sender lives as long as the switch: `Err` is the timeout.
+        waited.is_ok_and(|seen| seen.is_ok())
     }
 
     /// Runs `task` on the mock's runtime and hands back its handle.

@@ -27,6 +27,10 @@ use crate::verdict::Verdict;
 /// an in-process driver that hangs.
 pub const OPERATION_TIMEOUT_GRACE: Duration = Duration::from_secs(30);
 
+/// Longest the runner holds a call for a schedule step that is due but not yet in force
+/// (1 s): past it the call goes ahead and [`integrity::check`] finds the step late.
+pub const STEP_WAIT: Duration = Duration::from_secs(1);
+
 /// Why `rust-sdk` cannot take a container endpoint (measured on aws-config 1.13.0).
 pub const RUST_SDK_CONTAINER: &str = "`rust-sdk` runs in this process, and aws-config's     `EcsCredentialsProvider` reads AWS_CONTAINER_* only from the process environment     (`ProviderConfig::with_env` is crate-private in aws-config 1.13), which the cells of a     run share; leave it out of `[endpoint]` container scenarios";
 
@@ -354,8 +358,15 @@ async fn play(
             if strategy.new_session_before(attempt) {
                 timed(driver.new_session(), "new_session", kind, limit).await?;
             }
+            // A step due by now is in force before the SDK is asked anything: a call
+            // written to come after a jump never races the jump's task.
+            mock.schedule_caught_up(STEP_WAIT).await;
+            // …and a jump due during it waits for it to end (`MockImds::call_in_flight`).
+            let in_flight = mock.call_in_flight();
             let at = clock.now();
-            let (outcome, duration) = timed(driver.new_client(), "new_client", kind, limit).await?;
+            let made = timed(driver.new_client(), "new_client", kind, limit).await;
+            drop(in_flight);
+            let (outcome, duration) = made?;
             events.push((
                 at,
                 DriverEvent::ClientCreated {
@@ -367,8 +378,12 @@ async fn play(
             record_sdk_warnings(driver, at, attempt, events);
         }
         let call_id = format!("{nonce}.{attempt}");
+        mock.schedule_caught_up(STEP_WAIT).await;
+        let in_flight = mock.call_in_flight();
         let at = clock.now();
-        let (mut outcome, duration) = timed(driver.call(&call_id), "call", kind, limit).await?;
+        let called = timed(driver.call(&call_id), "call", kind, limit).await;
+        drop(in_flight);
+        let (mut outcome, duration) = called?;
         previous_end = Instant::now();
         add_issued_expiration(&mut outcome, mock);
         let ok = outcome.is_ok();

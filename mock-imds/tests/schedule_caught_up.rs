@@ -1,0 +1,94 @@
+//! `MockImds::schedule_caught_up`: a caller (the harness, before each SDK call) waits
+//! until every schedule step due by now is in force, so a call written to come after a
+//! clock jump cannot race the jump's task. The mock runs on a one-thread runtime of its
+//! own that the test blocks, which makes its schedule step late on purpose.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mock_imds::{EventKind, MockImds, Schedule};
+
+/// The mock on a current-thread runtime in a thread of its own, and that runtime's handle
+/// (to block it).
+fn mock_on_own_runtime(schedule: &str) -> (MockImds, tokio::runtime::Handle) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let schedule = Schedule::from_toml(schedule).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mock = runtime.block_on(
+            MockImds::builder()
+                .defer_schedule()
+                .schedule(schedule)
+                .start(),
+        );
+        tx.send((mock.unwrap(), runtime.handle().clone())).unwrap();
+        // Keeps the runtime (and its timers) going until the test's process ends.
+        runtime.block_on(std::future::pending::<()>());
+    });
+    rx.recv().unwrap()
+}
+
+fn jumps(mock: &MockImds) -> usize {
+    mock.events()
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::ClockJump { .. }))
+        .count()
+}
+
+#[tokio::test]
+async fn a_due_step_is_waited_for_and_a_late_one_is_reported() {
+    let (mock, runtime) =
+        mock_on_own_runtime("[[schedule]]\nat = \"100ms\"\nclock = \"+1h\"\n\n[[schedule]]\nat = \"60s\"\nclock = \"+1h\"\n");
+    // Before the schedule's clock starts nothing is due.
+    assert!(mock.schedule_caught_up(Duration::ZERO).await);
+    mock.start_schedule_clock();
+    // Nothing due yet: at once.
+    assert!(mock.schedule_caught_up(Duration::ZERO).await);
+    // The mock's only thread is busy from 50 ms to 450 ms: the step at 100 ms is late.
+    let blocked = Arc::new(std::sync::Barrier::new(2));
+    let entered = blocked.clone();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drop(runtime.spawn(async move {
+        entered.wait();
+        std::thread::sleep(Duration::from_millis(400));
+    }));
+    // (The test's own thread may block: the mock does not run on it.)
+    blocked.wait();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(jumps(&mock), 0, "the step at 100 ms cannot have run yet");
+    // Due and pending: a short limit reports it…
+    assert!(!mock.schedule_caught_up(Duration::from_millis(20)).await);
+    // …a long one returns once it is in force, and the next step (at 60 s) is not due.
+    assert!(mock.schedule_caught_up(Duration::from_secs(10)).await);
+    assert_eq!(jumps(&mock), 1, "returned with the step in force");
+    assert!(mock.schedule_caught_up(Duration::ZERO).await);
+}
+
+#[tokio::test]
+async fn a_jump_waits_for_the_call_in_flight_and_its_outage_does_not() {
+    let mock = MockImds::builder()
+        .defer_schedule()
+        .schedule(
+            Schedule::from_toml(
+                "[[schedule]]\nat = \"100ms\"\nclock = \"+5h\"\nstate = \"refuse\"\n",
+            )
+            .unwrap(),
+        )
+        .start()
+        .await
+        .unwrap();
+    mock.start_schedule_clock();
+    let call = mock.call_in_flight();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The outage started on time, under the call; the clock waits for the call.
+    assert_eq!(mock.state().to_string(), "refuse");
+    assert_eq!(jumps(&mock), 0, "the clock jumped under a call in flight");
+    assert!(!mock.schedule_caught_up(Duration::from_millis(20)).await);
+    drop(call);
+    assert!(mock.schedule_caught_up(Duration::from_secs(10)).await);
+    assert_eq!(jumps(&mock), 1);
+    assert_eq!(mock.clock().offset().as_millis(), 5 * 3_600_000);
+}
