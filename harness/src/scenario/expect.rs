@@ -27,7 +27,9 @@ pub struct Expectation {
     pub strategy: Option<String>,
     /// Whether an STS-accepted call must happen (`true`) or must not (`false`).
     pub recovers: Option<bool>,
-    /// Upper bound on the time from IMDS recovery to the first accepted call.
+    /// Upper bound on the time from each outage's end (outage [`Self::outage`] only, when
+    /// set) to the first call accepted after it; without outages, from the start to the
+    /// first accepted call.
     pub within: Option<Duration>,
     /// Upper bound on the attempts that started after IMDS recovered, up to and including
     /// the first accepted one (0 when that one had started before): load-independent, for
@@ -146,17 +148,23 @@ impl Expectation {
             }
         }
         if let Some(within) = self.within {
-            match verdict.recovery_time {
-                Some(took) if took <= within => {}
-                Some(took) => failures.push(format!(
-                    "expected recovery within {}, took {}",
+            match slowest_recovery(verdict, self.outage) {
+                Some((took, _)) if took <= within => {}
+                Some((took, after)) => failures.push(format!(
+                    "expected recovery within {}, took {}{}",
                     fmt_ms(within),
-                    fmt_ms(took)
+                    fmt_ms(took),
+                    after
+                        .map(|n| format!(" after outage {n}"))
+                        .unwrap_or_default()
                 )),
-                None if self.recovers != Some(true) => failures.push(format!(
-                    "expected recovery within {}, but it did not recover",
-                    fmt_ms(within)
-                )),
+                // (A run whose every outage was ridden through has no recovery time.)
+                None if self.recovers != Some(true) && !verdict.recovered => {
+                    failures.push(format!(
+                        "expected recovery within {}, but it did not recover",
+                        fmt_ms(within)
+                    ))
+                }
                 None => {}
             }
         }
@@ -278,6 +286,25 @@ impl Expectation {
 }
 
 /// Why `verdict` does not show `want` for outage `index` (the worst when `None`).
+/// What [`Expectation::within`] bounds: the slowest recovery of the outages (outage
+/// `index` only, when given) that have one, with its outage's number; without any outage,
+/// the time from the start to the first accepted call. An outage the calls rode through
+/// while it lasted, or that never recovered, has no recovery time (`recovers` and
+/// `outcome` judge those). So a call accepted before the first outage (a client made
+/// while IMDS was up) measures nothing here: that time is the machine's start-up, not
+/// the SDK's recovery.
+fn slowest_recovery(verdict: &Verdict, index: Option<u32>) -> Option<(Duration, Option<u32>)> {
+    if verdict.outages.is_empty() {
+        return verdict.recovery_time.map(|took| (took, None));
+    }
+    verdict
+        .outages
+        .iter()
+        .filter(|o| index.is_none_or(|n| o.index == n))
+        .filter_map(|o| o.recovery.map(|took| (took, Some(o.index))))
+        .max_by_key(|(took, _)| *took)
+}
+
 fn check_outcome(want: Outcome, index: Option<u32>, verdict: &Verdict) -> Option<String> {
     let (seen, which) = match index {
         Some(n) => match verdict.outage(n) {
@@ -888,6 +915,52 @@ mod tests {
         ] {
             assert!(!is_assumed_role_arn(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn within_bounds_each_outage_not_the_start_up() {
+        use crate::verdict::{Outage, Outcome as Seen};
+        let outage = |index, recovery: Option<u64>| Outage {
+            index,
+            start: ms(2750),
+            end: Some(ms(6750)),
+            states: vec!["refuse".into()],
+            failed_calls: 8,
+            error_kinds: Default::default(),
+            outcome: if recovery.is_some() {
+                Seen::Recovered
+            } else {
+                Seen::RodeThrough
+            },
+            recovery: recovery.map(ms),
+            recovered_by_attempt: recovery.map(|_| 15),
+            failures_after_recovery: 0,
+            calls_after: 8,
+        };
+        // The first call was accepted 2.51 s in, before the outage (a slow start-up).
+        let mut v = Verdict {
+            recovery_time: Some(ms(2510)),
+            outages: vec![outage(1, Some(380))],
+            ..recovered()
+        };
+        let two = Expectation {
+            within: Some(ms(2000)),
+            ..Expectation::default()
+        };
+        assert!(two.check(&v).is_empty(), "{:?}", two.check(&v));
+        v.outages.push(outage(2, Some(2430)));
+        assert_eq!(
+            two.check(&v),
+            vec!["expected recovery within 2.00s, took 2.43s after outage 2".to_string()]
+        );
+        let first = Expectation {
+            outage: Some(1),
+            ..two.clone()
+        };
+        assert!(first.check(&v).is_empty());
+        // Ridden through: nothing to bound, and recovered.
+        v.outages = vec![outage(1, None)];
+        assert!(two.check(&v).is_empty());
     }
 
     #[test]
