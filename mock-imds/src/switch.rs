@@ -31,8 +31,9 @@ pub struct TransitionError {
     pub source: std::io::Error,
 }
 
-/// Longest a scheduled clock jump waits for the calls in flight to end (5 s): past it the
-/// clock jumps under the call, and the harness's integrity check judges that call.
+/// Longest a scheduled clock jump waits for the calls in flight to end (5 s), and never
+/// past the schedule's next step: then the clock jumps under the call, and the harness's
+/// integrity check judges that call.
 pub const JUMP_HOLD_LIMIT: Duration = Duration::from_secs(5);
 
 /// A call marked in flight ([`crate::MockImds::call_in_flight`]) until this drops.
@@ -342,10 +343,14 @@ impl Switch {
         // Set before the task first runs, so a caller asking at once already waits.
         self.next_due.send_replace(pending(&schedule, None));
         let task = self.runtime.spawn(async move {
-            for group in schedule.steps().chunk_by(|a, b| a.at == b.at) {
+            let groups: Vec<&[crate::schedule::Step]> =
+                schedule.steps().chunk_by(|a, b| a.at == b.at).collect();
+            for (i, group) in groups.iter().copied().enumerate() {
                 if skip_zero && group[0].at.is_zero() {
                     continue;
                 }
+                // A held jump never delays the next step: it waits until then at most.
+                let next = groups.get(i + 1).map(|g| start + g[0].at);
                 tokio::time::sleep_until(start + group[0].at).await;
                 let asked_at = offset + group[0].at;
                 // Clock jumps, rotations and notices in the order written (a rotation
@@ -367,7 +372,10 @@ impl Switch {
                     if changes_state {
                         let _ = transition().await;
                     }
-                    switch.quiet(JUMP_HOLD_LIMIT).await;
+                    let limit = Instant::now() + JUMP_HOLD_LIMIT;
+                    switch
+                        .quiet(next.map_or(limit, |next| next.min(limit)))
+                        .await;
                 }
                 for step in group {
                     if let Some(by) = step.change.clock {
@@ -402,10 +410,10 @@ impl Switch {
         InFlight(self.in_flight.clone())
     }
 
-    /// Waits until no call is marked in flight, up to `limit`.
-    async fn quiet(&self, limit: Duration) {
+    /// Waits until no call is marked in flight, or until `deadline`.
+    async fn quiet(&self, deadline: Instant) {
         let mut calls = self.in_flight.subscribe();
-        let _ = tokio::time::timeout(limit, calls.wait_for(|n| *n == 0)).await;
+        let _ = tokio::time::timeout_at(deadline, calls.wait_for(|n| *n == 0)).await;
     }
 
     /// Waits until every step of the running schedule due by now (the event log's clock)

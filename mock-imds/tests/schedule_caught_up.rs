@@ -92,3 +92,41 @@ async fn a_jump_waits_for_the_call_in_flight_and_its_outage_does_not() {
     assert_eq!(jumps(&mock), 1);
     assert_eq!(mock.clock().offset().as_millis(), 5 * 3_600_000);
 }
+
+#[tokio::test]
+async fn a_held_jump_never_delays_the_next_step() {
+    let mock = MockImds::builder()
+        .defer_schedule()
+        .schedule(
+            Schedule::from_toml(
+                "[[schedule]]\nat = \"100ms\"\nclock = \"+5h\"\nstate = \"refuse\"\n\n\
+                 [[schedule]]\nat = \"300ms\"\nstate = \"up\"\n",
+            )
+            .unwrap(),
+        )
+        .start()
+        .await
+        .unwrap();
+    mock.start_schedule_clock();
+    let call = mock.call_in_flight();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // The call is still in flight, but the next step came: the jump went first, then it.
+    let at = |want: &dyn Fn(&EventKind) -> bool| {
+        mock.events()
+            .iter()
+            .find(|e| want(&e.kind))
+            .map(|e| e.at)
+            .expect("the event happened")
+    };
+    let jumped = at(&|k| matches!(k, EventKind::ClockJump { .. }));
+    let up = at(&|k| {
+        matches!(k, EventKind::Transition { state, asked_at, .. }
+            if state.is_up() && *asked_at == Duration::from_millis(300))
+    });
+    assert!(
+        jumped >= Duration::from_millis(300) && jumped <= up,
+        "jump at {jumped:?}, up at {up:?}"
+    );
+    assert!(mock.state().is_up());
+    drop(call);
+}
