@@ -46,6 +46,7 @@ async fn probe(kind: DriverKind, config: ImdsConfig, fault: &str) -> (String, us
     let outcome = match driver.call("test.1").await.unwrap() {
         CallOutcome::Ok { .. } => "ok".to_string(),
         CallOutcome::Err { kind, message } => format!("{kind} | {message}"),
+        CallOutcome::Hung => "hung".to_string(),
     };
     (outcome, imds.credential_fetches_since(mark))
 }

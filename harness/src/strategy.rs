@@ -91,6 +91,18 @@ pub struct Strategy {
     /// rotation); by default the runner stops at the first success.
     #[serde(default)]
     pub continue_after_success: bool,
+    /// Longest a call may take before the runner records it as hung
+    /// ([`crate::driver::CallOutcome::Hung`]) and ends the cell there, so a scenario can
+    /// pin an SDK call that never returns (`[[expect]] hangs = true`); without it a call
+    /// that never returns ends the cell as a driver error at the run's operation timeout.
+    /// Serialized as `call_timeout_ms`.
+    #[serde(
+        default,
+        rename = "call_timeout_ms",
+        with = "crate::ms::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub call_timeout: Option<Duration>,
 }
 
 impl Strategy {
@@ -171,6 +183,7 @@ mod tests {
             attempts: 5,
             pacing,
             continue_after_success: false,
+            call_timeout: None,
         }
     }
 

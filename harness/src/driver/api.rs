@@ -34,6 +34,10 @@ pub enum CallOutcome {
         /// The SDK's message.
         message: String,
     },
+    /// The call had not returned when its strategy's `call_timeout` ran out: no answer
+    /// and no error from the SDK (a hang). The runner abandons the call there and the
+    /// cell ends (the driver is stopped with the cell); never a driver's answer.
+    Hung,
 }
 
 impl CallOutcome {

@@ -141,6 +141,10 @@ pub fn timeline_text(timeline: &Timeline) -> String {
                             arn, credentials, ..
                         } => format!("ok, {arn}{}", held_text(credentials.as_ref())),
                         CallOutcome::Err { kind, message } => format!("{kind}: {message}"),
+                        CallOutcome::Hung => format!(
+                            "HUNG: no answer and no error within the strategy's call_timeout ({}); the cell ends here",
+                            fmt_ms(*duration)
+                        ),
                     }
                 ),
                 DriverEvent::SdkWarning { attempt, warning } => format!(
@@ -244,6 +248,18 @@ pub fn diagnose(cell: &CellResult) -> String {
         last_recovery.map_or(0, |r| timeline.attempts().filter(|a| a.start >= r).count());
 
     let per_outage = outages_text(v);
+    if let Some(hung) = timeline
+        .attempts()
+        .find(|a| matches!(a.outcome, CallOutcome::Hung))
+    {
+        return format!(
+            "attempt {} never returned: the SDK neither answered nor failed within the strategy's call_timeout ({}), so the harness abandoned the call and ended the cell; {} of {} calls accepted before it. {per_outage}",
+            hung.attempt,
+            fmt_ms(hung.duration),
+            v.accepted_calls,
+            v.attempts
+        );
+    }
     if v.recovered && v.outcome != Some(Outcome::NotRecovered) {
         let how = match (clients, v.first_success_attempt) {
             (1, Some(n)) if n > 1 => {
@@ -331,15 +347,18 @@ fn outages_text(v: &Verdict) -> String {
                 Some(end) => format!("{}–{}", fmt_ms(o.start), fmt_ms(end)),
                 None => format!("from {}, still on at the end", fmt_ms(o.start)),
             };
-            let failed = if o.error_kinds.is_empty() {
+            let failed = if o.failed_calls == 0 {
                 "no call failed".to_string()
             } else {
+                // A hung call failed without an error kind.
+                let hung = o.failed_calls.saturating_sub(o.error_kinds.values().sum::<u32>());
                 format!(
                     "{} call(s) failed ({})",
                     o.failed_calls,
                     o.error_kinds
                         .iter()
                         .map(|(k, n)| format!("{k} ×{n}"))
+                        .chain((hung > 0).then(|| format!("hung ×{hung}")))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )

@@ -96,7 +96,9 @@ impl fmt::Display for Outcome {
 }
 
 /// The outcome of `cell`: a driver error is [`Outcome::Error`]; a run that fails
-/// [`crate::integrity`] is [`Outcome::Inconclusive`]; otherwise the verdict's worst
+/// [`crate::integrity`] is [`Outcome::Inconclusive`]; a call that hung (strategy
+/// `call_timeout`) is not recovered, with `hung` among its error kinds (the harness's
+/// word, not an SDK's); otherwise the verdict's worst
 /// outage ([`crate::verdict::Verdict::outcome`], see [`crate::verdict::worst`]):
 /// rode through, recovered (the longest recovery among the recovered outages), not
 /// recovered (the error kinds of the outages that did not recover, most frequent first)
@@ -123,6 +125,17 @@ pub fn cell_outcome(cell: &CellResult) -> Outcome {
         };
     }
     let v = &run.verdict;
+    if v.hung_calls > 0 {
+        // A call that never returned ended the cell: nothing recovered after it, whatever
+        // the outages say (its outage may read untested, with no call after the hang).
+        let mut kinds: BTreeMap<&String, u32> =
+            v.error_kinds.iter().map(|(k, n)| (k, *n)).collect();
+        let hung = "hung".to_string();
+        kinds.insert(&hung, v.hung_calls);
+        return Outcome::NotRecovered {
+            error_kinds: sorted_kinds(kinds),
+        };
+    }
     match v.outcome {
         Some(OutageOutcome::RodeThrough) if v.unverified_successes == 0 => Outcome::RodeThrough,
         Some(OutageOutcome::RodeThrough | OutageOutcome::Recovered) => Outcome::Recovered {
@@ -272,6 +285,20 @@ mod tests {
         let broken = cell(CellOutcome::DriverError("exited".into()));
         assert_eq!(cell_outcome(&broken).class(), "error");
         assert!(!cell_outcome(&broken).is_verdict());
+        // A hung call: not recovered, whatever its outage says (untested: no call after).
+        let hung = Verdict {
+            attempts: 1,
+            hung_calls: 1,
+            outages: vec![outage(1, OutageOutcome::Untested, None, &[])],
+            outcome: Some(OutageOutcome::Untested),
+            ..Verdict::default()
+        };
+        assert_eq!(
+            cell_outcome(&ran(hung, vec![])),
+            Outcome::NotRecovered {
+                error_kinds: vec!["hung".into()]
+            }
+        );
     }
 
     fn outage(

@@ -313,6 +313,11 @@ pub fn scenario_svg(scenario: &ScenarioSummary, cells: &[&CellResult]) -> String
                                 (CallOutcome::Err { kind, .. }, _) => {
                                     (FAILED, kind.clone(), *at + *duration)
                                 }
+                                (CallOutcome::Hung, _) => (
+                                    FAILED,
+                                    "hung (no answer within call_timeout)".to_string(),
+                                    *at + *duration,
+                                ),
                             };
                             let _ = writeln!(
                                 svg,

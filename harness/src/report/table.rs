@@ -66,6 +66,9 @@ fn rows(report: &Report, notes: &mut Vec<String>) -> Vec<Row> {
                     .error_kinds
                     .iter()
                     .map(|(k, n)| format!("{k} ×{n}"))
+                    // Not an SDK error kind: the harness's word for a call that never
+                    // returned (`call_timeout`).
+                    .chain((v.hung_calls > 0).then(|| format!("hung ×{}", v.hung_calls)))
                     .collect::<Vec<_>>()
                     .join(", ");
                 let failures: Vec<&String> = run.checks.iter().flat_map(|c| &c.failures).collect();

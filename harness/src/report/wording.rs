@@ -14,6 +14,10 @@ pub fn outcome_text(v: &Verdict) -> String {
             None => "NOT noticed".to_string(),
         };
     }
+    if v.hung_calls > 0 {
+        // The call never returned (strategy `call_timeout`): the cell ended there.
+        return "HUNG (a call never returned)".to_string();
+    }
     match v.outcome {
         None => "no outage".to_string(),
         Some(Outcome::Untested) if v.outages.iter().any(|o| o.failed_calls > 0) => {

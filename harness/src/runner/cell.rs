@@ -128,6 +128,19 @@ async fn run_cell_inner(
         result.outcome = CellOutcome::SetupError(RUST_SDK_CONTAINER.to_string());
         return result;
     }
+    if let Some(bound) = cell.strategy.call_timeout {
+        if bound >= setup.operation_timeout {
+            // The driver's own deadline would end the cell as a driver error first.
+            result.outcome = CellOutcome::SetupError(format!(
+                "strategy `{}` has call_timeout = {}, not shorter than the operation timeout \
+                 ({}): raise --operation-timeout or lower call_timeout",
+                cell.strategy.name,
+                humantime::format_duration(bound),
+                humantime::format_duration(setup.operation_timeout)
+            ));
+            return result;
+        }
+    }
     let cell_clock = if moves && cell.driver.kind != DriverKind::RustSdk {
         match CellClock::faked(cell.driver.settings.clock_offset()) {
             Ok(clock) => clock,
@@ -381,7 +394,30 @@ async fn play(
         mock.schedule_caught_up(STEP_WAIT).await;
         let in_flight = mock.call_in_flight();
         let at = clock.now();
-        let called = timed(driver.call(&call_id), "call", kind, limit).await;
+        let call = timed(driver.call(&call_id), "call", kind, limit);
+        let called = match strategy.call_timeout {
+            None => call.await,
+            Some(bound) => match tokio::time::timeout(bound, call).await {
+                Ok(answered) => answered,
+                Err(_) => {
+                    drop(in_flight);
+                    // The SDK neither answered nor failed: a hang, recorded as the
+                    // attempt's outcome. The driver is mid-call (a child still waits on
+                    // its SDK), so no operation can follow: the cell ends here, and the
+                    // driver is stopped with it.
+                    events.push((
+                        at,
+                        DriverEvent::Attempt {
+                            attempt,
+                            call_id,
+                            duration: bound,
+                            outcome: driver::CallOutcome::Hung,
+                        },
+                    ));
+                    return Ok(());
+                }
+            },
+        };
         drop(in_flight);
         let (mut outcome, duration) = called?;
         previous_end = Instant::now();

@@ -38,6 +38,14 @@ pub struct Expectation {
     pub within_attempts: Option<u32>,
     /// Every failed attempt must have failed with this error kind (and one must have).
     pub error_kind: Option<String>,
+    /// A glob (`*`, `?`; see [`crate::glob`]) every failed attempt's message must match
+    /// as a whole (and one attempt must have failed): `"*invalid token*"` pins the
+    /// SDK's wording where the error kind alone does not tell two failures apart.
+    pub error_message: Option<String>,
+    /// `true`: some call never returned, neither answered nor failed, within its
+    /// strategy's `call_timeout` (the SDK hung; [`crate::driver::CallOutcome::Hung`]);
+    /// `false`: every call returned. Needs `call_timeout` on every strategy it applies to.
+    pub hangs: Option<bool>,
     /// Exact number of IMDS requests between recovery and the end of the attempts.
     pub imds_requests_after_recovery: Option<usize>,
     /// Exact number of distinct access keys that signed accepted calls (1: kept the old
@@ -186,8 +194,9 @@ impl Expectation {
                 .iter()
                 .filter(|(k, _)| *k != kind)
                 .map(|(k, n)| format!("{k} ×{n}"))
+                .chain(hung_text(verdict))
                 .collect();
-            if verdict.error_kinds.is_empty() {
+            if verdict.error_kinds.is_empty() && verdict.hung_calls == 0 {
                 failures.push(format!(
                     "expected failures with {kind}, but no attempt failed"
                 ));
@@ -196,6 +205,37 @@ impl Expectation {
                     "expected every failure to be {kind}, also saw {}",
                     others.join(", ")
                 ));
+            }
+        }
+        if let Some(glob) = &self.error_message {
+            let others: Vec<String> = verdict
+                .error_messages
+                .iter()
+                .filter(|m| !crate::glob::matches(glob, m))
+                .map(|m| format!("`{m}`"))
+                .chain(hung_text(verdict))
+                .collect();
+            if verdict.error_messages.is_empty() && verdict.hung_calls == 0 {
+                failures.push(format!(
+                    "expected failures whose message matches `{glob}`, but no attempt failed"
+                ));
+            } else if !others.is_empty() {
+                failures.push(format!(
+                    "expected every failure's message to match `{glob}`, also saw {}",
+                    others.join(", ")
+                ));
+            }
+        }
+        if let Some(want) = self.hangs {
+            match (want, verdict.hung_calls) {
+                (true, 0) => failures.push(format!(
+                    "expected a call to hang, but all {} returned within the call_timeout",
+                    verdict.attempts
+                )),
+                (false, n) if n > 0 => failures.push(format!(
+                    "expected every call to return, but {n} hung (no answer within the call_timeout)"
+                )),
+                _ => {}
             }
         }
         if let Some(want) = self.sts_rejections {
@@ -285,6 +325,11 @@ impl Expectation {
     }
 }
 
+/// `hung ×N` when calls hung: failures with no error kind and no message.
+fn hung_text(verdict: &Verdict) -> Option<String> {
+    (verdict.hung_calls > 0).then(|| format!("hung ×{}", verdict.hung_calls))
+}
+
 /// Why `verdict` does not show `want` for outage `index` (the worst when `None`).
 /// What [`Expectation::within`] bounds: the slowest recovery of the outages (outage
 /// `index` only, when given) that have one, with its outage's number; without any outage,
@@ -367,6 +412,16 @@ impl fmt::Display for Expectation {
         }
         if let Some(k) = &self.error_kind {
             parts.push(format!("fails with {k}"));
+        }
+        if let Some(m) = &self.error_message {
+            parts.push(format!("failure messages match `{m}`"));
+        }
+        if let Some(h) = self.hangs {
+            parts.push(if h {
+                "a call hangs".to_string()
+            } else {
+                "no call hangs".to_string()
+            });
         }
         if let Some(n) = self.imds_requests_after_recovery {
             parts.push(format!("{n} IMDS requests after recovery"));
@@ -451,8 +506,19 @@ pub enum ExpectError {
         count: u32,
     },
     /// No key that checks anything.
-    #[error("this [[expect]] checks nothing: give it recovers, within, within_attempts, error_kind, outcome, imds_requests_after_recovery, keys_used, sts_rejections, caller_arn, imds_requests, expiry_extended, account_id or sdk_warnings")]
+    #[error("this [[expect]] checks nothing: give it recovers, within, within_attempts, error_kind, error_message, hangs, outcome, imds_requests_after_recovery, keys_used, sts_rejections, caller_arn, imds_requests, expiry_extended, account_id or sdk_warnings")]
     ChecksNothing,
+    /// `error_message` is empty: it would match only an empty message.
+    #[error("`error_message` is a glob over the SDK's message (`\"*invalid token*\"`), not empty")]
+    EmptyErrorMessage,
+    /// `hangs = true` where a matching cell's strategy has no `call_timeout`.
+    #[error("`hangs = true` needs `call_timeout` on strategy `{strategy}` (cell {cell}): without it a call that never returns ends the cell as a driver error, not as a hang")]
+    HangsWithoutCallTimeout {
+        /// The strategy without one.
+        strategy: String,
+        /// A cell it applies to, `driver/strategy`.
+        cell: String,
+    },
     /// `caller_arn` is not an assumed-role ARN.
     #[error("`caller_arn = \"{0}\"` is not what STS answers a role session: expected arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION")]
     CallerArn(String),
@@ -543,6 +609,13 @@ pub(super) fn read(
                 ));
             }
         }
+        let error_message = match &e.error_message {
+            Some(m) if m.get_ref().is_empty() => {
+                return Err(At::new(m.span(), ExpectError::EmptyErrorMessage))
+            }
+            Some(m) => Some(m.get_ref().clone()),
+            None => None,
+        };
         let imds_requests = match &e.imds_requests {
             Some(list) => Some(
                 super::imds_requests::read(list).map_err(|a| a.map(ExpectError::ImdsRequests))?,
@@ -582,6 +655,8 @@ pub(super) fn read(
             within: e.within.map(|w| w.0),
             within_attempts: e.within_attempts,
             error_kind: e.error_kind.map(toml::Spanned::into_inner),
+            error_message,
+            hangs: e.hangs.as_ref().map(|h| *h.get_ref()),
             imds_requests_after_recovery: e.imds_requests_after_recovery,
             keys_used: e.keys_used,
             sts_rejections: e.sts_rejections,
@@ -599,6 +674,8 @@ pub(super) fn read(
             && expectation.within.is_none()
             && expectation.within_attempts.is_none()
             && expectation.error_kind.is_none()
+            && expectation.error_message.is_none()
+            && expectation.hangs.is_none()
             && expectation.imds_requests_after_recovery.is_none()
             && expectation.keys_used.is_none()
             && expectation.sts_rejections.is_none()
@@ -620,6 +697,21 @@ pub(super) fn read(
         }
         if !cells.iter().any(|c| expectation.applies_to(c)) {
             return Err(whole(ExpectError::MatchesNoCell));
+        }
+        if expectation.hangs == Some(true) {
+            if let Some(cell) = cells
+                .iter()
+                .find(|c| expectation.applies_to(c) && c.strategy.call_timeout.is_none())
+            {
+                let at = e.hangs.as_ref().map(toml::Spanned::span).or(span.clone());
+                return Err(At {
+                    span: at,
+                    error: ExpectError::HangsWithoutCallTimeout {
+                        strategy: cell.strategy.name.clone(),
+                        cell: cell.id(),
+                    },
+                });
+            }
         }
         for (i, earlier) in expectations.iter().enumerate() {
             let Some(cell) = cells
@@ -731,6 +823,11 @@ fn contradiction(a: &Expectation, b: &Expectation) -> Option<String> {
             }
         }
     }
+    if let (Some(x), Some(y)) = (a.hangs, b.hangs) {
+        if x != y {
+            return Some(format!("hangs cannot be both {x} and {y}"));
+        }
+    }
     if let (Some(x), Some(y)) = (a.expiry_extended, b.expiry_extended) {
         if x != y {
             return Some(format!("expiry_extended cannot be both {x} and {y}"));
@@ -783,7 +880,7 @@ fn driver_glob(glob: &toml::Spanned<String>, matrix: &RawMatrix) -> Result<Strin
 /// Cells expected never to recover with no expectation saying why, as warnings naming
 /// `path`: a bare "never recovers" also holds for a driver that broke, a misrouted
 /// endpoint or an SDK failing for some other reason, so some expectation of the cell must
-/// give `error_kind` or `imds_requests_after_recovery`.
+/// give `error_kind`, `error_message`, `hangs = true` or `imds_requests_after_recovery`.
 pub fn warnings(path: &Path, cells: &[Cell], expectations: &[Expectation]) -> Vec<String> {
     let mut warnings = Vec::new();
     for cell in cells {
@@ -792,9 +889,12 @@ pub fn warnings(path: &Path, cells: &[Cell], expectations: &[Expectation]) -> Ve
         let never = applying
             .iter()
             .any(|e| e.recovers == Some(false) || e.outcome == Some(Outcome::NotRecovered));
-        let why = applying
-            .iter()
-            .any(|e| e.error_kind.is_some() || e.imds_requests_after_recovery.is_some());
+        let why = applying.iter().any(|e| {
+            e.error_kind.is_some()
+                || e.error_message.is_some()
+                || e.hangs == Some(true)
+                || e.imds_requests_after_recovery.is_some()
+        });
         if never && !why {
             warnings.push(format!(
                 "{}: cell {} is expected never to recover, but no [[expect]] says why: add error_kind or imds_requests_after_recovery, or it also holds when the cell fails for another reason",
@@ -883,6 +983,78 @@ mod tests {
                 "expected every failure to be ProviderTimedOut, also saw NoCredentialsError ×6"
                     .to_string()
             ]
+        );
+    }
+
+    #[test]
+    fn error_message_globs_every_failure_and_a_hang_matches_none() {
+        let mut v = trapped();
+        v.error_messages =
+            vec!["failed to load IMDS session token: service error: invalid token".into()];
+        let want = |glob: &str| Expectation {
+            error_message: Some(glob.into()),
+            ..Expectation::default()
+        };
+        assert!(want("*invalid token*").check(&v).is_empty());
+        // The glob matches the whole message: no implicit stars.
+        assert_eq!(want("invalid token").check(&v).len(), 1);
+        v.error_messages
+            .push("token response did not contain a TTL header".into());
+        assert_eq!(
+            want("*invalid token*").check(&v),
+            vec!["expected every failure's message to match `*invalid token*`, also saw `token response did not contain a TTL header`".to_string()]
+        );
+        assert!(want("*t*").check(&v).is_empty());
+        let ok = recovered();
+        let mut none = ok.clone();
+        none.error_kinds.clear();
+        assert_eq!(
+            want("*").check(&none),
+            vec!["expected failures whose message matches `*`, but no attempt failed".to_string()]
+        );
+        let hung = Verdict {
+            attempts: 1,
+            hung_calls: 1,
+            ..Verdict::default()
+        };
+        assert_eq!(
+            want("*").check(&hung),
+            vec!["expected every failure's message to match `*`, also saw hung ×1".to_string()]
+        );
+        let kind = Expectation {
+            error_kind: Some("ProviderError".into()),
+            ..Expectation::default()
+        };
+        assert_eq!(
+            kind.check(&hung),
+            vec!["expected every failure to be ProviderError, also saw hung ×1".to_string()]
+        );
+    }
+
+    #[test]
+    fn hangs_holds_only_on_a_call_that_never_returned() {
+        let hangs = |h: bool| Expectation {
+            hangs: Some(h),
+            ..Expectation::default()
+        };
+        let hung = Verdict {
+            attempts: 1,
+            hung_calls: 1,
+            ..Verdict::default()
+        };
+        assert!(hangs(true).check(&hung).is_empty());
+        assert_eq!(
+            hangs(false).check(&hung),
+            vec![
+                "expected every call to return, but 1 hung (no answer within the call_timeout)"
+                    .to_string()
+            ]
+        );
+        let v = trapped();
+        assert!(hangs(false).check(&v).is_empty());
+        assert_eq!(
+            hangs(true).check(&v),
+            vec!["expected a call to hang, but all 6 returned within the call_timeout".to_string()]
         );
     }
 

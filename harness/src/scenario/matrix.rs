@@ -43,6 +43,7 @@ impl Cell {
                     interval: std::time::Duration::ZERO,
                 },
                 continue_after_success: false,
+                call_timeout: None,
             },
             handler: Some(spec),
         }

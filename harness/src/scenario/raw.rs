@@ -118,6 +118,7 @@ pub struct RawStrategy {
     pub backoff: Option<RawBackoff>,
     #[serde(default)]
     pub continue_after_success: bool,
+    pub call_timeout: Option<HumanDuration>,
 }
 
 /// A strategy's `backoff = { base, max, jitter }`.
@@ -150,6 +151,8 @@ pub struct RawExpect {
     pub within: Option<HumanDuration>,
     pub within_attempts: Option<u32>,
     pub error_kind: Option<Spanned<String>>,
+    pub error_message: Option<Spanned<String>>,
+    pub hangs: Option<Spanned<bool>>,
     pub imds_requests_after_recovery: Option<usize>,
     pub imds_v1_requests_after_recovery: Option<usize>,
     pub keys_used: Option<usize>,

@@ -1,6 +1,7 @@
 //! `[strategy.NAME]` tables → [`Strategy`] values: the kind (the table's name when it has
-//! no `kind`), attempts, and pacing (`interval` or `backoff`), each checked with a
-//! message that says what is accepted; and the names the matrix and expectations use.
+//! no `kind`), attempts, pacing (`interval` or `backoff`) and `call_timeout`, each checked
+//! with a message that says what is accepted; and the names the matrix and expectations
+//! use.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -64,6 +65,19 @@ pub enum StrategyError {
     BothPacings {
         /// The table's name.
         name: String,
+    },
+    /// A `call_timeout` of zero, or not below the default operation timeout (a call
+    /// that runs that long ends its cell as a driver error first).
+    #[error(
+        "strategy `{name}`: call_timeout must be more than 0 and less than {} (the drivers' default operation timeout, which would end the cell first), not {}",
+        humantime::format_duration(crate::driver::DEFAULT_OPERATION_TIMEOUT),
+        humantime::format_duration(*.call_timeout)
+    )]
+    CallTimeout {
+        /// The table's name.
+        name: String,
+        /// As written.
+        call_timeout: Duration,
     },
     /// Attempts that would span more than [`MAX_CELL_SPAN`].
     #[error(
@@ -149,12 +163,22 @@ fn read_one(name: &str, s: &RawStrategy) -> Result<Strategy, StrategyError> {
         (None, None) => return Err(StrategyError::NoPacing { name: name_owned() }),
         (Some(_), Some(_)) => return Err(StrategyError::BothPacings { name: name_owned() }),
     };
+    let call_timeout = s.call_timeout.as_ref().map(|t| t.0);
+    if let Some(t) = call_timeout {
+        if t.is_zero() || t >= crate::driver::DEFAULT_OPERATION_TIMEOUT {
+            return Err(StrategyError::CallTimeout {
+                name: name_owned(),
+                call_timeout: t,
+            });
+        }
+    }
     let strategy = Strategy {
         name: name_owned(),
         kind,
         attempts,
         pacing,
         continue_after_success: s.continue_after_success,
+        call_timeout,
     };
     let span = strategy.max_span();
     if span > MAX_CELL_SPAN {

@@ -491,6 +491,59 @@ fn caller_arn_is_read_and_a_bad_one_named_at_its_place() {
     );
 }
 
+#[test]
+fn error_message_hangs_and_call_timeout_are_read_and_refused_at_their_place() {
+    let with = |strategy: &str, expect: &str| {
+        format!(
+            "[matrix]\ndrivers = [\"js-v3\", \"rust-sdk\"]\nstrategies = [\"sdk-retry\"]\n[strategy.sdk-retry]\n{strategy}\n{expect}"
+        )
+    };
+    let s = parse(
+        Path::new("s/x.toml"),
+        &with(
+            "call_timeout = \"5s\"",
+            "[[expect]]\ndriver = \"js-v3\"\nhangs = true\n[[expect]]\ndriver = \"rust-sdk\"\nhangs = false\nerror_message = \"*invalid token*\"\n",
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        s.cells[0].strategy.call_timeout,
+        Some(Duration::from_secs(5))
+    );
+    assert_eq!(s.expectations[0].hangs, Some(true));
+    assert_eq!(s.expectations[1].hangs, Some(false));
+    assert_eq!(
+        s.expectations[1].error_message.as_deref(),
+        Some("*invalid token*")
+    );
+    // A hang can only be seen where the strategy bounds the call.
+    let e = err(&with("", "[[expect]]\ndriver = \"js-v3\"\nhangs = true\n"));
+    assert!(
+        e.starts_with("s/x.toml:8:9: `hangs = true` needs `call_timeout` on strategy `sdk-retry` (cell js-v3/sdk-retry)"),
+        "{e}"
+    );
+    let e = err(&with("", "[[expect]]\nerror_message = \"\"\n"));
+    assert!(
+        e.starts_with("s/x.toml:7:17: `error_message` is a glob"),
+        "{e}"
+    );
+    for bad in ["0s", "60s", "2m"] {
+        let e = err(&with(
+            &format!("call_timeout = \"{bad}\""),
+            "[[expect]]\nrecovers = true\n",
+        ));
+        assert!(
+            e.contains("strategy `sdk-retry`: call_timeout must be more than 0 and less than 1m"),
+            "{bad}: {e}"
+        );
+    }
+    let e = err(&with(
+        "call_timeout = \"5s\"",
+        "[[expect]]\nhangs = true\n[[expect]]\ndriver = \"js-*\"\nhangs = false\n",
+    ));
+    assert!(e.contains("hangs cannot be both true and false"), "{e}");
+}
+
 const HANDLER: &str = r#"description = "spot"
 [[schedule]]
 at = "2s"

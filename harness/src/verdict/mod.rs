@@ -51,6 +51,15 @@ pub struct Verdict {
     pub imds_v1_requests_after_recovery: Option<usize>,
     /// Failed attempts by error kind (SDK names).
     pub error_kinds: BTreeMap<String, u32>,
+    /// The failed attempts' messages (the SDK's own), each once, in order of first
+    /// appearance (what `[[expect]] error_message` checks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_messages: Vec<String>,
+    /// Calls that had not returned when their strategy's `call_timeout` ran out
+    /// ([`CallOutcome::Hung`]; at most one, as the cell ends there). Failed calls without
+    /// an error kind: not in [`Self::error_kinds`].
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hung_calls: u32,
     /// The access key that signed the first accepted call (from the STS log).
     pub access_key_id: Option<String>,
     /// Calls the SDK reported as successful that STS never accepted (should be 0).
@@ -103,6 +112,10 @@ pub struct Verdict {
     /// `[[expect]] sdk_warnings` checks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sdk_warnings: Vec<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The credentials one successful call reported.
@@ -198,9 +211,13 @@ impl Verdict {
             v.attempts += 1;
             window = Some((window.map_or(a.start, |w| w.0), a.end()));
             match a.outcome {
-                CallOutcome::Err { kind, .. } => {
-                    *v.error_kinds.entry(kind.clone()).or_default() += 1
+                CallOutcome::Err { kind, message } => {
+                    *v.error_kinds.entry(kind.clone()).or_default() += 1;
+                    if !v.error_messages.contains(message) {
+                        v.error_messages.push(message.clone());
+                    }
                 }
+                CallOutcome::Hung => v.hung_calls += 1,
                 CallOutcome::Ok { access_key_id, .. } => {
                     let seen = accepted.iter().find(|(_, key, call_id, _)| {
                         !a.call_id.is_empty()
@@ -305,7 +322,7 @@ impl Verdict {
                     attempt: a.attempt,
                     credentials: credentials.clone(),
                 }),
-                CallOutcome::Err { .. } => None,
+                CallOutcome::Err { .. } | CallOutcome::Hung => None,
             })
             .collect();
         v.sdk_warnings = timeline.sdk_warnings().map(|w| w.message.clone()).collect();
@@ -331,6 +348,50 @@ mod tests {
         assert_eq!(v.attempts, 6);
         assert_eq!(v.error_kinds["NoCredentialsError"], 6);
         assert_eq!(v.imds_requests_after_recovery, Some(0));
+    }
+
+    #[test]
+    fn a_hung_call_is_a_failure_without_a_kind_and_messages_are_kept_once() {
+        use crate::timeline::DriverEvent;
+        let failed = |at: u64, n: u32, message: &str| {
+            (
+                ms(at),
+                DriverEvent::Attempt {
+                    attempt: n,
+                    call_id: format!("n.{n}"),
+                    duration: ms(10),
+                    outcome: CallOutcome::Err {
+                        kind: "ProviderError".into(),
+                        message: message.into(),
+                    },
+                },
+            )
+        };
+        let hung = (
+            ms(1000),
+            DriverEvent::Attempt {
+                attempt: 3,
+                call_id: "n.3".into(),
+                duration: ms(5000),
+                outcome: CallOutcome::Hung,
+            },
+        );
+        let t = Timeline::merge(
+            vec![transition(0, "truncate")],
+            vec![
+                failed(0, 1, "invalid token"),
+                failed(500, 2, "invalid token"),
+                hung,
+            ],
+        );
+        let v = Verdict::from_timeline(&t);
+        assert_eq!(v.attempts, 3);
+        assert_eq!(v.hung_calls, 1);
+        assert_eq!(v.error_kinds["ProviderError"], 2);
+        assert_eq!(v.error_messages, vec!["invalid token".to_string()]);
+        assert_eq!(v.outages[0].failed_calls, 3);
+        assert_eq!(v.outages[0].error_kinds["ProviderError"], 2);
+        assert!(!v.recovered);
     }
 
     #[test]

@@ -84,7 +84,8 @@ pub struct Outage {
     pub states: Vec<String>,
     /// The calls that failed in it (see the module docs).
     pub failed_calls: u32,
-    /// Those failures by error kind (SDK names).
+    /// Those failures by error kind (SDK names); a hung call has none, so these may
+    /// add up to fewer than [`Self::failed_calls`].
     pub error_kinds: BTreeMap<String, u32>,
     /// What the calls did.
     pub outcome: Outcome,
@@ -148,13 +149,18 @@ pub fn outages(timeline: &Timeline) -> Vec<Outage> {
         let mut error_kinds: BTreeMap<String, u32> = BTreeMap::new();
         let mut failures_after_recovery = 0;
         for a in &attempts {
-            let CallOutcome::Err { kind, .. } = a.outcome else {
-                continue;
+            // A hung call failed too, with no error kind to count.
+            let kind = match a.outcome {
+                CallOutcome::Err { kind, .. } => Some(kind),
+                CallOutcome::Hung => None,
+                CallOutcome::Ok { .. } => continue,
             };
             let before_recovery = recovery.is_none_or(|(_, started, _)| a.start < started);
             if overlaps(a.start, a.end()) || (after(a) && before_recovery) {
                 failed_calls += 1;
-                *error_kinds.entry(kind.clone()).or_default() += 1;
+                if let Some(kind) = kind {
+                    *error_kinds.entry(kind.clone()).or_default() += 1;
+                }
             } else if after(a) {
                 failures_after_recovery += 1;
             }
