@@ -35,6 +35,10 @@ pub const KNOWN_ERROR_KINDS: &[&str] = &[
     // JS v3 on a credentials document that is not JSON (scenarios/sdk-tests/
     // js-v3-unparseable-credentials.toml).
     "SyntaxError",
+    // JS v3 when the IMDSv2 token is not a valid header value: Node's http refuses the
+    // header (`ERR_INVALID_CHAR`, a TypeError thrown from node:_http_outgoing, not the
+    // driver; scenarios/sdk-tests/harness-token-binary-body.toml).
+    "TypeError",
     // The AWS SDK for Go v2 (drivers/go/v2.go: the outermost SDK error type) and v1
     // (drivers/go/v1.go: the awserr code).
     "SigningError",
