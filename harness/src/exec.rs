@@ -14,6 +14,7 @@ use mock_imds::{Change, Event, EventKind, ImdsConfig, MockImds, Schedule, Step, 
 
 use crate::driver::child::sanitized_command;
 use crate::driver::clock::CellClock;
+use crate::driver::passthrough::Passthrough;
 
 /// How `FAULT START..END` is written, for every [`WindowError`].
 const WINDOW_HINT: &str =
@@ -244,6 +245,9 @@ pub enum ExecError {
 }
 
 /// Runs `command` against fresh mocks following `schedule`, and returns what happened.
+/// `passthrough`: the SDK settings (and other variables) the user gives the program
+/// ([`Passthrough::for_program`]): its variables, its `[default]` profile in the
+/// temporary `HOME`'s `~/.aws/config`, and no region with `region_from_imds`.
 /// `notice_within`: judge whether the command saw the schedule's first notice within
 /// this long ([`crate::handler`]), and stop it (SIGKILL) if it is still running that
 /// long plus 1 s after the notice's step: a termination handler polls until it sees one.
@@ -261,6 +265,7 @@ pub async fn run(
     config: ImdsConfig,
     notice_within: Option<Duration>,
     container: Option<mock_imds::ContainerSurface>,
+    passthrough: &Passthrough,
 ) -> Result<ExecReport, ExecError> {
     let (program, args) = command.split_first().ok_or(ExecError::NoCommand)?;
     let home = tempfile::Builder::new()
@@ -280,6 +285,13 @@ pub async fn run(
         CellClock::real()
     };
     let mut cmd = sanitized_command(&program_path, home.path()).map_err(ExecError::Prepare)?;
+    // The user's settings first: what the harness sets below is never among them.
+    cmd.envs(&passthrough.env);
+    let config_file = passthrough.config_file(&[]);
+    if !config_file.is_empty() {
+        std::fs::write(home.path().join(".aws").join("config"), config_file)
+            .map_err(ExecError::Prepare)?;
+    }
     cmd.envs(clock.child_env());
     cmd.args(args)
         .current_dir(std::env::current_dir().map_err(ExecError::Prepare)?)
@@ -310,9 +322,11 @@ pub async fn run(
         "AWS_EC2_METADATA_SERVICE_ENDPOINT",
         format!("{}/", mock.endpoint()),
     )
-    .env("AWS_ENDPOINT_URL_STS", mock.sts_endpoint())
-    .env("AWS_DEFAULT_REGION", "us-east-1")
-    .env("AWS_REGION", "us-east-1");
+    .env("AWS_ENDPOINT_URL_STS", mock.sts_endpoint());
+    if !passthrough.region_from_imds {
+        cmd.env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_REGION", "us-east-1");
+    }
     let mut child = cmd.spawn().map_err(|error| ExecError::Spawn {
         program: program.clone(),
         error,

@@ -16,7 +16,7 @@ fn malformed_scenario_is_one_line_with_file_line_column_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     let expected = format!(
-        "{}:13:1: unknown field `retries`, expected one of `kind`, `attempts`, `interval`, `backoff`, `continue_after_success`",
+        "{}:13:1: unknown field `retries`, expected one of `kind`, `attempts`, `interval`, `backoff`, `continue_after_success`, `call_timeout`",
         path.display()
     );
     assert_eq!(stderr.trim_end(), expected);

@@ -33,6 +33,23 @@ pub struct ExecArgs {
     /// reach it as `… on container`.
     #[arg(long, value_enum, default_value_t = Endpoint::Imds)]
     endpoint: Endpoint,
+    /// A variable for the command, `NAME=VALUE` (an SDK setting such as
+    /// `AWS_METADATA_SERVICE_NUM_ATTEMPTS=2` or `AWS_EC2_METADATA_DISABLED=true`, or the
+    /// program's own, e.g. `PYTHONPATH=src`); repeatable. Credentials, the AWS config
+    /// files, endpoints, the region and what the harness sets itself (HOME, PATH,
+    /// libfaketime, proxies) are refused, saying why.
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    env: Vec<String>,
+    /// A setting of the `[default]` profile in the command's own `~/.aws/config`,
+    /// `KEY=VALUE` (`metadata_service_timeout=2`, `role_arn=…` with
+    /// `credential_source=Ec2InstanceMetadata`); repeatable. Keys, source profiles, SSO,
+    /// credential processes, web identity, endpoints and the region are refused.
+    #[arg(long = "profile", value_name = "KEY=VALUE")]
+    profile: Vec<String>,
+    /// Set no region (`AWS_REGION`, `AWS_DEFAULT_REGION`): the SDK looks it up in IMDS
+    /// (`placement/region` or the availability zone), so an outage meets that lookup too.
+    #[arg(long)]
+    region_from_imds: bool,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true)]
     command: Vec<String>,
@@ -88,6 +105,12 @@ fn schedule(args: &ExecArgs) -> Result<mock_imds::Schedule, CliError> {
 /// Runs the command through the mocks and prints what they saw.
 pub fn run(args: ExecArgs) -> Result<(), CliError> {
     let schedule = schedule(&args)?;
+    let passthrough = harness::driver::passthrough::Passthrough::for_program(
+        &args.env,
+        &args.profile,
+        args.region_from_imds,
+    )
+    .map_err(|e| CliError::Setup(e.to_string()))?;
     let config = mock_imds::ImdsConfig {
         http_tokens: if args.imdsv2_only {
             mock_imds::HttpTokens::Required
@@ -100,7 +123,7 @@ pub fn run(args: ExecArgs) -> Result<(), CliError> {
     let outcome = runtime.block_on(async {
         let interrupted = cells::interrupt_listener();
         tokio::select! {
-            outcome = exec::run(&args.command, schedule, config, args.notice_within, args.endpoint.surface()) => Some(outcome),
+            outcome = exec::run(&args.command, schedule, config, args.notice_within, args.endpoint.surface(), &passthrough) => Some(outcome),
             _ = interrupted => None,
         }
     });

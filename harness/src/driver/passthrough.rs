@@ -239,6 +239,21 @@ pub fn refused_env(name: &str) -> Option<&'static str> {
     })
 }
 
+/// Why a variable is never given to a user's program by `exec --env`: a driver's refusals
+/// ([`refused_env`]) and what the harness sets for the program itself.
+fn refused_program_env(name: &str) -> Option<&'static str> {
+    refused_env(name).or(match name {
+        "HOME" | "PATH" => Some("the harness sets it (a temporary HOME with empty AWS config files; the harness's PATH)"),
+        "NO_PROXY" | "no_proxy" | "HTTP_PROXY" | "http_proxy" | "HTTPS_PROXY" | "https_proxy" | "ALL_PROXY" => {
+            Some("a proxy would take the program's requests away from the mocks on loopback")
+        }
+        _ if name == "LD_PRELOAD" || name.starts_with("FAKETIME") => {
+            Some("the harness sets it: libfaketime moves the program's clock with the scenario's")
+        }
+        _ => None,
+    })
+}
+
 /// Why a profile key is never passed through, if it is one of those.
 pub fn refused_profile(key: &str) -> Option<&'static str> {
     Some(match key {
@@ -351,6 +366,67 @@ impl Passthrough {
                 out.env = read;
             } else {
                 out.profile = read;
+            }
+        }
+        out.check_role()?;
+        Ok(out)
+    }
+
+    /// What `imds-harness exec --env NAME=VALUE --profile KEY=VALUE --region-from-imds`
+    /// gives a user's own program. No SDK allowlist applies (the program is the user's,
+    /// and may need its own variables too, `PYTHONPATH` say), but everything a driver is
+    /// refused is refused here as well ([`refused_env`], [`refused_profile`], the
+    /// `role_arn` / `credential_source` pairing), and so are the variables the harness
+    /// sets for the program itself (`HOME`, `PATH`, `LD_PRELOAD`, `FAKETIME*`, `NO_PROXY`).
+    ///
+    /// # Errors
+    /// The first entry that is not `NAME=VALUE` (with a non-empty name), or is refused.
+    pub fn for_program(
+        env: &[String],
+        profile: &[String],
+        region_from_imds: bool,
+    ) -> Result<Self, PassthroughError> {
+        let mut out = Self {
+            region_from_imds,
+            ..Self::default()
+        };
+        for (flag, entries, refused) in [
+            (
+                "env",
+                env,
+                refused_program_env as fn(&str) -> Option<&'static str>,
+            ),
+            ("profile", profile, refused_profile),
+        ] {
+            for entry in entries {
+                let (key, value) = entry
+                    .split_once('=')
+                    .filter(|(key, _)| !key.is_empty() && !key.contains(['\0', ' ']))
+                    .ok_or_else(|| PassthroughError::Invalid {
+                        key: format!("--{flag}"),
+                        want: "NAME=VALUE",
+                        value: format!("`{entry}`"),
+                    })?;
+                if let Some(reason) = refused(key) {
+                    return Err(PassthroughError::Refused {
+                        table: if flag == "env" { "env" } else { "profile" },
+                        key: key.to_string(),
+                        reason,
+                    });
+                }
+                if flag == "profile" && value.contains(['\n', '\r']) {
+                    return Err(PassthroughError::Invalid {
+                        key: format!("--profile {key}"),
+                        want: "a value on one line",
+                        value: format!("{value:?}"),
+                    });
+                }
+                let table = if flag == "env" {
+                    &mut out.env
+                } else {
+                    &mut out.profile
+                };
+                table.insert(key.to_string(), value.to_string());
             }
         }
         out.check_role()?;
