@@ -103,6 +103,31 @@ pub fn check(
     problems
 }
 
+/// Why the cell's timeline cannot carry a verdict because STS saw credentials this cell's
+/// mock never issued (`issued(key)` is false for them: neither its IMDS, nor its
+/// container endpoints, nor its STS's `AssumeRole`); empty when every key is its own.
+/// A driver's environment holds no credentials and its SDK cannot make any up, so such a
+/// key came from another mock, another cell's or another run's: cross-talk (two mocks
+/// answering on one address gave a Ruby cell another run's credentials, which STS then
+/// rejected as `InvalidClientTokenId`: a failed expectation about the harness).
+pub fn foreign_keys(timeline: &Timeline, issued: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    timeline
+        .mock_events()
+        .filter_map(|e| match &e.kind {
+            EventKind::StsRequest {
+                access_key_id: Some(key),
+                ..
+            } if !issued(key) && seen.insert(key.clone()) => Some(format!(
+                "STS was sent access key {key} (at {}), which this cell's mock never issued: \
+                 the SDK got credentials from another mock",
+                fmt_ms(e.at)
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 fn transitions(schedule: &Schedule, end: Duration, timeline: &Timeline, out: &mut Vec<String>) {
     for e in timeline.mock_events() {
         if let EventKind::TransitionFailed {
@@ -345,6 +370,24 @@ mod tests {
         assert_eq!(
             check(&schedule(TRAP), "cafe", &[], &t),
             Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_key_the_mock_never_issued_is_cross_talk() {
+        let t = Timeline::merge(
+            vec![
+                sts(100, Some("cafe.1"), false),
+                sts(200, Some("cafe.2"), false),
+            ],
+            vec![],
+        );
+        assert!(foreign_keys(&t, |key| key == "ASIAMOCKAAAAAAAAAAAA").is_empty());
+        let found = foreign_keys(&t, |_| false);
+        assert_eq!(found.len(), 1, "once per key: {found:?}");
+        assert!(
+            found[0].starts_with("STS was sent access key ASIAMOCKAAAAAAAAAAAA (at 100ms), which this cell's mock never issued"),
+            "{found:?}"
         );
     }
 

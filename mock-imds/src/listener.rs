@@ -126,6 +126,64 @@ pub struct Listener {
     _task: AbortOnDropHandle<()>,
     /// Bound, never listening: keeps the port ours while the live socket is closed.
     _placeholder: socket2::Socket,
+    /// The address's claim among mock-imds listeners ([`claim`]), shared with the task
+    /// that owns the live socket.
+    _claim: Arc<Claim>,
+}
+
+/// A claim on one address and port among every mock-imds listener of the network
+/// namespace, whatever process it is in: `SO_REUSEPORT`, which lets the live socket share
+/// the placeholder's port, lets any other socket with it share the port too (same user),
+/// and the kernel then hands each connection to either listener. Two harness runs at once
+/// (or two `serve --bind 127.0.0.5:80`) gave two mocks one address that way: a Ruby cell
+/// (port 80 on its own `127.0.0.N`) was answered by another run's mock, and STS rejected
+/// credentials its own mock never issued. On Linux the claim is an abstract Unix socket
+/// named after the address (`@mock-imds/127.0.0.5:80`): binding one is exclusive in the
+/// namespace and the kernel releases it with its last descriptor, also when the process
+/// dies. Elsewhere there is none (and no sharing protection).
+#[derive(Debug)]
+struct Claim(#[allow(dead_code)] Option<std::os::unix::net::UnixListener>);
+
+/// Claims `addr` ([`Claim`]); `AddrInUse` when another mock-imds listener holds it.
+fn claim(addr: SocketAddr) -> io::Result<Claim> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::linux::net::SocketAddrExt;
+        let name = format!("mock-imds/{addr}");
+        let abstract_addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+        match std::os::unix::net::UnixListener::bind_addr(&abstract_addr) {
+            Ok(socket) => Ok(Claim(Some(socket))),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!("{addr} is held by another mock-imds listener (claim @{name})"),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = addr;
+        Ok(Claim(None))
+    }
+}
+
+/// The placeholder on `addr`, its address (the port the kernel chose for port 0), and
+/// the claim on it. A port the kernel chose that another mock-imds listener has claimed
+/// is given back and another is chosen (a few times).
+fn claimed_placeholder(addr: SocketAddr) -> io::Result<(socket2::Socket, SocketAddr, Claim)> {
+    let mut tries = if addr.port() == 0 { 16 } else { 1 };
+    loop {
+        let socket = placeholder(addr)?;
+        let local_addr = socket
+            .local_addr()?
+            .as_socket()
+            .ok_or_else(|| io::Error::other("the placeholder socket has no IP address"))?;
+        match claim(local_addr) {
+            Ok(claim) => return Ok((socket, local_addr, claim)),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse && tries > 1 => tries -= 1,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// A socket bound to `addr` (port 0: a free port) that does not listen, with
@@ -194,20 +252,24 @@ impl Listener {
         mode: SocketMode,
         server: Option<&'static str>,
     ) -> io::Result<Self> {
-        let placeholder = placeholder(addr)?;
-        let local_addr = placeholder
-            .local_addr()?
-            .as_socket()
-            .ok_or_else(|| io::Error::other("the placeholder socket has no IP address"))?;
+        let (placeholder, local_addr, claim) = claimed_placeholder(addr)?;
         let listener = bind(local_addr, 1024)?;
         let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
         let server = server.map(http::HeaderValue::from_static);
-        let task = tokio::spawn(run(local_addr, Socket::Open(listener), handler, server, rx));
+        let claim = Arc::new(claim);
+        // The task holds the claim too: an aborted task drops its live socket only when
+        // the runtime next polls it, and until then no other mock may share the port.
+        let held = claim.clone();
+        let task = tokio::spawn(async move {
+            let _held = held;
+            run(local_addr, Socket::Open(listener), handler, server, rx).await;
+        });
         let this = Self {
             local_addr,
             commands,
             _task: AbortOnDropHandle::new(task),
             _placeholder: placeholder,
+            _claim: claim,
         };
         this.apply(mode).await?;
         Ok(this)

@@ -108,3 +108,63 @@ async fn the_port_is_released_when_the_mock_is_dropped() {
         "{addr} still held after the mock was dropped"
     );
 }
+
+/// Two mocks never share an address: `SO_REUSEPORT` (which lets a mock's live socket
+/// share its placeholder's port) would let a second mock bind the same address and port,
+/// and the kernel would hand each connection to either. Two harness runs at once met
+/// that on `127.0.0.N:80` (Ruby cells): one run's SDK was answered by the other's mock.
+/// The second mock, in this process or in another (`serve`), is refused instead.
+#[tokio::test]
+async fn a_second_mock_cannot_take_a_mocks_address() {
+    let first = MockImds::builder()
+        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .start()
+        .await
+        .unwrap();
+    let addr = first.addr();
+    let second = MockImds::builder().bind(addr).start().await;
+    let Err(err) = second else {
+        panic!("a second mock bound the first one's address {addr}");
+    };
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse, "{err}");
+    assert!(
+        err.to_string()
+            .contains("held by another mock-imds listener"),
+        "{err}"
+    );
+
+    // Another process: `mock-imds serve` on the same address.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mock-imds"))
+        .args([
+            "serve",
+            "--host",
+            &addr.ip().to_string(),
+            "--port",
+            &addr.port().to_string(),
+        ])
+        .args(["--sts-port", "0", "--control-port", "0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "serve took {addr}: {stderr}");
+    assert!(
+        stderr.contains("held by another mock-imds listener"),
+        "{stderr}"
+    );
+
+    // Once the first mock is gone the address is free again: once its listener task,
+    // which holds the live socket, has ended too (the runtime drops an aborted task when
+    // it next polls it), not before.
+    drop(first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match MockImds::builder().bind(addr).start().await {
+            Ok(_) => break,
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse, "{e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(e) => panic!("{addr} was not given back: {e}"),
+        }
+    }
+}

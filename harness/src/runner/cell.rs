@@ -211,6 +211,14 @@ async fn run_cell_inner(
         tokio::time::sleep(settle + Duration::from_millis(1)).await;
     }
     let timeline = Timeline::merge(mock.events(), driver_events);
+    let foreign = integrity::foreign_keys(&timeline, |key| {
+        mock.credentials()
+            .is_some_and(|store| store.lookup(key).is_some())
+            || mock
+                .assumed_sessions()
+                .iter()
+                .any(|s| s.credentials.access_key_id == key)
+    });
     drop(mock);
     result.outcome = match played {
         Err(e) => CellOutcome::DriverError(e.to_string()),
@@ -221,7 +229,9 @@ async fn run_cell_inner(
                 .iter()
                 .filter(|e| e.applies_to(cell))
                 .collect();
-            let inconclusive = integrity::check(&scenario.schedule, &nonce, &applying, &timeline);
+            let mut inconclusive =
+                integrity::check(&scenario.schedule, &nonce, &applying, &timeline);
+            inconclusive.extend(foreign);
             let checks = applying
                 .iter()
                 .map(|e| CheckResult {
