@@ -12,6 +12,8 @@
 //!   `js-v3`, `js-v2`, `go-v2`, `go-v1`, `ruby` and a user's own `command` in sanitised
 //!   children); a driver that is not installed is a skip, with its install command.
 //! - [`runner`]: runs each cell on fresh mocks, concurrently, and collects its timeline.
+//! - [`netns`]: the link-local mode: a network namespace of the cell's own with the real
+//!   IMDS (and container) addresses on its loopback, and the runtimes that run in it.
 //! - [`timeline`]: mock events and driver events merged on the scenario clock.
 //! - [`integrity`]: whether a timeline can carry a verdict (every schedule step took
 //!   effect on time, every STS call is this cell's, the scenario's premise held); a cell
@@ -42,6 +44,7 @@ pub mod glob;
 pub mod handler;
 pub mod integrity;
 pub mod ms;
+pub mod netns;
 pub mod paths;
 pub mod registry;
 pub mod report;
