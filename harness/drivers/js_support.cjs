@@ -7,9 +7,38 @@ const net = require('net');
 const readline = require('readline');
 
 // ---- loopback guard: every connection to a non-loopback address is refused ---------
+// In a link-local cell the harness runs the process in a network namespace of the cell's
+// own and sets IMDS_HARNESS_NETNS, IMDS_HARNESS_HOST_NETNS and IMDS_HARNESS_LINK_LOCAL;
+// the listed 169.254.0.0/16 addresses are then allowed, but only if this process's own
+// namespace (/proc/self/ns/net) is the one named, is not the harness's, and has no
+// interface but lo (/proc/self/net/dev): the variables alone never open anything.
+function linkLocalAllowed() {
+  const netns = process.env.IMDS_HARNESS_NETNS;
+  const listed = process.env.IMDS_HARNESS_LINK_LOCAL;
+  if (!netns || !listed) return { allowed: new Set(), whyNot: 'not a link-local cell' };
+  let own;
+  let ifaces;
+  try {
+    const fs = require('fs');
+    own = fs.readlinkSync('/proc/self/ns/net');
+    ifaces = fs.readFileSync('/proc/self/net/dev', 'utf8').split('\n').slice(2)
+      .filter((l) => l.includes(':')).map((l) => l.split(':')[0].trim());
+  } catch (e) {
+    return { allowed: new Set(), whyNot: `cannot read this process's network namespace: ${e.message}` };
+  }
+  if (own !== netns || own === process.env.IMDS_HARNESS_HOST_NETNS) {
+    return { allowed: new Set(), whyNot: `this process is in ${own}, not the cell's namespace ${netns}` };
+  }
+  if (ifaces.length !== 1 || ifaces[0] !== 'lo') {
+    return { allowed: new Set(), whyNot: `this namespace has interfaces ${ifaces.join(',')}, not only lo` };
+  }
+  const allowed = new Set(listed.split(',').filter((a) => net.isIPv4(a) && a.startsWith('169.254.')));
+  return { allowed, whyNot: "not one of the cell's link-local addresses" };
+}
+const LINK_LOCAL = linkLocalAllowed();
 function isLoopback(host) {
   if (host === undefined || host === null || host === '' || host === 'localhost') return true;
-  if (net.isIPv4(host)) return host.startsWith('127.');
+  if (net.isIPv4(host)) return host.startsWith('127.') || LINK_LOCAL.allowed.has(host);
   if (net.isIPv6(host)) return host === '::1';
   return false;
 }
@@ -27,7 +56,8 @@ net.Socket.prototype.connect = function guardedConnect(...args) {
     return connect.apply(this, args); // a unix socket path
   }
   if (!isLoopback(host)) {
-    throw new Error(`imds-harness blocked a connection to ${host}: drivers may only reach the mocks on loopback`);
+    const why = net.isIPv4(host) && host.startsWith('169.254.') ? ` (link-local: ${LINK_LOCAL.whyNot})` : '';
+    throw new Error(`imds-harness blocked a connection to ${host}: drivers may only reach the mocks on loopback${why}`);
   }
   return connect.apply(this, args);
 };

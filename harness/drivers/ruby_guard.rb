@@ -19,15 +19,44 @@ module ImdsHarnessGuard
   class << self
     attr_accessor :last
 
+    # In a link-local cell the harness runs the process in a network namespace of the
+    # cell's own and sets IMDS_HARNESS_NETNS, IMDS_HARNESS_HOST_NETNS and
+    # IMDS_HARNESS_LINK_LOCAL; the listed 169.254.0.0/16 addresses are then allowed, but
+    # only if this process's own namespace (/proc/self/ns/net) is the one named, is not
+    # the harness's, and has no interface but lo (/proc/self/net/dev): the variables
+    # alone never open anything. Returns [allowed addresses, why none].
+    def link_local_allowed
+      netns = ENV['IMDS_HARNESS_NETNS']
+      listed = ENV['IMDS_HARNESS_LINK_LOCAL']
+      return [[], 'not a link-local cell'] if netns.to_s.empty? || listed.to_s.empty?
+      begin
+        own = File.readlink('/proc/self/ns/net')
+        ifaces = File.readlines('/proc/self/net/dev').drop(2).map { |l| l.split(':').first.strip }
+      rescue SystemCallError => e
+        return [[], "cannot read this process's network namespace: #{e.message}"]
+      end
+      if own != netns || own == ENV['IMDS_HARNESS_HOST_NETNS']
+        return [[], "this process is in #{own}, not the cell's namespace #{netns}"]
+      end
+      return [[], "this namespace has interfaces #{ifaces.join(',')}, not only lo"] if ifaces != ['lo']
+      allowed = listed.split(',').select { |a| a.match?(Resolv::IPv4::Regex) && a.start_with?('169.254.') }
+      [allowed, "not one of the cell's link-local addresses"]
+    end
+
+    def link_local
+      @link_local ||= link_local_allowed
+    end
+
     def loopback?(addr)
       return true unless addr.ip?
-      addr.ipv4_loopback? || addr.ipv6_loopback?
+      addr.ipv4_loopback? || addr.ipv6_loopback? || link_local[0].include?(addr.ip_address)
     end
 
     def check!(addr)
       addr = Addrinfo.new(addr) if addr.is_a?(String)
       return if loopback?(addr)
-      self.last = "#{MARK} to #{addr.ip_address}:#{addr.ip_port}: drivers may only reach the mocks on loopback"
+      why = addr.ip_address.start_with?('169.254.') ? " (link-local: #{link_local[1]})" : ''
+      self.last = "#{MARK} to #{addr.ip_address}:#{addr.ip_port}: drivers may only reach the mocks on loopback#{why}"
       raise Blocked, last
     end
 

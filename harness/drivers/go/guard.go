@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -27,12 +29,65 @@ func guardControl(network, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return fmt.Errorf("%s to %q: %v", guardMark, address, err)
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	ip := net.ParseIP(host)
+	if ip != nil && (ip.IsLoopback() || linkLocal.allowed[ip.String()]) {
 		return nil
 	}
-	refusal := fmt.Errorf("%s to %s:%s: drivers may only reach the mocks on loopback", guardMark, host, port)
+	why := ""
+	if ip != nil && ip.IsLinkLocalUnicast() {
+		why = " (link-local: " + linkLocal.whyNot + ")"
+	}
+	refusal := fmt.Errorf("%s to %s:%s: drivers may only reach the mocks on loopback%s", guardMark, host, port, why)
 	lastBlocked.Store(refusal.Error())
 	return refusal
+}
+
+// linkLocal is what the guard allows beyond loopback, read once at start: in a
+// link-local cell the harness runs the process in a network namespace of the cell's own
+// and sets IMDS_HARNESS_NETNS, IMDS_HARNESS_HOST_NETNS and IMDS_HARNESS_LINK_LOCAL; the
+// listed 169.254.0.0/16 addresses are then allowed, but only if this process's own
+// namespace (/proc/self/ns/net) is the one named, is not the harness's, and has no
+// interface but lo (/proc/self/net/dev): the variables alone never open anything.
+var linkLocal = linkLocalAllowed()
+
+type linkLocalSet struct {
+	allowed map[string]bool
+	whyNot  string
+}
+
+func linkLocalAllowed() linkLocalSet {
+	none := func(why string) linkLocalSet { return linkLocalSet{allowed: map[string]bool{}, whyNot: why} }
+	netns, listed := os.Getenv("IMDS_HARNESS_NETNS"), os.Getenv("IMDS_HARNESS_LINK_LOCAL")
+	if netns == "" || listed == "" {
+		return none("not a link-local cell")
+	}
+	own, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		return none("cannot read this process's network namespace: " + err.Error())
+	}
+	dev, err := os.ReadFile("/proc/self/net/dev")
+	if err != nil {
+		return none("cannot read this process's network namespace: " + err.Error())
+	}
+	if own != netns || own == os.Getenv("IMDS_HARNESS_HOST_NETNS") {
+		return none(fmt.Sprintf("this process is in %s, not the cell's namespace %s", own, netns))
+	}
+	var ifaces []string
+	for i, line := range strings.Split(string(dev), "\n") {
+		if i >= 2 && strings.Contains(line, ":") {
+			ifaces = append(ifaces, strings.TrimSpace(strings.SplitN(line, ":", 2)[0]))
+		}
+	}
+	if len(ifaces) != 1 || ifaces[0] != "lo" {
+		return none(fmt.Sprintf("this namespace has interfaces %s, not only lo", strings.Join(ifaces, ",")))
+	}
+	set := none("not one of the cell's link-local addresses")
+	for _, a := range strings.Split(listed, ",") {
+		if ip := net.ParseIP(a); ip != nil && ip.To4() != nil && ip.IsLinkLocalUnicast() {
+			set.allowed[ip.String()] = true
+		}
+	}
+	return set
 }
 
 // lastBlocked is the latest refusal; an SDK may swallow the dial error (Go v1's

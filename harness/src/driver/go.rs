@@ -152,7 +152,11 @@ pub async fn build(kind: &DriverKind, setup: &DriverSetup) -> Result<PathBuf, Dr
 ///
 /// # Errors
 /// [`DriverError::Start`] as for [`build`], or when the program does not greet.
-pub async fn start(kind: &DriverKind, setup: &DriverSetup) -> Result<JsonLinesDriver, DriverError> {
+pub async fn start(
+    kind: &DriverKind,
+    setup: &DriverSetup,
+    env: &[(String, String)],
+) -> Result<JsonLinesDriver, DriverError> {
     let program = build(kind, setup).await?;
     let home = tempfile::Builder::new()
         .prefix("imds-harness-go-")
@@ -161,10 +165,13 @@ pub async fn start(kind: &DriverKind, setup: &DriverSetup) -> Result<JsonLinesDr
             driver: kind.clone(),
             message: format!("temporary HOME: {e}"),
         })?;
-    let cmd = sanitized_command(&program, home.path()).map_err(|e| DriverError::Start {
+    let mut cmd = sanitized_command(&program, home.path()).map_err(|e| DriverError::Start {
         driver: kind.clone(),
         message: e.to_string(),
     })?;
+    // `env` is never libfaketime's here (a cell that moves the clock refuses Go drivers):
+    // a link-local cell's guard variables.
+    cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let child = JsonLinesChild::spawn(kind.clone(), cmd)?;
     JsonLinesDriver::greet(
         kind.clone(),

@@ -89,7 +89,8 @@ pub async fn start(spec: &DriverSpec, setup: &DriverSetup) -> Result<Box<dyn Dri
 
 /// [`start`], with `env` added to a child driver's environment (and to every process the
 /// AWS CLI driver starts): the cell clock's libfaketime variables
-/// ([`clock::CellClock::child_env`]). Ignored by the in-process Rust SDK.
+/// ([`clock::CellClock::child_env`]) and a link-local cell's guard variables
+/// ([`crate::netns::guard_env`]). Ignored by the in-process Rust SDK.
 ///
 /// # Errors
 /// As [`start`].
@@ -123,7 +124,9 @@ pub async fn start_with(
                 command::start(command, setup.operation_timeout, env).await?,
             ))
         }
-        DriverKind::GoV2 | DriverKind::GoV1 => Ok(Box::new(go::start(&spec.kind, setup).await?)),
+        DriverKind::GoV2 | DriverKind::GoV1 => {
+            Ok(Box::new(go::start(&spec.kind, setup, env).await?))
+        }
         DriverKind::Ruby => Ok(Box::new(ruby::start(setup, env).await?)),
     }
 }

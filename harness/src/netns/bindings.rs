@@ -64,18 +64,24 @@ pub fn link_local_addr(surface: Surface) -> SocketAddr {
 /// `lo` (see the guards under `harness/drivers/`).
 pub const NETNS_ENV: &str = "IMDS_HARNESS_NETNS";
 
+/// The variable naming the harness's own network namespace (`net:[INODE]`); a guard
+/// allows nothing link-local in it, whatever [`NETNS_ENV`] says.
+pub const HOST_NETNS_ENV: &str = "IMDS_HARNESS_HOST_NETNS";
+
 /// The variable listing the link-local addresses the guard may allow, comma-separated
 /// IPv4 literals; the guards also require each to be in 169.254.0.0/16.
 pub const LINK_LOCAL_ENV: &str = "IMDS_HARNESS_LINK_LOCAL";
 
-/// The guard's variables for a child in the namespace `netns_id` (`net:[INODE]`).
-pub fn guard_env(netns_id: &str) -> Vec<(String, String)> {
+/// The guard's variables for a child in the namespace `netns_id` of a harness in
+/// `host_id` (both `net:[INODE]`).
+pub fn guard_env(netns_id: &str, host_id: &str) -> Vec<(String, String)> {
     let addrs: Vec<String> = LINK_LOCAL_BINDINGS
         .iter()
         .map(|b| b.addr.ip().to_string())
         .collect();
     vec![
         (NETNS_ENV.to_string(), netns_id.to_string()),
+        (HOST_NETNS_ENV.to_string(), host_id.to_string()),
         (LINK_LOCAL_ENV.to_string(), addrs.join(",")),
     ]
 }
@@ -99,10 +105,11 @@ mod tests {
             link_local_addr(Surface::Imds).to_string(),
             "169.254.169.254:80"
         );
-        let env = guard_env("net:[1]");
+        let env = guard_env("net:[1]", "net:[2]");
         assert_eq!(env[0], (NETNS_ENV.into(), "net:[1]".into()));
+        assert_eq!(env[1], (HOST_NETNS_ENV.into(), "net:[2]".into()));
         assert_eq!(
-            env[1].1, "169.254.169.254,169.254.170.2,169.254.170.23",
+            env[2].1, "169.254.169.254,169.254.170.2,169.254.170.23",
             "the guards' allow-list is the table"
         );
     }

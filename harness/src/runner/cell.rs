@@ -2,6 +2,7 @@
 //! `super::mocks`), configure the driver, wait at the [`StartGate`], start the schedule
 //! clock, play the strategy, and turn the timeline into the cell's report row.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use mock_imds::MockImds;
@@ -37,16 +38,43 @@ pub const RUST_SDK_CONTAINER: &str = "`rust-sdk` runs in this process, and aws-c
 /// The region every client uses.
 pub const REGION: &str = "us-east-1";
 
+/// Where a cell runs: on the harness's loopback, or in a network namespace of its own
+/// ([`super::link_local`]).
+pub(super) enum Place<'a> {
+    /// Loopback: the mocks on the shared mock runtime, the driver beside the harness.
+    Loopback,
+    /// In `netns`: the mocks on `mocks` (a runtime whose threads are in it), the driver
+    /// spawned from a thread in it, told so through the guard's variables.
+    LinkLocal {
+        /// The cell's namespace.
+        netns: &'a crate::netns::CellNamespace,
+        /// The mocks' runtime, inside it.
+        mocks: &'a tokio::runtime::Handle,
+    },
+}
+
 /// Starts the cell's mocks on their runtime, the IMDS on the address its driver needs
-/// ([`super::address`]): the next free `127.0.0.N` when the SDK ignores the port.
+/// ([`super::address`]): the next free `127.0.0.N` when the SDK ignores the port; in a
+/// link-local cell, IMDS's real address ([`crate::netns::LINK_LOCAL_BINDINGS`]).
 async fn start_mocks(
     scenario: &Scenario,
     kind: &DriverKind,
     clock: &std::sync::Arc<mock_imds::Clock>,
+    place: &Place<'_>,
 ) -> Result<MockImds, String> {
-    let runtime = mock_runtime()?;
+    let (runtime, candidates) = match place {
+        Place::Loopback => (
+            mock_runtime()?.handle().clone(),
+            address::imds_candidates(kind),
+        ),
+        Place::LinkLocal { mocks, .. } => (
+            (*mocks).clone(),
+            vec![crate::netns::link_local_addr(crate::netns::Surface::Imds)],
+        ),
+    };
+    let fixed_port = kind.fixed_imds_port().is_some() && matches!(place, Place::Loopback);
     let mut last = String::from("no address to try");
-    for addr in address::imds_candidates(kind) {
+    for addr in candidates {
         let builder = MockImds::builder()
             .config(scenario.imds.config())
             .bind(addr)
@@ -61,14 +89,14 @@ async fn start_mocks(
         match runtime.spawn(builder.start()).await {
             Err(e) => return Err(format!("could not start mock-imds: {e}")),
             Ok(Ok(mock)) => return Ok(mock),
-            Ok(Err(e)) if kind.fixed_imds_port().is_some() => match e.kind() {
+            Ok(Err(e)) if fixed_port => match e.kind() {
                 std::io::ErrorKind::AddrInUse => last = e.to_string(),
                 std::io::ErrorKind::PermissionDenied => {
                     return Err(address::privileged_port_error(kind, addr, &e))
                 }
                 _ => return Err(format!("could not start mock-imds: {e}")),
             },
-            Ok(Err(e)) => return Err(format!("could not start mock-imds: {e}")),
+            Ok(Err(e)) => return Err(format!("could not start mock-imds on {addr}: {e}")),
         }
     }
     Err(format!(
@@ -79,30 +107,31 @@ async fn start_mocks(
 
 /// Runs one cell on fresh mocks, on its own (no other cell to wait for).
 pub async fn run_cell(scenario: &Scenario, cell: &Cell, setup: &DriverSetup) -> CellResult {
-    run_cell_with(scenario, cell, setup, &StartGate::default()).await
+    run_cell_with(scenario, cell, setup, &Arc::new(StartGate::default())).await
 }
 
-/// Runs one cell on fresh mocks; its scenario clock starts once `gate` is quiet.
+/// Runs one cell on fresh mocks; its scenario clock starts once `gate` is quiet. A
+/// `[network] mode = "link-local"` scenario's cell runs in a network namespace of its own
+/// ([`super::link_local`]).
 pub async fn run_cell_with(
     scenario: &Scenario,
     cell: &Cell,
     setup: &DriverSetup,
-    gate: &StartGate,
+    gate: &Arc<StartGate>,
 ) -> CellResult {
     let started = Instant::now();
-    let mut result = run_cell_inner(scenario, cell, setup, gate).await;
+    let mut result = if scenario.network.is_link_local() {
+        super::link_local::run_cell(scenario, cell, setup, gate).await
+    } else {
+        run_cell_inner(scenario, cell, setup, gate, &Place::Loopback).await
+    };
     result.wall = started.elapsed();
     result
 }
 
-async fn run_cell_inner(
-    scenario: &Scenario,
-    cell: &Cell,
-    setup: &DriverSetup,
-    gate: &StartGate,
-) -> CellResult {
-    let starting = gate.enter();
-    let mut result = CellResult {
+/// A result row for `cell` with nothing run yet (a setup error with no message).
+pub(super) fn blank_result(scenario: &Scenario, cell: &Cell) -> CellResult {
+    CellResult {
         index: 0,
         scenario: scenario.name.clone(),
         cell: cell.id(),
@@ -111,7 +140,19 @@ async fn run_cell_inner(
         sdk_version: None,
         wall: Duration::ZERO,
         outcome: CellOutcome::SetupError(String::new()),
-    };
+    }
+}
+
+/// Runs one cell at `place` (the caller has put this task there).
+pub(super) async fn run_cell_inner(
+    scenario: &Scenario,
+    cell: &Cell,
+    setup: &DriverSetup,
+    gate: &StartGate,
+    place: &Place<'_>,
+) -> CellResult {
+    let starting = gate.enter();
+    let mut result = blank_result(scenario, cell);
     // One wall clock for the cell's mock, STS and driver. A child driver follows it
     // through libfaketime, preloaded only where it can move.
     let moves = scenario.schedule.moves_clock() || cell.driver.settings.has_clock_offset();
@@ -154,7 +195,7 @@ async fn run_cell_inner(
     };
     if let Some(spec) = &cell.handler {
         // A `[handler]` scenario: the user's program, no driver protocol.
-        let mock = match start_mocks(scenario, &cell.driver.kind, cell_clock.clock()).await {
+        let mock = match start_mocks(scenario, &cell.driver.kind, cell_clock.clock(), place).await {
             Ok(mock) => mock,
             Err(e) => {
                 result.outcome = CellOutcome::SetupError(e);
@@ -165,7 +206,17 @@ async fn run_cell_inner(
         return result;
     }
     // The driver starts (interpreter, imports) before the scenario clock does.
-    let mut driver = match driver::start_with(&cell.driver, setup, &cell_clock.child_env()).await {
+    let mut child_env = cell_clock.child_env();
+    if let Place::LinkLocal { netns, .. } = place {
+        match crate::netns::host_netns_id() {
+            Ok(host) => child_env.extend(crate::netns::guard_env(netns.id(), &host)),
+            Err(e) => {
+                result.outcome = CellOutcome::SetupError(e.to_string());
+                return result;
+            }
+        }
+    }
+    let mut driver = match driver::start_with(&cell.driver, setup, &child_env).await {
         Ok(driver) => driver,
         Err(e) => {
             result.outcome = CellOutcome::not_started(&e);
@@ -174,7 +225,7 @@ async fn run_cell_inner(
     };
     result.sdk_version = Some(driver.sdk_version());
 
-    let mock = match start_mocks(scenario, &cell.driver.kind, cell_clock.clock()).await {
+    let mock = match start_mocks(scenario, &cell.driver.kind, cell_clock.clock(), place).await {
         Ok(mock) => mock,
         Err(e) => {
             result.outcome = CellOutcome::SetupError(e);

@@ -28,7 +28,7 @@ pub fn mock_runtime() -> Result<&'static tokio::runtime::Runtime, String> {
 
 /// Raises the calling thread's priority to nice -10, silently keeping it where the OS
 /// refuses (not root).
-fn raise_priority() {
+pub(super) fn raise_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority have no memory-safety preconditions; on Linux the
     // nice value is per thread, and `who` names this thread.

@@ -10,6 +10,8 @@
 //! - `handler`: a `[handler]` scenario's cell (the user's program, judged on a notice);
 //! - [`gate`]: cells start their scenario clocks together, a little apart;
 //! - [`identity`]: the run id shards of one run share;
+//! - `link_local`: a `[network] mode = "link-local"` cell, run in a network namespace
+//!   of its own ([`crate::netns`]);
 //! - `mocks`: the runtime every cell's mocks run on.
 //!
 //! The rows it produces ([`CellResult`]) are the report's ([`crate::report::model`]).
@@ -19,6 +21,7 @@ pub mod cell;
 pub mod gate;
 mod handler;
 pub mod identity;
+mod link_local;
 mod mocks;
 
 use std::sync::Arc;

@@ -6,7 +6,8 @@
 //! [`schedule`] (`[[schedule]]`, `[[generate]]`), [`strategy`] (`[strategy.NAME]`),
 //! [`driver`] (`[driver.NAME]`), [`matrix`] (`[matrix]` → cells), [`expect`]
 //! (`[[expect]]`, and how an expectation is checked), [`imds`] (`[imds]`), [`handler`]
-//! (`[handler]`: a termination-handler scenario, in place of `[matrix]`); [`names`] tells
+//! (`[handler]`: a termination-handler scenario, in place of `[matrix]`), [`network`]
+//! (`[network]`); [`names`] tells
 //! same-named files of one run apart. Each element's
 //! errors are a type of its own; [`ScenarioError`] adds the file, line and column
 //! ([`diag`]). A new key is one field in `raw` and its meaning in its element.
@@ -54,6 +55,7 @@ pub mod imds;
 pub mod imds_requests;
 pub mod matrix;
 pub mod names;
+pub mod network;
 mod raw;
 pub mod schedule;
 pub mod strategy;
@@ -68,6 +70,7 @@ pub use endpoint::EndpointSettings;
 pub use expect::{Expectation, Premise, UnknownPremise};
 pub use imds::ImdsSettings;
 pub use matrix::Cell;
+pub use network::{NetworkMode, NetworkSettings};
 pub use raw::parse_duration;
 pub use strategy::{MAX_ATTEMPTS, MAX_CELL_SPAN};
 
@@ -84,6 +87,8 @@ pub struct Scenario {
     pub imds: ImdsSettings,
     /// The credentials surface the cells take (`[endpoint]`; default IMDS).
     pub endpoint: EndpointSettings,
+    /// `[network]`: loopback (default) or a link-local namespace of each cell's own.
+    pub network: NetworkSettings,
     /// The IMDS schedule on the scenario clock: explicit steps and expanded generators.
     pub schedule: Schedule,
     /// The seed that expanded the generators and seeds the mock's fault draws.
@@ -322,6 +327,7 @@ pub fn parse_with_seed(
         description: raw.description.trim().to_string(),
         imds: raw.imds.into(),
         endpoint,
+        network: raw.network,
         schedule,
         seed,
         generators,

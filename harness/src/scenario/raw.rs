@@ -36,6 +36,8 @@ pub struct RawScenario {
     pub driver: BTreeMap<String, Spanned<RawDriver>>,
     #[serde(default)]
     pub expect: Vec<RawExpect>,
+    #[serde(default)]
+    pub network: super::network::NetworkSettings,
 }
 
 /// `[imds]`.
