@@ -9,12 +9,29 @@ use std::sync::Arc;
 use super::cell::{blank_result, run_cell_inner, Place};
 use super::gate::StartGate;
 use crate::driver::DriverSetup;
-use crate::netns::{current_thread_netns_id, CellNamespace};
-use crate::report::model::{CellOutcome, CellResult};
+use crate::netns::{current_thread_netns_id, CellNamespace, NetnsError};
+use crate::report::model::{CellOutcome, CellResult, Skip};
 use crate::scenario::{Cell, Scenario};
 
+/// What a cell whose namespace could not be made shows: skipped, with the way to run it,
+/// where the machine or the user cannot make one (not root, not Linux, no `ip`); else a
+/// setup error.
+fn outcome_of(e: &NetnsError) -> CellOutcome {
+    let install = match e {
+        NetnsError::Unshare(_) | NetnsError::Unsupported(_) => {
+            "run imds-harness as root on Linux (e.g. `sudo target/debug/imds-harness run …`)"
+        }
+        NetnsError::Ip(_) => "apt-get install iproute2 (as root; scripts/setup does)",
+        _ => return CellOutcome::SetupError(e.to_string()),
+    };
+    CellOutcome::Skipped(Skip {
+        reason: e.to_string(),
+        install: install.to_string(),
+    })
+}
+
 /// Runs `cell` of `scenario` in a namespace of its own; a namespace that cannot be made
-/// (not root, not Linux, no `ip`) is the cell's setup error.
+/// is a skip or a setup error ([`outcome_of`]).
 pub(super) async fn run_cell(
     scenario: &Scenario,
     cell: &Cell,
@@ -28,7 +45,11 @@ pub(super) async fn run_cell(
     };
     let netns = match tokio::task::spawn_blocking(CellNamespace::create).await {
         Ok(Ok(netns)) => netns,
-        Ok(Err(e)) => return fail(e.to_string()),
+        Ok(Err(e)) => {
+            let mut result = blank_result(scenario, cell);
+            result.outcome = outcome_of(&e);
+            return result;
+        }
         Err(e) => return fail(format!("could not make the cell's network namespace: {e}")),
     };
     let runtimes = netns.runtime("cell-netns", 2, || {}).and_then(|cell_rt| {
