@@ -17,6 +17,20 @@ pub enum Surface {
     PodIdentity,
 }
 
+impl Surface {
+    /// The surface a container provider's variables point at: every ECS variant
+    /// (`RELATIVE_URI`, or `FULL_URI` with a token or a token file) is the ECS agent's
+    /// endpoint; Pod Identity is the Pod Identity agent's.
+    pub fn of_container(surface: mock_imds::ContainerSurface) -> Self {
+        match surface {
+            mock_imds::ContainerSurface::EcsRelativeUri
+            | mock_imds::ContainerSurface::EcsToken
+            | mock_imds::ContainerSurface::EcsTokenFile => Self::EcsContainer,
+            mock_imds::ContainerSurface::PodIdentity => Self::PodIdentity,
+        }
+    }
+}
+
 /// Where one surface listens in a link-local cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkLocalBinding {
@@ -31,9 +45,10 @@ const fn v4(a: u8, b: u8, c: u8, d: u8, port: u16) -> SocketAddr {
 }
 
 /// Every link-local address a cell's namespace gets on its loopback, with the surface
-/// bound there. The namespace assigns all of them (so a container surface can bind its
-/// own address later without changing the namespace), and the child guards allow exactly
-/// these addresses, nothing else in 169.254.0.0/16.
+/// bound there. The namespace assigns all of them; the cell's mock binds IMDS's and, in
+/// an `[endpoint]` container scenario, its surface's ([`Surface::of_container`]): the
+/// container listener serves both agents' paths, on the one address of the scenario's
+/// kind. The child guards allow exactly these addresses, nothing else in 169.254.0.0/16.
 pub const LINK_LOCAL_BINDINGS: [LinkLocalBinding; 3] = [
     LinkLocalBinding {
         surface: Surface::Imds,
@@ -105,6 +120,19 @@ mod tests {
             link_local_addr(Surface::Imds).to_string(),
             "169.254.169.254:80"
         );
+        use mock_imds::ContainerSurface as C;
+        for (container, addr) in [
+            (C::EcsRelativeUri, "169.254.170.2:80"),
+            (C::EcsToken, "169.254.170.2:80"),
+            (C::EcsTokenFile, "169.254.170.2:80"),
+            (C::PodIdentity, "169.254.170.23:80"),
+        ] {
+            assert_eq!(
+                link_local_addr(Surface::of_container(container)).to_string(),
+                addr,
+                "{container:?}"
+            );
+        }
         let env = guard_env("net:[1]", "net:[2]");
         assert_eq!(env[0], (NETNS_ENV.into(), "net:[1]".into()));
         assert_eq!(env[1], (HOST_NETNS_ENV.into(), "net:[2]".into()));

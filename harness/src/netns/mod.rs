@@ -2,8 +2,9 @@
 //! network namespace the harness makes for it, with the real addresses on that
 //! namespace's loopback, for SDKs that ignore the endpoint they are given (JS v3
 //! 3.20.0–3.25.0 always go to `169.254.169.254`; Ruby's aws-sdk-core 3.168.1 ignores the
-//! port) and for `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, which only means
-//! `169.254.170.2`. Linux only, as root.
+//! port), for `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, which only means
+//! `169.254.170.2`, and for SDKs that check a container endpoint's host (Pod Identity's
+//! `169.254.170.23`). Linux only, as root.
 //!
 //! - [`bindings`]: the one table of (address, port) → mock surface, and the child guards'
 //!   variables;

@@ -82,9 +82,23 @@ async fn start_mocks(
             .clock(clock.clone())
             .seed(scenario.seed)
             .schedule(scenario.schedule.clone());
-        let builder = match scenario.endpoint.container_config() {
-            Some(config) => builder.container(config),
-            None => builder,
+        let builder = match (scenario.endpoint.container_config(), place) {
+            (Some(config), Place::Loopback) => builder.container(config),
+            // The agent's real address inside the cell's namespace: 169.254.170.2:80
+            // (ECS) or 169.254.170.23:80 (Pod Identity).
+            (Some(config), Place::LinkLocal { .. }) => {
+                let surface = scenario
+                    .endpoint
+                    .surface()
+                    .expect("a container config has a surface");
+                builder.container(mock_imds::ContainerConfig {
+                    bind: crate::netns::link_local_addr(crate::netns::Surface::of_container(
+                        surface,
+                    )),
+                    ..config
+                })
+            }
+            (None, _) => builder,
         };
         match runtime.spawn(builder.start()).await {
             Err(e) => return Err(format!("could not start mock-imds: {e}")),
@@ -181,6 +195,16 @@ pub(super) async fn run_cell_inner(
             ));
             return result;
         }
+    }
+    // Parsing refuses it too; this is for a scenario built in code: on loopback the SDK
+    // would go to 169.254.170.2 on the host's network (the child guards refuse it too).
+    if scenario.endpoint.surface() == Some(mock_imds::ContainerSurface::EcsRelativeUri)
+        && matches!(place, Place::Loopback)
+    {
+        result.outcome = CellOutcome::SetupError(
+            crate::scenario::endpoint::EndpointProblem::RelativeOnLoopback.to_string(),
+        );
+        return result;
     }
     let cell_clock = if moves && cell.driver.kind != DriverKind::RustSdk {
         match CellClock::faked(cell.driver.settings.clock_offset()) {

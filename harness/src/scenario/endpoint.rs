@@ -12,8 +12,11 @@
 //! ```
 //!
 //! `uri = "relative"` cannot work on loopback: every SDK prepends `http://169.254.170.2`
-//! to `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, so it needs the link-local mode (a network
-//! namespace the harness creates); until a scenario runs in it, it is an error here.
+//! to `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, so it needs the link-local mode
+//! (`[network] mode = "link-local"`, a network namespace the harness creates, with the
+//! ECS endpoint on `169.254.170.2:80`); elsewhere it is an error here. The relative URI
+//! carries no authorization token (the ECS agent checks none), so `token` does not go
+//! with it.
 
 use std::time::Duration;
 
@@ -22,6 +25,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::diag::At;
+use super::network::NetworkMode;
 use super::raw::HumanDuration;
 
 /// `[endpoint]` as written.
@@ -88,8 +92,11 @@ pub enum EndpointSettings {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EndpointProblem {
     /// `uri = "relative"` on loopback.
-    #[error("`uri = \"relative\"` needs the link-local mode: SDKs prepend http://169.254.170.2 to AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, which on loopback would leave the machine; use `uri = \"full\"` (a loopback FULL_URI, which every SDK accepts)")]
+    #[error("`uri = \"relative\"` needs the link-local mode (`[network] mode = \"link-local\"`, as root): SDKs prepend http://169.254.170.2 to AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, which on loopback would leave the machine; use `uri = \"full\"` (a loopback FULL_URI, which every SDK accepts)")]
     RelativeOnLoopback,
+    /// `token` with `uri = "relative"`.
+    #[error("`token` does not go with `uri = \"relative\"`: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI carries no authorization token (the ECS agent checks none); leave `token` out, or use `uri = \"full\"`")]
+    TokenWithRelative,
     /// A key that the kind does not take.
     #[error("`{key}` applies only to `kind = \"{kind}\"`")]
     NotForKind {
@@ -101,11 +108,15 @@ pub enum EndpointProblem {
 }
 
 impl EndpointSettings {
-    /// Reads `[endpoint]` (absent: IMDS).
+    /// Reads `[endpoint]` (absent: IMDS) of a scenario whose cells run in `network`
+    /// (`uri = "relative"` only in [`NetworkMode::LinkLocal`]).
     ///
     /// # Errors
     /// [`EndpointProblem`] at the offending key.
-    pub fn read(raw: Option<&RawEndpoint>) -> Result<Self, At<EndpointProblem>> {
+    pub fn read(
+        raw: Option<&RawEndpoint>,
+        network: NetworkMode,
+    ) -> Result<Self, At<EndpointProblem>> {
         let Some(raw) = raw else {
             return Ok(Self::Imds);
         };
@@ -136,11 +147,18 @@ impl EndpointSettings {
             Kind::PodIdentity => ContainerSurface::PodIdentity,
             Kind::Ecs => {
                 if let Some(uri) = raw.uri.as_ref().filter(|u| *u.get_ref() == Uri::Relative) {
-                    return Err(At::new(uri.span(), EndpointProblem::RelativeOnLoopback));
-                }
-                match raw.token.as_ref().map(|t| *t.get_ref()) {
-                    Some(Token::File) => ContainerSurface::EcsTokenFile,
-                    None | Some(Token::Value) => ContainerSurface::EcsToken,
+                    if network != NetworkMode::LinkLocal {
+                        return Err(At::new(uri.span(), EndpointProblem::RelativeOnLoopback));
+                    }
+                    if let Some(token) = &raw.token {
+                        return Err(At::new(token.span(), EndpointProblem::TokenWithRelative));
+                    }
+                    ContainerSurface::EcsRelativeUri
+                } else {
+                    match raw.token.as_ref().map(|t| *t.get_ref()) {
+                        Some(Token::File) => ContainerSurface::EcsTokenFile,
+                        None | Some(Token::Value) => ContainerSurface::EcsToken,
+                    }
                 }
             }
         };
@@ -150,14 +168,29 @@ impl EndpointSettings {
         })
     }
 
-    /// The mock's container config, when the cells take a container endpoint.
+    /// The mock's container config, when the cells take a container endpoint (bound on
+    /// loopback; the runner moves it to its link-local address in a link-local cell).
+    /// For [`ContainerSurface::EcsRelativeUri`] the ECS path takes no authorization
+    /// token, as the agent's does.
     pub fn container_config(&self) -> Option<ContainerConfig> {
         match self {
             Self::Imds => None,
-            Self::Container { token_lifetime, .. } => Some(ContainerConfig {
-                token_lifetime: *token_lifetime,
-                ..ContainerConfig::default()
-            }),
+            Self::Container {
+                token_lifetime,
+                surface,
+            } => {
+                let config = ContainerConfig {
+                    token_lifetime: *token_lifetime,
+                    ..ContainerConfig::default()
+                };
+                Some(match surface {
+                    ContainerSurface::EcsRelativeUri => ContainerConfig {
+                        ecs_authorization_token: None,
+                        ..config
+                    },
+                    _ => config,
+                })
+            }
         }
     }
 

@@ -249,7 +249,8 @@ pub fn parse_with_seed(
             });
         loc.error(at.map(|start| start..start), Problem::Imds(why))
     })?;
-    let endpoint = EndpointSettings::read(raw.endpoint.as_ref()).map_err(|e| loc.at(e))?;
+    let endpoint =
+        EndpointSettings::read(raw.endpoint.as_ref(), raw.network.mode).map_err(|e| loc.at(e))?;
     let (schedule, generators) =
         schedule::read(&raw.schedule, &raw.generate, seed).map_err(|e| loc.at(e))?;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));

@@ -20,9 +20,10 @@ pub enum NetworkMode {
     #[default]
     Loopback,
     /// A network namespace the harness makes for the cell (Linux, root): IMDS on
-    /// `169.254.169.254:80` (and the other addresses of
-    /// [`crate::netns::LINK_LOCAL_BINDINGS`] on its `lo`), the driver and the mocks inside
-    /// it (see [`crate::netns`]).
+    /// `169.254.169.254:80`, an `[endpoint]` container surface on its agent's address
+    /// (ECS `169.254.170.2:80`, which `uri = "relative"` needs; Pod Identity
+    /// `169.254.170.23:80`), every address of [`crate::netns::LINK_LOCAL_BINDINGS`] on its
+    /// `lo`, the driver and the mocks inside it (see [`crate::netns`]).
     LinkLocal,
 }
 

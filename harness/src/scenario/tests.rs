@@ -663,6 +663,41 @@ fn endpoint_chooses_the_surface_and_refuses_what_loopback_cannot_do() {
     let e = err(&relative);
     assert!(e.starts_with("s/x.toml:4:7: "), "{e}");
     assert!(e.contains("link-local mode"), "{e}");
+    // In the link-local mode the relative URI is the ECS surface without a token.
+    let linked = format!("[network]\nmode = \"link-local\"\n{relative}");
+    let s = parse(Path::new("l.toml"), &linked).unwrap();
+    assert_eq!(
+        s.endpoint.surface(),
+        Some(mock_imds::ContainerSurface::EcsRelativeUri)
+    );
+    assert!(s.network.is_link_local());
+    let config = s.endpoint.container_config().unwrap();
+    assert_eq!(
+        config.ecs_authorization_token, None,
+        "the agent checks none"
+    );
+    let full = parse(Path::new("e.toml"), &ecs).unwrap();
+    let config = full.endpoint.container_config().unwrap();
+    assert!(
+        config.ecs_authorization_token.is_some(),
+        "a full URI takes one"
+    );
+    let e = err(&linked.replace("uri = \"relative\"", "uri = \"relative\"\ntoken = \"file\""));
+    assert!(e.starts_with("s/x.toml:7:9: "), "{e}");
+    assert!(
+        e.contains("`token` does not go with `uri = \"relative\"`"),
+        "{e}"
+    );
+    let e = err(&format!("[network]\nmode = \"loopback\"\n{relative}"));
+    assert!(
+        e.contains("link-local mode"),
+        "an explicit loopback refuses it too: {e}"
+    );
+    let e = err(&format!("[network]\nmode = \"netns\"\n{POD}"));
+    assert!(
+        e.starts_with("s/x.toml:2:8: unknown variant `netns`, expected `loopback` or `link-local`"),
+        "{e}"
+    );
     let e = err(&POD.replace("pod-identity", "eks"));
     assert!(e.starts_with("s/x.toml:3:8: "), "{e}");
     assert!(e.contains("`imds`, `ecs`"), "{e}");

@@ -255,7 +255,8 @@ pub(crate) fn json_ok(body: String) -> HttpResponse {
 /// base URL and the token file paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerEndpoints {
-    /// `http://127.0.0.1:PORT` (no trailing slash).
+    /// `http://127.0.0.1:PORT` (no trailing slash); on port 80 without the port
+    /// (`http://169.254.170.23`, as EKS sets `AWS_CONTAINER_CREDENTIALS_FULL_URI`).
     pub base: String,
     /// The ECS `FULL_URI`: `{base}/v2/credentials/<id>`.
     pub ecs_full_uri: String,
@@ -277,7 +278,7 @@ impl ContainerEndpoints {
         config: &ContainerConfig,
         files: &TokenFiles,
     ) -> Self {
-        let base = format!("http://{addr}");
+        let base = base_url(addr);
         let relative = format!("{}{}", ecs::PATH_PREFIX, config.ecs_credentials_id);
         Self {
             ecs_full_uri: format!("{base}{relative}"),
@@ -288,5 +289,26 @@ impl ContainerEndpoints {
             pod_identity_token_file: files.pod_identity_token_path(),
             base,
         }
+    }
+}
+
+/// `http://ADDR`, without the port when it is HTTP's own (80).
+fn base_url(addr: std::net::SocketAddr) -> String {
+    match addr {
+        std::net::SocketAddr::V4(a) if a.port() == 80 => format!("http://{}", a.ip()),
+        std::net::SocketAddr::V6(a) if a.port() == 80 => format!("http://[{}]", a.ip()),
+        _ => format!("http://{addr}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base_url_leaves_out_port_80_only() {
+        let url = |a: &str| super::base_url(a.parse().unwrap());
+        assert_eq!(url("169.254.170.23:80"), "http://169.254.170.23");
+        assert_eq!(url("[fd00:ec2::23]:80"), "http://[fd00:ec2::23]");
+        assert_eq!(url("127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(url("[::1]:8080"), "http://[::1]:8080");
     }
 }
