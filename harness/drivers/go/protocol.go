@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -42,7 +43,9 @@ type sdk interface {
 	// JSON) and creates the first session/config.
 	configure(r request) error
 	newSession() error
-	// newClient creates a client; credentials_resolved is nil (Go resolves lazily).
+	// newClient creates a client; credentials_resolved is nil (Go resolves lazily). Its
+	// error is the SDK's (go-v2: the session's config did not load), and the calls
+	// without a client fail with it.
 	newClient() error
 	// call runs sts:GetCallerIdentity on the current client.
 	// expires: when the credentials the SDK holds after the call expire (nil when they
@@ -72,10 +75,45 @@ func (t callIDTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(r)
 }
 
+// sdkWarning is one line the SDK logged, as the protocol's "sdk_warnings" carry it.
+type sdkWarning struct {
+	Level   string `json:"level"`
+	Logger  string `json:"logger"`
+	Message string `json:"message"`
+}
+
+// pendingWarnings are what the SDK logged since the last answer (recordWarning).
+var (
+	warningsMu      sync.Mutex
+	pendingWarnings []sdkWarning
+)
+
+// recordWarning keeps a line the SDK logged for the next answer's "sdk_warnings", so it
+// reaches the harness and never the protocol's stdout.
+func recordWarning(level, logger, message string) {
+	warningsMu.Lock()
+	defer warningsMu.Unlock()
+	pendingWarnings = append(pendingWarnings, sdkWarning{level, logger, strings.TrimSpace(message)})
+}
+
+// answer writes one answer line, with the SDK's pending warnings as "sdk_warnings".
 func answer(v interface{}) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		b, _ = json.Marshal(map[string]string{"driver_error": err.Error()})
+	}
+	warningsMu.Lock()
+	warnings := pendingWarnings
+	pendingWarnings = nil
+	warningsMu.Unlock()
+	if len(warnings) > 0 {
+		var obj map[string]interface{}
+		if json.Unmarshal(b, &obj) == nil {
+			obj["sdk_warnings"] = warnings
+			if with, err := json.Marshal(obj); err == nil {
+				b = with
+			}
+		}
 	}
 	os.Stdout.Write(append(b, '\n'))
 }
@@ -94,6 +132,8 @@ func main() {
 	s := newSDK()
 	answer(map[string]interface{}{"ready": true, "sdk": s.version()})
 	configured, haveClient := false, false
+	// clientErr: why the last new_client failed (the calls that follow fail with it).
+	var clientErr error
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<20)
 	for in.Scan() {
@@ -126,12 +166,18 @@ func main() {
 				continue
 			}
 			if err := s.newClient(); err != nil {
+				clientErr, haveClient = err, false
 				answer(errorAnswer(s, err))
 				continue
 			}
-			haveClient = true
+			clientErr, haveClient = nil, true
 			answer(map[string]interface{}{"ok": true, "credentials_resolved": nil})
 		case "call":
+			if !haveClient && clientErr != nil {
+				// The application has no client: its call fails with what creation answered.
+				answer(map[string]sdkError{"error": {Kind: s.kind(clientErr), Message: "no client: creating it failed: " + clientErr.Error()}})
+				continue
+			}
 			if !haveClient {
 				answer(map[string]string{"driver_error": "call before new_client"})
 				continue
@@ -159,7 +205,7 @@ func main() {
 			answer(map[string]interface{}{"arn": arn, "access_key_id": key, "expiration": expiration, "account_id": nil})
 		case "drop_client":
 			s.dropClient()
-			haveClient = false
+			haveClient, clientErr = false, nil
 			answer(map[string]bool{"ok": true})
 		default:
 			answer(map[string]string{"driver_error": fmt.Sprintf("unknown op %q", r.Op)})

@@ -76,7 +76,13 @@ func (g *goV1) configure(r request) error {
 }
 
 func (g *goV1) newSession() error {
-	cfg := aws.NewConfig().WithRegion(g.r.Region)
+	// The SDK's default logger writes to stdout (aws.NewDefaultLogger), which is the
+	// protocol's: what it logs (with the default LogOff, only the lines it always logs,
+	// such as session's "Ignoring, HTTP credential provider invalid endpoint host") goes
+	// to the harness as sdk_warnings instead.
+	cfg := aws.NewConfig().WithRegion(g.r.Region).WithLogger(aws.LoggerFunc(func(args ...interface{}) {
+		recordWarning("log", "aws-sdk-go", fmt.Sprintln(args...))
+	}))
 	if g.settings.MaxRetries != nil {
 		cfg = cfg.WithMaxRetries(*g.settings.MaxRetries)
 	}

@@ -48,8 +48,18 @@ type goV2 struct {
 	r        request
 	settings v2Settings
 	cfg      aws.Config
-	client   *sts.Client
+	// loadErr is what config.LoadDefaultConfig answered when it failed (e.g. 1.17.1's
+	// "invalid endpoint host, ..., only loopback hosts are allowed" for a FULL_URI to
+	// 169.254.170.23): the application has no config, so every new client fails with it
+	// until a new session loads one.
+	loadErr error
+	client  *sts.Client
 }
+
+// loadError marks an error of config.LoadDefaultConfig (the SDK's, not the driver's).
+type loadError struct{ error }
+
+func (e loadError) Unwrap() error { return e.error }
 
 func newSDK() sdk { return &goV2{} }
 
@@ -96,7 +106,13 @@ func (g *goV2) configure(r request) error {
 	for name, value := range r.ContainerEnv {
 		os.Setenv(name, value)
 	}
-	return g.newSession()
+	// The SDK refusing its configuration is its behaviour, answered at new_client; any
+	// other error is the driver's.
+	var load loadError
+	if err := g.newSession(); err != nil && !errors.As(err, &load) {
+		return err
+	}
+	return nil
 }
 
 // newSession loads a new aws.Config, as an application starting up does.
@@ -122,9 +138,10 @@ func (g *goV2) newSession() error {
 	}
 	cfg, err := config.LoadDefaultConfig(context.Background(), opts...)
 	if err != nil {
-		return err
+		g.loadErr = err
+		return loadError{err}
 	}
-	g.cfg = cfg
+	g.cfg, g.loadErr = cfg, nil
 	return nil
 }
 
@@ -140,6 +157,9 @@ func (d callIDDoer) Do(r *http.Request) (*http.Response, error) {
 }
 
 func (g *goV2) newClient() error {
+	if g.loadErr != nil {
+		return g.loadErr
+	}
 	sess := g.cfg
 	g.client = sts.NewFromConfig(sess, func(o *sts.Options) {
 		o.EndpointResolver = sts.EndpointResolverFromURL(g.r.StsEndpoint)
