@@ -60,6 +60,11 @@ pub const KNOWN_ERROR_KINDS: &[&str] = &[
     // IMDS; scenarios/sdk-tests/harness-region-from-imds.toml).
     "NoRegionError",
     // JS v3 when its IMDS region lookup fails: a plain `Error` ("Region is missing";
-    // scenarios/sdk-tests/harness-region-lookup-outage.toml).
+    // scenarios/sdk-tests/harness-region-lookup-outage.toml); Go v2 1.17.1 when
+    // config.LoadDefaultConfig refuses a FULL_URI host (a plain Go error;
+    // scenarios/link-local-pod-identity.toml).
     "Error",
+    // botocore 1.29.0 refusing a FULL_URI host it does not allow (client creation raises
+    // ValueError; scenarios/link-local-pod-identity.toml).
+    "ValueError",
 ];
