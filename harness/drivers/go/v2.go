@@ -32,6 +32,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
@@ -125,6 +126,14 @@ func (g *goV2) newSession() error {
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(g.r.Region),
 		config.WithHTTPClient(httpClient),
+		// The container credentials client (endpointcreds) does not take the config's
+		// HTTP client: in 1.17.1 it builds awshttp.NewBuildableClient() of its own, whose
+		// dialer the guard never saw (measured: RELATIVE_URI reached 169.254.170.2 in
+		// harness/tests/link_local.rs). It gets the same guarded client, the SDK's
+		// default with the guard on its dialer, so its behaviour is otherwise the same.
+		config.WithEndpointCredentialOptions(func(o *endpointcreds.Options) {
+			o.HTTPClient = httpClient
+		}),
 	}
 	if g.settings.RetryMaxAttempts != nil {
 		opts = append(opts, config.WithRetryMaxAttempts(*g.settings.RetryMaxAttempts))
