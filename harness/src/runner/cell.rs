@@ -33,7 +33,7 @@ pub const OPERATION_TIMEOUT_GRACE: Duration = Duration::from_secs(30);
 pub const STEP_WAIT: Duration = Duration::from_secs(1);
 
 /// Why `rust-sdk` cannot take a container endpoint (measured on aws-config 1.13.0).
-pub const RUST_SDK_CONTAINER: &str = "`rust-sdk` runs in this process, and aws-config's     `EcsCredentialsProvider` reads AWS_CONTAINER_* only from the process environment     (`ProviderConfig::with_env` is crate-private in aws-config 1.13), which the cells of a     run share; leave it out of `[endpoint]` container scenarios";
+pub const RUST_SDK_CONTAINER: &str = "`rust-sdk` runs in this process, and aws-config's `EcsCredentialsProvider` reads AWS_CONTAINER_* only from the process environment (`ProviderConfig::with_env` is crate-private in aws-config 1.13), which the cells of a run share; leave it out of `[endpoint]` container scenarios";
 
 /// The region every client uses.
 pub const REGION: &str = "us-east-1";
