@@ -24,6 +24,8 @@
 //!   been signed on the old clock and judged on the new one (`SignatureDoesNotMatch`,
 //!   `ExpiredToken`), which is the jump's doing, not the SDK's (no real clock jumps
 //!   hours mid-request);
+//! - ([`foreign_keys`], with the cell's mock) every access key STS was sent is one the
+//!   cell's mock issued: any other came from another mock (cross-talk);
 //! - an expectation with `premise = "resolved-during-outage"`: every IMDS request the cell
 //!   made until its first call returned arrived while the opening outage was in force, so
 //!   the client's first credential resolution saw only the outage (botocore's 1 s timeouts
@@ -118,7 +120,7 @@ pub fn foreign_keys(timeline: &Timeline, issued: impl Fn(&str) -> bool) -> Vec<S
             EventKind::StsRequest {
                 access_key_id: Some(key),
                 ..
-            } if !issued(key) && seen.insert(key.clone()) => Some(format!(
+            } if seen.insert(key.clone()) && !issued(key) => Some(format!(
                 "STS was sent access key {key} (at {}), which this cell's mock never issued: \
                  the SDK got credentials from another mock",
                 fmt_ms(e.at)

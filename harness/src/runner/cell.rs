@@ -396,6 +396,21 @@ struct Stage<'a> {
     surface: Option<mock_imds::ContainerSurface>,
 }
 
+/// Runs one SDK operation (a client's creation or a call) between the schedule's steps:
+/// it starts once every step due by then is in force (`MockImds::schedule_caught_up`, up
+/// to [`STEP_WAIT`]), so an operation written to come after a clock jump never races the
+/// jump's task, and it is marked in flight (`MockImds::call_in_flight`), so a jump due
+/// during it waits for it to end. Returns when it started, on the scenario clock.
+async fn between_steps<T>(
+    mock: &MockImds,
+    op: impl std::future::Future<Output = T>,
+) -> (Duration, T) {
+    mock.schedule_caught_up(STEP_WAIT).await;
+    let _in_flight = mock.call_in_flight();
+    let at = mock.event_log().now();
+    (at, op.await)
+}
+
 /// Configures the driver, waits at the gate, starts the schedule clock, and makes the
 /// strategy's attempts, recording each operation in `events`.
 async fn play(
@@ -413,7 +428,6 @@ async fn play(
         gate,
         surface,
     } = *stage;
-    let clock = mock.event_log();
     let kind = &cell.driver.kind;
     let endpoints = Endpoints {
         imds: mock.endpoint(),
@@ -456,14 +470,8 @@ async fn play(
             if strategy.new_session_before(attempt) {
                 timed(driver.new_session(), "new_session", kind, limit).await?;
             }
-            // A step due by now is in force before the SDK is asked anything: a call
-            // written to come after a jump never races the jump's task.
-            mock.schedule_caught_up(STEP_WAIT).await;
-            // …and a jump due during it waits for it to end (`MockImds::call_in_flight`).
-            let in_flight = mock.call_in_flight();
-            let at = clock.now();
-            let made = timed(driver.new_client(), "new_client", kind, limit).await;
-            drop(in_flight);
+            let (at, made) =
+                between_steps(mock, timed(driver.new_client(), "new_client", kind, limit)).await;
             let (outcome, duration) = made?;
             events.push((
                 at,
@@ -476,34 +484,30 @@ async fn play(
             record_sdk_warnings(driver, at, attempt, events);
         }
         let call_id = format!("{nonce}.{attempt}");
-        mock.schedule_caught_up(STEP_WAIT).await;
-        let in_flight = mock.call_in_flight();
-        let at = clock.now();
         let call = timed(driver.call(&call_id), "call", kind, limit);
-        let called = match strategy.call_timeout {
-            None => call.await,
-            Some(bound) => match tokio::time::timeout(bound, call).await {
-                Ok(answered) => answered,
-                Err(_) => {
-                    drop(in_flight);
-                    // The SDK neither answered nor failed: a hang, recorded as the
-                    // attempt's outcome. The driver is mid-call (a child still waits on
-                    // its SDK), so no operation can follow: the cell ends here, and the
-                    // driver is stopped with it.
-                    events.push((
-                        at,
-                        DriverEvent::Attempt {
-                            attempt,
-                            call_id,
-                            duration: bound,
-                            outcome: driver::CallOutcome::Hung,
-                        },
-                    ));
-                    return Ok(());
-                }
-            },
+        let (at, called) = between_steps(mock, async {
+            match strategy.call_timeout {
+                None => Some(call.await),
+                Some(bound) => tokio::time::timeout(bound, call).await.ok(),
+            }
+        })
+        .await;
+        let Some(called) = called else {
+            // The SDK neither answered nor failed within `call_timeout`: a hang, recorded
+            // as the attempt's outcome. The driver is mid-call (a child still waits on its
+            // SDK), so no operation can follow: the cell ends here, and the driver is
+            // stopped with it.
+            events.push((
+                at,
+                DriverEvent::Attempt {
+                    attempt,
+                    call_id,
+                    duration: strategy.call_timeout.unwrap_or_default(),
+                    outcome: driver::CallOutcome::Hung,
+                },
+            ));
+            return Ok(());
         };
-        drop(in_flight);
         let (mut outcome, duration) = called?;
         previous_end = Instant::now();
         add_issued_expiration(&mut outcome, mock);
