@@ -31,6 +31,16 @@ fn mock_on_own_runtime(schedule: &str) -> (MockImds, tokio::runtime::Handle) {
     rx.recv().unwrap()
 }
 
+/// A mock on the test's runtime whose schedule (TOML steps) waits for its clock.
+async fn deferred(schedule: &str) -> MockImds {
+    MockImds::builder()
+        .defer_schedule()
+        .schedule(Schedule::from_toml(schedule).unwrap())
+        .start()
+        .await
+        .unwrap()
+}
+
 fn jumps(mock: &MockImds) -> usize {
     mock.events()
         .iter()
@@ -44,24 +54,25 @@ async fn a_due_step_is_waited_for_and_a_late_one_is_reported() {
         mock_on_own_runtime("[[schedule]]\nat = \"100ms\"\nclock = \"+1h\"\n\n[[schedule]]\nat = \"60s\"\nclock = \"+1h\"\n");
     // Before the schedule's clock starts nothing is due.
     assert!(mock.schedule_caught_up(Duration::ZERO).await);
-    mock.start_schedule_clock();
-    // Nothing due yet: at once.
-    assert!(mock.schedule_caught_up(Duration::ZERO).await);
-    // The mock's only thread is busy from 50 ms to 450 ms: the step at 100 ms is late.
-    let blocked = Arc::new(std::sync::Barrier::new(2));
-    let entered = blocked.clone();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The mock's only thread is held until the test lets it go: its step at 100 ms
+    // cannot run, however slow or fast this machine is.
+    let entered = Arc::new(std::sync::Barrier::new(2));
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let inside = entered.clone();
     drop(runtime.spawn(async move {
-        entered.wait();
-        std::thread::sleep(Duration::from_millis(400));
+        inside.wait();
+        let _ = held.recv();
     }));
     // (The test's own thread may block: the mock does not run on it.)
-    blocked.wait();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    entered.wait();
+    mock.start_schedule_clock();
+    tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(jumps(&mock), 0, "the step at 100 ms cannot have run yet");
     // Due and pending: a short limit reports it…
     assert!(!mock.schedule_caught_up(Duration::from_millis(20)).await);
-    // …a long one returns once it is in force, and the next step (at 60 s) is not due.
+    // …a long one returns once it is in force (the mock is let go while it waits), and
+    // the next step (at 60 s) is not due.
+    tokio::spawn(async move { release.send(()).unwrap() });
     assert!(mock.schedule_caught_up(Duration::from_secs(10)).await);
     assert_eq!(jumps(&mock), 1, "returned with the step in force");
     assert!(mock.schedule_caught_up(Duration::ZERO).await);
@@ -69,17 +80,8 @@ async fn a_due_step_is_waited_for_and_a_late_one_is_reported() {
 
 #[tokio::test]
 async fn a_jump_waits_for_the_call_in_flight_and_its_outage_does_not() {
-    let mock = MockImds::builder()
-        .defer_schedule()
-        .schedule(
-            Schedule::from_toml(
-                "[[schedule]]\nat = \"100ms\"\nclock = \"+5h\"\nstate = \"refuse\"\n",
-            )
-            .unwrap(),
-        )
-        .start()
-        .await
-        .unwrap();
+    let mock =
+        deferred("[[schedule]]\nat = \"100ms\"\nclock = \"+5h\"\nstate = \"refuse\"\n").await;
     mock.start_schedule_clock();
     let call = mock.call_in_flight();
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -95,18 +97,11 @@ async fn a_jump_waits_for_the_call_in_flight_and_its_outage_does_not() {
 
 #[tokio::test]
 async fn a_held_jump_never_delays_the_next_step() {
-    let mock = MockImds::builder()
-        .defer_schedule()
-        .schedule(
-            Schedule::from_toml(
-                "[[schedule]]\nat = \"100ms\"\nclock = \"+5h\"\nstate = \"refuse\"\n\n\
-                 [[schedule]]\nat = \"300ms\"\nstate = \"up\"\n",
-            )
-            .unwrap(),
-        )
-        .start()
-        .await
-        .unwrap();
+    let mock = deferred(
+        "[[schedule]]\nat = \"100ms\"\nclock = \"+5h\"\nstate = \"refuse\"\n\n\
+         [[schedule]]\nat = \"300ms\"\nstate = \"up\"\n",
+    )
+    .await;
     mock.start_schedule_clock();
     let call = mock.call_in_flight();
     tokio::time::sleep(Duration::from_millis(600)).await;
